@@ -1,0 +1,9 @@
+"""aliyun-sidecar: Alibaba Cloud OAuth sign-in and fresh STS credentials for editors.
+
+Layers, each importing only from the ones before it:
+``errors``/``tokens`` → ``config`` (the shared file) → ``oauth`` (PKCE, callback, HTTP client) →
+``credentials`` (refresh, serving) → ``rpc`` (the pygls edge) and ``cli`` (command-line entry points).
+The emulator stands beside them and shares nothing with them but the wire protocol.
+"""
+
+__version__ = "0.1.0"

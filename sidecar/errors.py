@@ -1,0 +1,138 @@
+"""The domain's typed errors.
+
+Every failure the sidecar can report has a stable ``kind`` string: the JSON-RPC edge maps it to
+``error.data.kind`` and the extension turns it into a sentence. Messages here are for developers and
+logs; they must never contain a secret (token, code, verifier, STS key), so no error ever formats a
+value that came out of the config file's token fields or an upstream answer body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SidecarError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    kind: str = "internal"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        #: Extra, secret-free facts for the client (profile names, paths, ranges...).
+        self.details: dict[str, Any] = details
+
+    def to_data(self) -> dict[str, Any]:
+        """The ``error.data`` object of a JSON-RPC answer."""
+        return {"kind": self.kind, **self.details}
+
+
+class InvalidParams(SidecarError):
+    kind = "invalidParams"
+
+
+class ProfileNotFound(SidecarError):
+    kind = "profileNotFound"
+
+    def __init__(self, name: str, existing: list[str]) -> None:
+        listing = ", ".join(existing) if existing else "none"
+        super().__init__(
+            f"Profile '{name}' does not exist (existing profiles: {listing}).",
+            profile=name,
+            existing=existing,
+        )
+
+
+class ConfigCorrupt(SidecarError):
+    """The config file cannot be parsed or has the wrong shape; it is left exactly as it is."""
+
+    kind = "configCorrupt"
+
+    def __init__(self, path: str, where: str) -> None:
+        super().__init__(
+            f"The config file {path} is not valid ({where}). Fix or move it away; "
+            "nothing will be written to it until it is valid again.",
+            path=path,
+            where=where,
+        )
+
+
+class ConfigUnavailable(SidecarError):
+    """The config file or its folder cannot be read or written (permissions, disk full, lock held)."""
+
+    kind = "configUnavailable"
+
+
+class SignInRequired(SidecarError):
+    kind = "signInRequired"
+
+    def __init__(self, profile: str, reason: str) -> None:
+        super().__init__(f"Profile '{profile}' needs a new browser sign-in: {reason}", profile=profile)
+
+
+class SignInDenied(SidecarError):
+    """The browser came back with ``error=...`` (the user pressed Deny, or the app is not assigned)."""
+
+    kind = "signInDenied"
+
+    def __init__(self, error: str, description: str = "") -> None:
+        text = f"Sign-in was refused by the sign-in service ({error})"
+        if description:
+            text += f": {description}"
+        super().__init__(text, error=error, description=description)
+
+
+class SignInTimeout(SidecarError):
+    kind = "signInTimeout"
+
+
+class Cancelled(SidecarError):
+    kind = "cancelled"
+
+
+class PortsBusy(SidecarError):
+    kind = "portsBusy"
+
+    def __init__(self, first: int, last: int) -> None:
+        super().__init__(
+            f"No free local port for the sign-in callback in {first}-{last}; "
+            "close the program using them (another sign-in?) and try again.",
+            ports=[first, last],
+        )
+
+
+class NetworkError(SidecarError):
+    """Upstream could not be reached or did not answer in time; never means a token expired."""
+
+    kind = "network"
+
+
+class UpstreamError(SidecarError):
+    """The service answered with an error (or an answer we cannot read)."""
+
+    kind = "upstream"
+
+    def __init__(self, message: str, *, error: str = "", status: int = 0, request_id: str = "") -> None:
+        super().__init__(message, error=error, status=status, requestId=request_id)
+        self.error = error
+        self.status = status
+
+
+class InvalidGrant(UpstreamError):
+    """The refresh token (or code) was refused: expired, revoked, or already spent."""
+
+
+KINDS: tuple[str, ...] = (
+    "profileNotFound",
+    "configCorrupt",
+    "configUnavailable",
+    "signInRequired",
+    "signInDenied",
+    "signInTimeout",
+    "cancelled",
+    "portsBusy",
+    "network",
+    "upstream",
+    "invalidParams",
+    "internal",
+)
