@@ -1,0 +1,59 @@
+"""Entry points. No subcommand: the JSON-RPC sidecar over stdio. Subcommands are thin shells over
+the same domain code: ``credentials`` (the SDKs' External mode), ``signin`` (terminal sign-in),
+``emulator`` (the local stand-in for the sign-in service) and ``demo``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sidecar",
+        description="Alibaba Cloud OAuth sign-in sidecar. With no command: JSON-RPC over stdio (for editors).",
+    )
+    parser.add_argument("--config-path", help="the shared config file (default: ~/.aliyun/config.json)")
+    sub = parser.add_subparsers(dest="command")
+
+    creds = sub.add_parser("credentials", help="print STS credentials as JSON for an External-mode profile")
+    creds.add_argument("--profile", help="profile name (default: ALIBABA_CLOUD_PROFILE..., then current)")
+    creds.add_argument("--format", choices=("external", "uri"), default="external",
+                       help="external: the SDKs' External mode JSON; uri: the CREDENTIALS_URI JSON")
+
+    signin = sub.add_parser("signin", help="sign in through the browser from a terminal")
+    signin.add_argument("--profile", required=True)
+    signin.add_argument("--site", choices=("CN", "INTL"), type=str.upper)
+    signin.add_argument("--region")
+    signin.add_argument("--language", choices=("en", "zh"))
+    signin.add_argument("--no-browser", action="store_true", help="only print the URL (for SSH sessions)")
+
+    sub.add_parser("emulator", help="run the local emulator of the sign-in service", add_help=False)
+    demo = sub.add_parser("demo", help="sign-in, refresh, switch and delete against the embedded emulator")
+    demo.add_argument("--interactive", action="store_true", help="you click Authorize in your browser")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else argv
+    # The emulator has its own options: hand it everything after its name.
+    if "emulator" in args_list:
+        index = args_list.index("emulator")
+        from .emulator.cli import main as emulator_main
+
+        return emulator_main(args_list[index + 1 :]) or 0
+    args = _parser().parse_args(args_list)
+    if args.command is None:
+        from .rpc.server import serve
+        from .service import Settings
+
+        serve(Settings(config_path=args.config_path))
+        return 0
+    from .cli import run_command  # the command-line shells; not imported for the JSON-RPC server
+
+    return run_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Command-line shells over the service: ``credentials`` and ``signin``.
+
+Output contracts: ``credentials`` prints exactly one JSON object on stdout (what the SDKs parse) and
+nothing else there; everything for humans goes to stderr. Exit codes: 0 ok, 2 sign-in required,
+1 any other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import webbrowser
+from typing import Any
+
+from . import logs
+from .errors import SidecarError, SignInRequired
+from .oauth.client import format_rfc3339
+from .service import Settings, SidecarService
+
+EXIT_SIGN_IN_REQUIRED = 2
+
+
+def external_json(sts_json: dict[str, Any]) -> dict[str, Any]:
+    """The JSON the SDKs' ``External`` mode reads from a ``process_command``."""
+    return {
+        "mode": "StsToken",
+        "access_key_id": sts_json["accessKeyId"],
+        "access_key_secret": sts_json["accessKeySecret"],
+        "sts_token": sts_json["securityToken"],
+        "expiration": sts_json["expiration"],
+    }
+
+
+def uri_json(sts_json: dict[str, Any]) -> dict[str, Any]:
+    """The JSON an ``ALIBABA_CLOUD_CREDENTIALS_URI`` endpoint answers."""
+    return {
+        "Code": "Success",
+        "AccessKeyId": sts_json["accessKeyId"],
+        "AccessKeySecret": sts_json["accessKeySecret"],
+        "SecurityToken": sts_json["securityToken"],
+        "Expiration": sts_json["expiration"],
+    }
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def _credentials(service: SidecarService, profile: str | None, fmt: str) -> dict[str, Any]:
+    try:
+        name = await service.select(profile)
+        sts = await service.credentials(name)
+        as_json = service.credentials_json(name, sts)
+        return external_json(as_json) if fmt == "external" else uri_json(as_json)
+    finally:
+        await service.aclose()
+
+
+async def _read_pasted_url(service: SidecarService) -> None:
+    """Accept the redirect URL pasted into the terminal (the browser may be on another machine)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while True:
+        line = await reader.readline()
+        if not line:
+            return  # no terminal input: wait for the browser only
+        text = line.decode("utf-8", "replace").strip()
+        if not text:
+            continue
+        try:
+            service.complete_sign_in(text)
+            return
+        except SidecarError as exc:
+            _say(f"That did not work: {exc.message}")
+
+
+async def _sign_in(service: SidecarService, args: argparse.Namespace) -> dict[str, Any]:
+    async def on_started(url: str, redirect_uri: str) -> None:
+        _say("Open this address in a browser and sign in:\n")
+        _say(f"  {url}\n")
+        _say(
+            "If the browser is on another machine, sign in there; it then fails to load\n"
+            f"{redirect_uri}?code=... - copy that whole address from its address bar,\n"
+            "paste it here and press Enter."
+        )
+        if not args.no_browser:
+            await asyncio.to_thread(webbrowser.open, url)
+
+    paste = None
+    try:
+        if sys.stdin is not None and not sys.stdin.closed:
+            paste = asyncio.ensure_future(_read_pasted_url(service))
+        return await service.sign_in(args.profile, args.site, args.region, args.language, on_started, _say)
+    finally:
+        if paste is not None:
+            paste.cancel()
+        await service.aclose()
+
+
+def run_command(args: argparse.Namespace) -> int:
+    logs.configure("warning")
+    service = SidecarService(Settings(config_path=args.config_path))
+    try:
+        if args.command == "credentials":
+            print(json.dumps(asyncio.run(_credentials(service, args.profile, args.format))), flush=True)
+            return 0
+        if args.command == "signin":
+            entry = asyncio.run(_sign_in(service, args))
+            until = format_rfc3339(entry["stsExpiresAt"]) if entry.get("stsExpiresAt") else "?"
+            _say(f"Signed in: profile '{entry['name']}' ({entry['site']}) is now current; STS credentials valid until {until}.")
+            return 0
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo(interactive=args.interactive)
+    except SignInRequired as exc:
+        _say(f"error: {exc.message} Run: python -m sidecar signin --profile {exc.details.get('profile', 'NAME')}")
+        return EXIT_SIGN_IN_REQUIRED
+    except SidecarError as exc:
+        _say(f"error: {exc.message}")
+        return 1
+    except KeyboardInterrupt:
+        _say("cancelled")
+        return 130
+    return 1

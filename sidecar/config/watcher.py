@@ -1,0 +1,75 @@
+"""Notices when another program (the CLI, an SDK, a hand edit) changes the config file.
+
+Polling ``stat`` twice a second costs microseconds and works the same on every file system and for
+every way of writing (rename over, truncate-and-write in place, editors' swap files), which is why it
+is used instead of inotify. A burst of writes settles into one notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from ..errors import SidecarError
+from .store import ConfigDoc, ConfigStore, FileStamp
+
+log = logging.getLogger(__name__)
+
+OnChange = Callable[[ConfigDoc | None, SidecarError | None], Awaitable[None]]
+
+
+class ConfigWatcher:
+    def __init__(self, store: ConfigStore, on_change: OnChange, interval: float = 0.5) -> None:
+        self.store = store
+        self.on_change = on_change
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._last: FileStamp | None = None
+        self._last_error: str | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._last = self._stamp()
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    def _stamp(self) -> FileStamp | None:
+        try:
+            return self.store.stamp()
+        except SidecarError:
+            return None
+
+    async def check(self) -> None:
+        """Look once; report a change (or a newly broken file) to ``on_change``."""
+        stamp = self._stamp()
+        if stamp == self._last:
+            return
+        self._last = stamp
+        try:
+            doc = await self.store.aread()
+        except SidecarError as exc:
+            if exc.message != self._last_error:  # report a broken file once, not every poll
+                self._last_error = exc.message
+                await self.on_change(None, exc)
+            return
+        self._last_error = None
+        await self.on_change(doc, None)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("config watcher: unexpected error")

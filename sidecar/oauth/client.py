@@ -1,0 +1,173 @@
+"""The three calls to the OAuth API: code exchange, refresh (rotating), and the STS exchange.
+
+All failures become typed errors: ``NetworkError`` when the service was not reached or did not answer
+(which never means a token expired), ``InvalidGrant`` when a code or refresh token was refused, and
+``UpstreamError`` for any other error answer or an answer we cannot read. No message ever includes a
+token or the body of an answer (which may hold one).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..errors import InvalidGrant, NetworkError, UpstreamError
+from ..tokens import OAuthTokens, StsCredentials
+from .sites import Site
+
+if TYPE_CHECKING:
+    import httpx
+
+#: Below this, a difference between the service's ``Date`` and our clock is rounding, not skew.
+SKEW_TOLERANCE_SECONDS = 30
+MAX_DESCRIPTION = 200
+
+
+def parse_rfc3339(value: str) -> int:
+    """Unix seconds of an RFC 3339 time such as ``2026-11-25T09:00:00Z``."""
+    text = value.strip().replace("z", "Z")
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
+def format_rfc3339(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class OAuthClient:
+    """One ``httpx.AsyncClient`` for all sites (connection reuse across refreshes)."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 15.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        import httpx  # imported here: it costs ~0.1 s, and the sidecar must answer initialize fast
+
+        self._httpx = httpx
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            headers={"User-Agent": "aliyun-sidecar/0.1 (OAuth; +editor)"},
+            follow_redirects=False,
+        )
+        self._clock = clock
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # ----------------------------------------------------------------- the calls
+
+    async def exchange_code(self, site: Site, code: str, redirect_uri: str, verifier: str) -> OAuthTokens:
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": site.client_id,
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        }
+        return await self._token_call(site, form, "the authorization code exchange")
+
+    async def refresh(self, site: Site, refresh_token: str) -> OAuthTokens:
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": site.client_id}
+        return await self._token_call(site, form, "the access token refresh")
+
+    async def exchange_sts(self, site: Site, access_token: str) -> StsCredentials:
+        url = f"{site.oauth_base}/v1/exchange"
+        response, body = await self._post(url, "the STS exchange", headers={"Authorization": f"Bearer {access_token}"})
+        try:
+            key_id = body["accessKeyId"]
+            secret = body["accessKeySecret"]
+            token = body["securityToken"]
+            expiration = parse_rfc3339(body["expiration"])
+            if not all(isinstance(v, str) and v for v in (key_id, secret, token)):
+                raise ValueError
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise self._unreadable("the STS exchange", response) from None
+        return StsCredentials(key_id, secret, token, expiration - self._skew(response))
+
+    # ----------------------------------------------------------------- plumbing
+
+    async def _token_call(self, site: Site, form: dict[str, str], what: str) -> OAuthTokens:
+        started = int(self._clock())
+        response, body = await self._post(f"{site.oauth_base}/v1/token", what, data=form)
+        try:
+            access = body["access_token"]
+            refresh = body["refresh_token"]
+            expires_in = int(body.get("expires_in", 3600))
+            if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh) or expires_in <= 0:
+                raise ValueError
+            refresh_in = body.get("refresh_token_expires_in")
+            refresh_expires_at = started + int(refresh_in) if refresh_in is not None else None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise self._unreadable(what, response) from None
+        # Expiries count from when we asked, so a slow answer never makes us think a token lives longer.
+        return OAuthTokens(access, refresh, started + expires_in, refresh_expires_at)
+
+    async def _post(self, url: str, what: str, **kwargs: Any) -> tuple[httpx.Response, dict[str, Any]]:
+        httpx = self._httpx
+        host = urlsplit(url).netloc
+        try:
+            response = await self._client.post(url, **kwargs)
+        except httpx.TimeoutException:
+            raise NetworkError(f"{host} did not answer {what} in time.", host=host) from None
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"Could not reach {host} for {what} ({type(exc).__name__}).", host=host) from None
+        body = self._json(response)
+        if response.status_code != 200:
+            raise self._error(what, response, body)
+        if body is None:
+            raise self._unreadable(what, response)
+        return response, body
+
+    @staticmethod
+    def _json(response: httpx.Response) -> dict[str, Any] | None:
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    @staticmethod
+    def _request_id(body: dict[str, Any] | None) -> str:
+        rid = (body or {}).get("requestId") or (body or {}).get("request_id") or ""
+        return str(rid)[:64]
+
+    def _error(self, what: str, response: httpx.Response, body: dict[str, Any] | None) -> UpstreamError:
+        error = str((body or {}).get("error") or "")[:64]
+        description = " ".join(str((body or {}).get("error_description") or "").split())[:MAX_DESCRIPTION]
+        message = f"The sign-in service refused {what} (HTTP {response.status_code}"
+        message += f", {error})" if error else ")"
+        if description:
+            message += f": {description}"
+        cls = InvalidGrant if error == "invalid_grant" else UpstreamError
+        return cls(message, error=error, status=response.status_code, request_id=self._request_id(body))
+
+    def _unreadable(self, what: str, response: httpx.Response) -> UpstreamError:
+        return UpstreamError(
+            f"The sign-in service gave an answer to {what} that could not be read (HTTP {response.status_code}).",
+            error="malformed_response",
+            status=response.status_code,
+        )
+
+    def _skew(self, response: httpx.Response) -> int:
+        """How far the service's clock is ahead of ours, from its ``Date`` header (0 if close)."""
+        date = response.headers.get("date")
+        if not date:
+            return 0
+        try:
+            server_now = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError):
+            return 0
+        skew = int(server_now - self._clock())
+        return skew if abs(skew) > SKEW_TOLERANCE_SECONDS else 0

@@ -1,0 +1,110 @@
+"""The two sign-in sites and where their endpoints are, with the overrides that tests and the demo use.
+
+Overrides come from (later wins): the environment (``ALIYUN_SIDECAR_SIGNIN_BASE``,
+``ALIYUN_SIDECAR_OAUTH_BASE``, ``ALIYUN_SIDECAR_STS_ENDPOINT`` and the per-site
+``ALIYUN_SIDECAR_<SITE>_SIGNIN_BASE`` / ``..._OAUTH_BASE``), then command-line options or the
+``endpoints`` initialization option. A value "for all sites" applies to both sites unless a per-site
+value is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import InvalidParams
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    signin_base: str
+    oauth_base: str
+    client_id: str
+
+
+PRODUCTION_SITES: dict[str, Site] = {
+    "CN": Site("CN", "https://signin.aliyun.com", "https://oauth.aliyun.com", "4038181954557748008"),
+    "INTL": Site("INTL", "https://signin.alibabacloud.com", "https://oauth.alibabacloud.com", "4103531455503354461"),
+}
+DEFAULT_STS_ENDPOINT = "https://sts.aliyuncs.com"
+DEFAULT_CALLBACK_PORTS = (12345, 12349)
+
+
+def _check_base(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidParams(f"{what} must be a URL string.", field=what)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidParams(f"{what} must be an http(s) URL such as https://signin.aliyun.com.", field=what)
+    return value.rstrip("/")
+
+
+def check_ports(value: Any) -> tuple[int, int]:
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 65535 for p in value)
+        or value[0] > value[1]
+        or value[1] - value[0] > 100
+    ):
+        raise InvalidParams("callbackPorts must be [first, last] with 1 <= first <= last <= 65535.", field="callbackPorts")
+    return int(value[0]), int(value[1])
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each site's services are. Immutable; ``with_overrides`` makes a changed copy."""
+
+    sites: dict[str, Site] = field(default_factory=lambda: dict(PRODUCTION_SITES))
+    sts_endpoint: str = DEFAULT_STS_ENDPOINT
+
+    def site(self, name: str) -> Site:
+        return self.sites[name.upper()] if name.upper() in self.sites else self.sites["CN"]
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> Endpoints:
+        """Apply ``{signinBase?, oauthBase?, stsEndpoint?, CN?: {...}, INTL?: {...}}``."""
+        if not overrides:
+            return self
+        if not isinstance(overrides, Mapping):
+            raise InvalidParams("endpoints must be an object.", field="endpoints")
+        sites = dict(self.sites)
+        for name, site in sites.items():
+            per_site = overrides.get(name) or {}
+            if not isinstance(per_site, Mapping):
+                raise InvalidParams(f"endpoints.{name} must be an object.", field=f"endpoints.{name}")
+            signin = per_site.get("signinBase", overrides.get("signinBase"))
+            oauth = per_site.get("oauthBase", overrides.get("oauthBase"))
+            if signin is not None:
+                site = replace(site, signin_base=_check_base(signin, f"endpoints.{name}.signinBase"))
+            if oauth is not None:
+                site = replace(site, oauth_base=_check_base(oauth, f"endpoints.{name}.oauthBase"))
+            sites[name] = site
+        sts = overrides.get("stsEndpoint")
+        return Endpoints(
+            sites=sites,
+            sts_endpoint=_check_base(sts, "endpoints.stsEndpoint") if sts is not None else self.sts_endpoint,
+        )
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Endpoints:
+        env = os.environ if environ is None else environ
+        overrides: dict[str, Any] = {}
+        if env.get("ALIYUN_SIDECAR_SIGNIN_BASE"):
+            overrides["signinBase"] = env["ALIYUN_SIDECAR_SIGNIN_BASE"]
+        if env.get("ALIYUN_SIDECAR_OAUTH_BASE"):
+            overrides["oauthBase"] = env["ALIYUN_SIDECAR_OAUTH_BASE"]
+        if env.get("ALIYUN_SIDECAR_STS_ENDPOINT"):
+            overrides["stsEndpoint"] = env["ALIYUN_SIDECAR_STS_ENDPOINT"]
+        for name in PRODUCTION_SITES:
+            per_site = {}
+            if env.get(f"ALIYUN_SIDECAR_{name}_SIGNIN_BASE"):
+                per_site["signinBase"] = env[f"ALIYUN_SIDECAR_{name}_SIGNIN_BASE"]
+            if env.get(f"ALIYUN_SIDECAR_{name}_OAUTH_BASE"):
+                per_site["oauthBase"] = env[f"ALIYUN_SIDECAR_{name}_OAUTH_BASE"]
+            if per_site:
+                overrides[name] = per_site
+        return cls().with_overrides(overrides)

@@ -1,0 +1,195 @@
+"""The sidecar's use cases in one place, shared by the JSON-RPC edge and the command-line entry points.
+
+It wires the config store, the OAuth client, the refresher and sign-in flows together and knows
+nothing of JSON-RPC: callers pass plain values and get plain values (or typed errors) back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import profiles as P
+from .config.store import ConfigStore
+from .credentials.refresher import CredentialEvent, Force, Margins, Refresher
+from .errors import Cancelled, InvalidParams
+from .oauth.client import OAuthClient, format_rfc3339
+from .oauth.signin import DEFAULT_SIGNIN_TIMEOUT, ProgressCallback, SignInFlow, SignInRequest, StartedCallback
+from .oauth.sites import DEFAULT_CALLBACK_PORTS, Endpoints
+from .tokens import StsCredentials
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an entry point may choose; defaults behave like the official CLI's OAuth mode."""
+
+    config_path: str | None = None
+    endpoints: Endpoints = field(default_factory=Endpoints.from_environment)
+    callback_ports: tuple[int, int] = DEFAULT_CALLBACK_PORTS
+    margins: Margins = Margins()
+    signin_timeout: float = DEFAULT_SIGNIN_TIMEOUT
+    http_timeout: float = 15.0
+
+
+class SidecarService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        on_credentials: Callable[[CredentialEvent], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = ConfigStore(settings.config_path)
+        self._clock = clock
+        self._client: OAuthClient | None = None
+        self.refresher = Refresher(
+            self.store,
+            self._oauth_client,
+            settings.endpoints,
+            margins=settings.margins,
+            clock=clock,
+            on_event=on_credentials,
+        )
+        self._signin_task: asyncio.Task[dict[str, Any]] | None = None
+        self._signin_flow: SignInFlow | None = None
+
+    def _oauth_client(self) -> OAuthClient:
+        if self._client is None:
+            self._client = OAuthClient(timeout=self.settings.http_timeout, clock=self._clock)
+        return self._client
+
+    async def aclose(self) -> None:
+        self.cancel_sign_in()
+        await self.refresher.aclose()
+
+    # ----------------------------------------------------------------- profiles
+
+    def _listing(self, doc: P.ConfigDoc) -> dict[str, Any]:
+        dead = self.refresher.dead_profiles(doc)
+        return {
+            "current": doc.get("current") or "",
+            "configPath": str(self.store.path),
+            "profiles": [s.to_json() for s in P.summarize_all(doc, self._clock(), dead)],
+        }
+
+    async def list_profiles(self) -> dict[str, Any]:
+        return self._listing(await self.store.aread())
+
+    def listing_of(self, doc: P.ConfigDoc) -> dict[str, Any]:
+        """The ``ProfileList`` of an already read document (for change notifications)."""
+        return self._listing(doc)
+
+    async def profile_entry(self, name: str) -> dict[str, Any]:
+        doc = await self.store.aread()
+        profile = P.get_profile(doc, name)
+        dead = name in self.refresher.dead_profiles(doc)
+        return P.summarize(doc, profile, self._clock(), dead).to_json()
+
+    async def _mutate(self, mutate: Callable[[P.ConfigDoc], None]) -> dict[str, Any]:
+        def apply(doc: P.ConfigDoc) -> dict[str, Any]:
+            mutate(doc)
+            return self._listing(doc)
+
+        return await self.store.aupdate(apply)
+
+    async def switch_profile(self, name: str) -> dict[str, Any]:
+        return await self._mutate(lambda doc: P.switch_profile(doc, name))
+
+    async def delete_profile(self, name: str) -> dict[str, Any]:
+        result = await self._mutate(lambda doc: P.delete_profile(doc, name))
+        self.refresher.invalidate(name)
+        return result
+
+    async def set_profile(self, name: str, region: str | None, language: str | None) -> dict[str, Any]:
+        return await self._mutate(lambda doc: P.set_profile_options(doc, name, region, language))
+
+    async def select(self, explicit: str | None) -> str:
+        """The profile a request without a name means (explicit, environment, then ``current``)."""
+        return P.select_profile_name(await self.store.aread(), explicit)
+
+    # ----------------------------------------------------------------- credentials
+
+    async def refresh(self, name: str, force: Force) -> dict[str, Any]:
+        await self.refresher.credentials(name, force)
+        return await self.profile_entry(name)
+
+    async def credentials(self, name: str) -> StsCredentials:
+        return await self.refresher.credentials(name)
+
+    @staticmethod
+    def credentials_json(name: str, sts: StsCredentials) -> dict[str, Any]:
+        return {
+            "profile": name,
+            "accessKeyId": sts.access_key_id,
+            "accessKeySecret": sts.access_key_secret,
+            "securityToken": sts.security_token,
+            "expiration": format_rfc3339(sts.expires_at),
+            "expiresAt": sts.expires_at,
+        }
+
+    # ----------------------------------------------------------------- sign-in
+
+    async def sign_in(
+        self,
+        profile: str,
+        site: str | None,
+        region: str | None,
+        language: str | None,
+        on_started: StartedCallback,
+        on_progress: ProgressCallback = lambda _m: None,
+    ) -> dict[str, Any]:
+        """Run a browser sign-in; a sign-in already running is cancelled first (one at a time)."""
+        P.validate_profile_name(profile)
+        existing = P.find_profile(await self.store.aread(), profile)
+        if site is None:
+            site = str((existing or {}).get("oauth_site_type") or "CN")
+        request = SignInRequest(
+            profile=profile,
+            site=self.settings.endpoints.site(P.validate_site(site)),
+            region=P.validate_region(region) if region is not None else None,
+            language=P.validate_language(language) if language is not None else None,
+        )
+        self.cancel_sign_in()
+        flow = SignInFlow(
+            self.store,
+            self._oauth_client(),
+            ports=self.settings.callback_ports,
+            timeout=self.settings.signin_timeout,
+        )
+        task = asyncio.ensure_future(flow.run(request, on_started, on_progress))
+        self._signin_task, self._signin_flow = task, flow
+        try:
+            await task
+        except asyncio.CancelledError:
+            task.cancel()
+            if asyncio.current_task() is not None and asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                raise  # our caller was cancelled ($/cancelRequest): let the edge answer -32800
+            raise Cancelled("The sign-in was cancelled (a newer sign-in started, or it was stopped).") from None
+        finally:
+            if self._signin_task is task:
+                self._signin_task = self._signin_flow = None
+        self.refresher.invalidate(profile)
+        return await self.profile_entry(profile)
+
+    def cancel_sign_in(self) -> bool:
+        task = self._signin_task
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    def complete_sign_in(self, url: str) -> None:
+        """Paste-back: feed the redirect URL the user copied from the browser to the pending sign-in."""
+        flow = self._signin_flow
+        if flow is None or flow.pending is None or self._signin_task is None or self._signin_task.done():
+            raise Cancelled("No sign-in is waiting for a redirect URL; start a sign-in first.")
+        if not isinstance(url, str) or not url.strip():
+            raise InvalidParams("Paste the full address the browser showed after signing in.", field="url")
+        flow.pending.deliver_url(url)

@@ -1,0 +1,53 @@
+"""Shared fixtures. Every test runs with HOME pointing at a temporary folder, so nothing can ever
+touch the real ~/.aliyun."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("ALIBABA_CLOUD_PROFILE", "ALIBABACLOUD_PROFILE", "ALICLOUD_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    return tmp_path / "aliyun" / "config.json"
+
+
+@pytest.fixture
+def cli_config(config_path: Path) -> Path:
+    """A config file as the official CLI writes it: every mode, unknown fields at both levels."""
+    config_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copy(FIXTURES / "cli_config.json", config_path)
+    config_path.chmod(0o600)
+    return config_path
+
+
+def load_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+@pytest.fixture
+def emulator() -> Iterator[object]:
+    from sidecar.emulator import Emulator
+
+    emu = Emulator(host="127.0.0.1", port=0, auto_approve=True)
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
