@@ -16,6 +16,8 @@ from .store import ConfigDoc, ConfigStore, FileStamp
 
 log = logging.getLogger(__name__)
 
+_UNSEEN = object()
+
 OnChange = Callable[[ConfigDoc | None, SidecarError | None], Awaitable[None]]
 
 
@@ -25,12 +27,12 @@ class ConfigWatcher:
         self.on_change = on_change
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
-        self._last: FileStamp | None = None
+        #: ``_UNSEEN`` until the first look, so that the state at start-up is reported too.
+        self._last: FileStamp | None | object = _UNSEEN
         self._last_error: str | None = None
 
     def start(self) -> None:
         if self._task is None:
-            self._last = self._stamp()
             self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
@@ -66,10 +68,10 @@ class ConfigWatcher:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.interval)
             try:
                 await self.check()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("config watcher: unexpected error")
+            await asyncio.sleep(self.interval)

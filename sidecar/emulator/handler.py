@@ -1,0 +1,316 @@
+"""HTTP edge of the emulator: routing, faults, and wire formats of both "sites" on one server.
+
+One loopback server plays the sign-in site (``GET /oauth2/v1/auth`` and the decision form) and the
+OAuth API site (``POST /v1/token``, ``POST /v1/exchange``); ``/__emulator/`` is the control surface for
+tests in other processes. Connections are HTTP/1.0 (closed after each answer) so that ``stop()`` never
+waits for idle keep-alive clients. Request logging records method, path and status only: query strings
+and bodies carry codes, states and tokens.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import control
+from .faults import HANG_SECONDS, Fault, FaultPlan
+from .pages import DECISION_PATH, PAGE_HEADERS, authorize_page, error_page
+from .state import AuthorizeError, OAuthError, ServiceState, new_request_id
+
+if TYPE_CHECKING:
+    from .server import Emulator
+
+logger = logging.getLogger("sidecar.emulator")
+
+AUTHORIZE_PATH = "/oauth2/v1/auth"
+TOKEN_PATH = "/v1/token"
+EXCHANGE_PATH = "/v1/exchange"
+CONTROL_PREFIX = "/__emulator/"
+KNOWN_PATHS = (AUTHORIZE_PATH, DECISION_PATH, TOKEN_PATH, EXCHANGE_PATH)
+
+MAX_BODY = 64 * 1024
+MAX_FIELDS = 64
+
+#: Plausible starts of answers, cut in the middle, for the "malformed" fault.
+_MALFORMED: dict[str, bytes] = {
+    "token": b'{"access_token": "eyJhbGciOi',
+    "exchange": b'{"requestId": "5D1C7A0E-0000", "accessKeyId": "STS.NT',
+    "authorize": b'{"error": "server_',
+}
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """Threaded server whose handler threads never keep the process (or ``stop()``) waiting."""
+
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator, stopping: threading.Event) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.emulator = emulator
+        self.stopping = stopping
+        super().__init__(address, Handler)
+
+    @property
+    def state(self) -> ServiceState:
+        return self.emulator.state
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self.emulator.faults
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: EmulatorHTTPServer
+    protocol_version = "HTTP/1.0"
+    server_version = "AlibabaCloudOAuthEmulator/1.0"
+    sys_version = ""
+    #: Seconds a silent client may hold a handler thread.
+    timeout = 30.0
+
+    _status: int = 0
+    _swallow: bool = False
+
+    # The stock request/error log lines contain the full request line (query strings with codes).
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # -- dispatch ---------------------------------------------------------------------------------
+
+    def _handle(self, method: str) -> None:
+        self._status = 0
+        self._swallow = False
+        url = urlsplit(self.path)
+        path = url.path
+        try:
+            if path.startswith(CONTROL_PREFIX):
+                self._serve_control(method, path[len(CONTROL_PREFIX) :])
+            elif path == AUTHORIZE_PATH:
+                self._serve_api("authorize", "authorize", method, "GET", lambda body: self._authorize(url.query))
+            elif path == DECISION_PATH:
+                self._serve_api("authorize", "decision", method, "POST", self._decision)
+            elif path == TOKEN_PATH:
+                self._serve_api("token", "token", method, "POST", self._token)
+            elif path == EXCHANGE_PATH:
+                self._serve_api("exchange", "exchange", method, "POST", self._exchange)
+            else:
+                self._json(404, {"error": "not_found", "error_description": "No such endpoint.", "requestId": new_request_id()})
+        except Exception:  # never let a bug show a traceback with request data on stderr
+            logger.exception("emulator: internal error on %s %s", method, path if path in KNOWN_PATHS else "(other)")
+            self._json(500, {"error": "server_error", "error_description": "Internal emulator error.", "requestId": new_request_id()})
+        finally:
+            shown = path if path in KNOWN_PATHS or path.startswith(CONTROL_PREFIX) else "(other)"
+            logger.info("%s %s -> %s", method, shown, self._status or "dropped")
+
+    def _serve_api(
+        self, endpoint: str, counter: str, method: str, allowed: str, action: Callable[[bytes], None]
+    ) -> None:
+        self.server.state.count_request(counter)
+        if method != allowed:
+            self._json(405, {"error": "invalid_request", "error_description": f"Use {allowed}.", "requestId": new_request_id()}, {"Allow": allowed})
+            return
+        body = self._read_body()
+        if body is None:
+            return
+        fault = self.server.faults.take(endpoint)
+        if fault is not None and not self._apply_fault(fault, endpoint):
+            return
+        action(body)
+        if self._swallow:
+            self._drop()
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or ``None`` after answering 411/413."""
+        length_header = self.headers.get("Content-Length")
+        if length_header is None:
+            if self.headers.get("Transfer-Encoding"):
+                self._json(411, {"error": "invalid_request", "error_description": "Content-Length is required."})
+                return None
+            return b""
+        try:
+            length = int(length_header)
+        except ValueError:
+            self._json(400, {"error": "invalid_request", "error_description": "Bad Content-Length."})
+            return None
+        if length < 0 or length > MAX_BODY:
+            self._json(413, {"error": "invalid_request", "error_description": "Request body too large."})
+            return None
+        return self.rfile.read(length) if length else b""
+
+    # -- faults -----------------------------------------------------------------------------------
+
+    def _apply_fault(self, fault: Fault, endpoint: str) -> bool:
+        """Act out an injected fault; True when the request should then be served normally."""
+        self.server.state.count_fault(fault.kind)
+        kind = fault.kind
+        if kind == "delay":
+            if self.server.stopping.wait(fault.seconds):
+                self._drop()
+                return False
+            return True
+        if kind == "drop_after":
+            self._swallow = True
+            return True
+        if kind == "hang":
+            self.server.stopping.wait(fault.seconds or HANG_SECONDS)
+            self._drop()
+        elif kind == "drop":
+            self._drop()
+        elif kind == "500":
+            self._json(500, {"error": "server_error", "error_description": "Internal error (injected).", "requestId": new_request_id()})
+        elif kind == "503":
+            self._json(
+                503,
+                {"error": "temporarily_unavailable", "error_description": "Service unavailable (injected).", "requestId": new_request_id()},
+                {"Retry-After": "1"},
+            )
+        elif kind == "malformed":
+            self._send(200, _MALFORMED[endpoint], "application/json")
+        elif kind == "empty":
+            self._json(200, {})
+        elif kind == "invalid_grant":
+            self.server.state.count_error("invalid_grant")
+            self._json(400, {"error": "invalid_grant", "error_description": "The grant is invalid (injected).", "requestId": new_request_id()})
+        return False
+
+    def _drop(self) -> None:
+        """Close the connection without a byte of answer."""
+        self._status = 0
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # -- sign-in site -----------------------------------------------------------------------------
+
+    def _authorize(self, query: str) -> None:
+        state = self.server.state
+        params = parse_qs(query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        try:
+            pending = state.begin_authorization(params)
+            if state.config.auto_approve:
+                self._redirect(state.decide(pending.id, approve=True))
+                return
+        except AuthorizeError as exc:
+            self._page(exc.status, error_page(exc.error, exc.description), {"X-Emulator-Error": exc.error})
+            return
+        self._page(200, authorize_page(pending, state.config.identity))
+
+    def _decision(self, body: bytes) -> None:
+        form = self._form(body)
+        try:
+            if form is None:
+                raise AuthorizeError("invalid_request", "The form could not be read.")
+            request_ids = form.get("request_id", [])
+            decisions = form.get("decision", [])
+            if len(request_ids) != 1 or len(decisions) != 1 or decisions[0] not in ("authorize", "deny"):
+                raise AuthorizeError("invalid_request", "The form is incomplete.")
+            location = self.server.state.decide(request_ids[0], approve=decisions[0] == "authorize")
+        except AuthorizeError as exc:
+            self._page(exc.status, error_page(exc.error, exc.description), {"X-Emulator-Error": exc.error})
+            return
+        self._redirect(location)
+
+    # -- API site ---------------------------------------------------------------------------------
+
+    def _token(self, body: bytes) -> None:
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        form = self._form(body) if content_type == "application/x-www-form-urlencoded" else None
+        try:
+            if form is None:
+                self.server.state.count_error("invalid_request")
+                raise OAuthError("invalid_request", "The body must be application/x-www-form-urlencoded.")
+            answer = self.server.state.token(form)
+        except OAuthError as exc:
+            self._json(exc.status, exc.body())
+            return
+        self._json(200, answer, {"Pragma": "no-cache"})
+
+    def _exchange(self, body: bytes) -> None:
+        try:
+            answer = self.server.state.exchange(self.headers.get("Authorization"))
+        except OAuthError as exc:
+            headers = {"WWW-Authenticate": f'Bearer error="{exc.error}"'} if exc.status == 401 else {}
+            self._json(exc.status, exc.body(), headers)
+            return
+        self._json(200, answer, {"Pragma": "no-cache"})
+
+    # -- control ----------------------------------------------------------------------------------
+
+    def _serve_control(self, method: str, name: str) -> None:
+        if not self.server.emulator.control_enabled or not _is_loopback(self.client_address[0]):
+            self._json(404, {"error": "not_found", "error_description": "No such endpoint."})
+            return
+        self.server.state.count_request("control")
+        body = self._read_body()
+        if body is None:
+            return
+        status, answer = control.handle(self.server.emulator, method, name, body)
+        self._json(status, answer)
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _form(body: bytes) -> dict[str, list[str]] | None:
+        try:
+            return parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            return None
+
+    def _json(self, status: int, answer: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(answer).encode("utf-8")
+        self._send(status, body, "application/json;charset=utf-8", headers)
+
+    def _page(self, status: int, html: str, headers: dict[str, str] | None = None) -> None:
+        self._send(status, html.encode("utf-8"), "text/html; charset=utf-8", {**PAGE_HEADERS, **(headers or {})})
+
+    def _redirect(self, location: str) -> None:
+        self._send(
+            302,
+            b"<!DOCTYPE html><title>Redirecting</title>",
+            "text/html; charset=utf-8",
+            {"Location": location, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        )
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        if self._swallow:
+            self.close_connection = True
+            return
+        self._status = status
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            merged = {"Cache-Control": "no-store", **(headers or {})}
+            for key, value in merged.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:  # the client went away; nothing to tell it
+            self.close_connection = True
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,215 @@
+"""``Emulator``: the local Alibaba Cloud sign-in service that tests and the demo start and steer.
+
+It runs the HTTP server in a daemon thread and exposes, as plain methods, what a test needs to act out
+the user (approve, deny) and the service's bad days (faults, revocation, expiry, clock skew). Point both
+the sign-in base and the OAuth API base of the client at ``emu.url``.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .faults import FaultPlan
+from .handler import AUTHORIZE_PATH, MAX_FIELDS, EmulatorHTTPServer
+from .identity import Identity
+from .state import AuthorizeError, Config, ServiceState, StsRecord
+
+
+class Emulator:
+    """One emulated service (both sites) on one loopback port. Thread-safe; usable as a context manager."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        auto_approve: bool = False,
+        access_token_ttl: float = 3600,
+        refresh_token_ttl: float = 30 * 86400,
+        sts_ttl: float = 3600,
+        code_ttl: float = 300,
+        clock_skew: float = 0.0,
+        identity: Identity | None = None,
+        not_authorized: bool = False,
+        send_refresh_expiry: bool = False,
+        control: bool = True,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        #: Whether ``/__emulator/`` answers (always to loopback clients only).
+        self.control_enabled = control
+        self.state = ServiceState()
+        self.state.configure(
+            auto_approve=auto_approve,
+            not_authorized=not_authorized,
+            access_token_ttl=access_token_ttl,
+            refresh_token_ttl=refresh_token_ttl,
+            sts_ttl=sts_ttl,
+            code_ttl=code_ttl,
+            clock_skew=clock_skew,
+            send_refresh_expiry=send_refresh_expiry,
+            identity=identity or Identity(),
+        )
+        self.faults = FaultPlan()
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._lifecycle = threading.Lock()
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        with self._lifecycle:
+            if self._server is not None:
+                raise RuntimeError("the emulator is already running")
+            self._stopping = threading.Event()
+            server = EmulatorHTTPServer((self.host, self._requested_port), self, self._stopping)
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="aliyun-oauth-emulator", daemon=True
+            )
+            thread.start()
+            self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: wakes injected hangs and delays, closes the socket, joins the serving thread."""
+        with self._lifecycle:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+            if server is None:
+                return
+            self._stopping.set()
+            server.shutdown()
+            server.server_close()
+            if thread is not None:
+                thread.join(timeout=5)
+
+    def __enter__(self) -> Emulator:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL of both sites, e.g. ``http://127.0.0.1:PORT`` (no trailing slash)."""
+        host = self.host
+        if host in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    # -- the user ---------------------------------------------------------------------------------
+
+    def approve(self, authorize_url: str) -> str:
+        """Play the user pressing Authorize on that URL: the redirect Location (code and state).
+
+        Acts on the state directly with the page's validation (raises ``AuthorizeError`` where the page
+        would show an error); injected HTTP faults and ``auto_approve`` do not apply. In not-authorized
+        mode the Location carries ``error=access_denied``. The Location is not followed.
+        """
+        return self._decide(authorize_url, approve=True)
+
+    def deny(self, authorize_url: str) -> str:
+        """Play the user pressing Deny: the redirect Location with ``error=access_denied`` and state."""
+        return self._decide(authorize_url, approve=False)
+
+    def _decide(self, authorize_url: str, approve: bool) -> str:
+        parts = urlsplit(authorize_url)
+        if parts.path != AUTHORIZE_PATH:
+            raise ValueError(f"not an authorize URL (path must be {AUTHORIZE_PATH})")
+        pending = self.state.begin_authorization(parse_qs(parts.query, keep_blank_values=True, max_num_fields=MAX_FIELDS))
+        return self.state.decide(pending.id, approve=approve)
+
+    # -- faults and operations --------------------------------------------------------------------
+
+    def inject(self, endpoint: str, fault: str, count: int = 1, seconds: float = 0.0) -> None:
+        """Queue ``count`` faults on ``authorize``/``token``/``exchange``/``any`` (see ``faults.FAULT_KINDS``)."""
+        self.faults.inject(endpoint, fault, count, seconds)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def revoke_refresh_tokens(self, refresh_token: str | None = None) -> int:
+        """Revoke all refresh tokens, or the family of ``refresh_token``; returns how many live ones."""
+        return self.state.revoke_refresh_tokens(refresh_token)
+
+    def expire_access_tokens(self) -> int:
+        return self.state.expire_access_tokens()
+
+    def expire_sts(self) -> int:
+        return self.state.expire_sts()
+
+    def set_clock_skew(self, seconds: float) -> None:
+        """Move the service's clock (``time.time() + seconds``) for every expiry decision and answer."""
+        self.state.configure(clock_skew=seconds)
+
+    def set_ttls(
+        self,
+        access: float | None = None,
+        refresh: float | None = None,
+        sts: float | None = None,
+        code: float | None = None,
+    ) -> None:
+        """Lifetimes (seconds) of tokens issued from now on."""
+        changes: dict[str, float] = {}
+        for name, value in (
+            ("access_token_ttl", access),
+            ("refresh_token_ttl", refresh),
+            ("sts_ttl", sts),
+            ("code_ttl", code),
+        ):
+            if value is not None:
+                changes[name] = value
+        self.state.configure(**changes)
+
+    def set_auto_approve(self, on: bool) -> None:
+        self.state.configure(auto_approve=on)
+
+    def set_not_authorized(self, on: bool) -> None:
+        """Emulate "The call is not authorized" (application not installed/assigned) on Authorize."""
+        self.state.configure(not_authorized=on)
+
+    def set_identity(self, identity: Identity) -> None:
+        """The identity of sign-ins approved from now on (existing token families keep theirs)."""
+        self.state.configure(identity=identity)
+
+    def configure(self, **changes: Any) -> Config:
+        """Change any ``state.Config`` field by name (validated)."""
+        return self.state.configure(**changes)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """A snapshot of the counters (see ``ServiceState.stats``)."""
+        return self.state.stats()
+
+    def sts_credentials(self, access_key_id: str) -> StsRecord | None:
+        """The issued STS credential with that key id (its identity and expiry), for GetCallerIdentity."""
+        return self.state.sts_record(access_key_id)
+
+    def now(self) -> float:
+        """The service's clock."""
+        return self.state.now()
+
+
+__all__ = ["AuthorizeError", "Emulator"]

@@ -1,0 +1,422 @@
+"""The contract (docs/contract.md), end to end: a real ``python -m sidecar`` over stdio, the emulator on
+loopback, and a test "browser". Every method and notification is driven here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pygls.exceptions import JsonRpcException
+
+from sidecar.config import profiles as P
+from sidecar.emulator import Emulator
+
+from .conftest import FIXTURES, load_json
+from .rpc_harness import Sidecar, follow_in_browser
+
+SECRET_FIELDS = ("oauth_access_token", "oauth_refresh_token", "access_key_secret", "sts_token")
+
+
+def free_port_range() -> list[int]:
+    first = random.randrange(20000, 60000, 5)
+    return [first, first + 4]
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(host="127.0.0.1", port=0, auto_approve=True) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def sidecar(emu: Emulator, isolated_home: Path, config_path: Path) -> AsyncIterator[Sidecar]:
+    emu.clear_faults()
+    emu.set_auto_approve(True)
+    side = Sidecar(
+        isolated_home,
+        {
+            "configPath": str(config_path),
+            "endpoints": {"signinBase": emu.url, "oauthBase": emu.url},
+            "callbackPorts": free_port_range(),
+            "signInTimeoutSeconds": 20,
+            "keepFresh": False,
+            "logLevel": "debug",
+        },
+    )
+    side.browser = follow_in_browser
+    await side.start()
+    yield side
+    code = await side.stop()
+    assert code == 0
+    assert_no_secrets(side, config_path)
+
+
+def assert_no_secrets(side: Sidecar, config_path: Path) -> None:
+    """Nothing that is a secret in the config file may appear on the sidecar's stderr."""
+    try:
+        doc = load_json(config_path)
+    except (OSError, ValueError):
+        return
+    stderr = side.stderr.decode("utf-8", "replace")
+    for profile in doc.get("profiles", []):
+        for field in SECRET_FIELDS:
+            value = profile.get(field)
+            if isinstance(value, str) and len(value) >= 8:
+                assert value not in stderr, f"{field} of {profile.get('name')} leaked to stderr"
+
+
+async def sign_in(side: Sidecar, profile: str = "dev", **extra: Any) -> dict[str, Any]:
+    params = {"profile": profile, "site": "CN", "region": "cn-hangzhou", "language": "en", **extra}
+    return await side.request("aliyun/signIn", params)
+
+
+# ------------------------------------------------------------------ initialize & listing
+
+
+async def test_initialize_advertises_no_document_sync(emu: Emulator, isolated_home: Path, config_path: Path) -> None:
+    side = Sidecar(isolated_home, {})
+    await side.start(initialize=False)
+    result = await side.initialize({"configPath": str(config_path), "keepFresh": False})
+    assert result.capabilities.text_document_sync is None
+    assert result.server_info is not None and result.server_info.name == "aliyun-sidecar"
+    assert await side.stop() == 0
+
+
+async def test_initialize_rejects_bad_options(isolated_home: Path) -> None:
+    side = Sidecar(isolated_home, {})
+    await side.start(initialize=False)
+    with pytest.raises(JsonRpcException) as info:
+        await side.initialize({"callbackPorts": "12345"})
+    assert info.value.data["kind"] == "invalidParams"
+    side.process.kill()
+    await side.client.stop()
+
+
+async def test_list_profiles_empty_then_cli_file(sidecar: Sidecar, config_path: Path) -> None:
+    empty = await sidecar.request("aliyun/listProfiles")
+    assert empty == {"current": "", "configPath": str(config_path), "profiles": []}
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text((FIXTURES / "cli_config.json").read_text())
+    listing = await sidecar.request("aliyun/listProfiles")
+    assert listing["current"] == "oauth-dev"
+    by_name = {p["name"]: p for p in listing["profiles"]}
+    assert by_name["default"]["state"] == "notOAuth"
+    assert by_name["oauth-dev"]["state"] == "refreshable" and by_name["oauth-dev"]["isCurrent"]
+    # the watcher noticed the external edit
+    changed = await sidecar.wait_for("aliyun/profilesChanged", lambda p: p["current"] == "oauth-dev")
+    assert len(changed["profiles"]) == 14
+
+
+# ------------------------------------------------------------------ sign-in
+
+
+async def test_sign_in_end_to_end(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+    token = "progress-1"
+    entry = await sign_in(sidecar, workDoneToken=token)
+    assert entry["name"] == "dev" and entry["state"] == "valid" and entry["isCurrent"]
+    assert entry["site"] == "CN" and entry["region"] == "cn-hangzhou" and entry["language"] == "en"
+    started = sidecar.of("aliyun/signInStarted")
+    assert started and started[0]["profile"] == "dev"
+    assert started[0]["url"].startswith(emu.url + "/oauth2/v1/auth?")
+    assert started[0]["redirectUri"].startswith("http://127.0.0.1:") and started[0]["redirectUri"].endswith("/cli/callback")
+    assert sidecar.shown == [started[0]["url"]]
+    await sidecar.wait_for("aliyun/profilesChanged", lambda p: any(x["name"] == "dev" for x in p["profiles"]))
+    kinds = [p["value"]["kind"] for p in sidecar.of("$/progress") if p["token"] == token]
+    assert kinds[0] == "begin" and kinds[-1] == "end" and "report" in kinds
+    profile = P.get_profile(load_json(config_path), "dev")
+    assert profile["mode"] == "OAuth" and profile["oauth_site_type"] == "CN"
+    assert load_json(config_path)["current"] == "dev"
+
+    creds = await sidecar.request("aliyun/getCredentials", {})
+    assert creds["profile"] == "dev"
+    assert creds["accessKeyId"] == profile["access_key_id"]
+    assert creds["securityToken"] == profile["sts_token"]
+    assert creds["expiresAt"] == profile["sts_expiration"]
+    assert creds["expiration"].endswith("Z")
+
+
+async def test_sign_in_again_replaces_tokens_only(sidecar: Sidecar, config_path: Path) -> None:
+    await sign_in(sidecar)
+    await sidecar.request("aliyun/setProfile", {"name": "dev", "region": "eu-central-1"})
+    doc = load_json(config_path)
+    P.get_profile(doc, "dev")["custom_field"] = {"kept": True}
+    config_path.write_text(json.dumps(doc))
+    old = P.get_profile(doc, "dev")["oauth_refresh_token"]
+    await sidecar.request("aliyun/signIn", {"profile": "dev"})
+    profile = P.get_profile(load_json(config_path), "dev")
+    assert profile["custom_field"] == {"kept": True} and profile["region_id"] == "eu-central-1"
+    assert profile["oauth_refresh_token"] != old
+
+
+async def test_sign_in_denied(sidecar: Sidecar, emu: Emulator) -> None:
+    emu.set_not_authorized(True)
+    try:
+        with pytest.raises(JsonRpcException) as info:
+            await sign_in(sidecar)
+    finally:
+        emu.set_not_authorized(False)
+    assert info.value.code == -32021
+    assert info.value.data["kind"] == "signInDenied" and info.value.data["error"] == "access_denied"
+
+
+async def test_sign_in_cancelled_with_cancel_request(sidecar: Sidecar) -> None:
+    sidecar.browser = None  # nobody signs in
+    msg_id, answer = sidecar.start_request("aliyun/signIn", {"profile": "dev"})
+    await sidecar.wait_for("aliyun/signInStarted")
+    started = time.monotonic()
+    sidecar.cancel(msg_id)
+    with pytest.raises(JsonRpcException) as info:
+        await asyncio.wait_for(answer, 5)
+    assert info.value.code == -32800 and info.value.data["kind"] == "cancelled"
+    assert time.monotonic() - started < 2
+    # the port is free again at once: a new sign-in binds the same first port
+    sidecar.browser = follow_in_browser
+    assert (await sign_in(sidecar))["state"] == "valid"
+
+
+async def test_a_new_sign_in_cancels_the_pending_one(sidecar: Sidecar) -> None:
+    sidecar.browser = None
+    _, first = sidecar.start_request("aliyun/signIn", {"profile": "one"})
+    await sidecar.wait_for("aliyun/signInStarted")
+    sidecar.browser = follow_in_browser
+    second = await sign_in(sidecar, "two")
+    with pytest.raises(JsonRpcException) as info:
+        await asyncio.wait_for(first, 5)
+    assert info.value.data["kind"] == "cancelled"
+    assert second["name"] == "two"
+
+
+async def test_cancel_sign_in_request_and_paste_back(sidecar: Sidecar, emu: Emulator) -> None:
+    sidecar.browser = None
+    assert await sidecar.request("aliyun/cancelSignIn") == {"cancelled": False}
+    _, answer = sidecar.start_request("aliyun/signIn", {"profile": "pasted", "openBrowser": False})
+    started = await sidecar.wait_for("aliyun/signInStarted")
+    assert sidecar.shown == []
+    # The browser is elsewhere: the user approves there and pastes the address it could not load.
+    redirect = emu.approve(started["url"])
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/completeSignIn", {"url": redirect.replace("state=", "state=x")})
+    assert info.value.data["kind"] == "invalidParams"
+    assert await sidecar.request("aliyun/completeSignIn", {"url": f"  {redirect}  "}) == {"accepted": True}
+    entry = await asyncio.wait_for(answer, 10)
+    assert entry["name"] == "pasted" and entry["state"] == "valid"
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/completeSignIn", {"url": redirect})
+    assert info.value.data["kind"] == "cancelled"
+
+
+async def test_cancel_sign_in_method(sidecar: Sidecar) -> None:
+    sidecar.browser = None
+    _, answer = sidecar.start_request("aliyun/signIn", {"profile": "dev"})
+    await sidecar.wait_for("aliyun/signInStarted")
+    assert await sidecar.request("aliyun/cancelSignIn") == {"cancelled": True}
+    with pytest.raises(JsonRpcException) as info:
+        await asyncio.wait_for(answer, 5)
+    assert info.value.data["kind"] == "cancelled"
+
+
+async def test_sign_in_timeout(emu: Emulator, isolated_home: Path, config_path: Path) -> None:
+    side = Sidecar(isolated_home, {"configPath": str(config_path), "callbackPorts": free_port_range(),
+                                   "endpoints": {"signinBase": emu.url, "oauthBase": emu.url},
+                                   "signInTimeoutSeconds": 1, "keepFresh": False})
+    await side.start()
+    with pytest.raises(JsonRpcException) as info:
+        await side.request("aliyun/signIn", {"profile": "dev"})
+    assert info.value.data["kind"] == "signInTimeout" and info.value.code == -32022
+    assert await side.stop() == 0
+
+
+async def test_ports_busy(emu: Emulator, isolated_home: Path, config_path: Path) -> None:
+    ports = free_port_range()
+    holders = [await asyncio.start_server(lambda r, w: None, "127.0.0.1", p) for p in range(ports[0], ports[1] + 1)]
+    side = Sidecar(isolated_home, {"configPath": str(config_path), "callbackPorts": ports, "keepFresh": False})
+    await side.start()
+    try:
+        with pytest.raises(JsonRpcException) as info:
+            await side.request("aliyun/signIn", {"profile": "dev"})
+        assert info.value.data == {"kind": "portsBusy", "ports": ports}
+    finally:
+        for h in holders:
+            h.close()
+        assert await side.stop() == 0
+
+
+# ------------------------------------------------------------------ profiles
+
+
+async def test_switch_set_delete(sidecar: Sidecar, config_path: Path) -> None:
+    await sign_in(sidecar, "a")
+    await sign_in(sidecar, "b")
+    listing = await sidecar.request("aliyun/switchProfile", {"name": "a"})
+    assert listing["current"] == "a"
+    await sidecar.wait_for("aliyun/profilesChanged", lambda p: p["current"] == "a")
+    listing = await sidecar.request("aliyun/setProfile", {"name": "a", "region": "cn-beijing", "language": "zh"})
+    a = next(p for p in listing["profiles"] if p["name"] == "a")
+    assert (a["region"], a["language"]) == ("cn-beijing", "zh")
+    listing = await sidecar.request("aliyun/deleteProfile", {"name": "a"})
+    assert [p["name"] for p in listing["profiles"]] == ["b"] and listing["current"] == "b"
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/switchProfile", {"name": "a"})
+    assert info.value.code == -32010
+    assert info.value.data == {"kind": "profileNotFound", "profile": "a", "existing": ["b"]}
+
+
+async def test_switch_by_another_process_is_noticed(sidecar: Sidecar, config_path: Path) -> None:
+    await sign_in(sidecar, "a")
+    await sign_in(sidecar, "b")
+    doc = load_json(config_path)
+    doc["current"] = "a"
+    config_path.write_text(json.dumps(doc, indent=4))  # like the Node.js SDK: in place, no lock
+    await sidecar.wait_for("aliyun/profilesChanged", lambda p: p["current"] == "a", timeout=5)
+
+
+async def test_corrupt_file_is_reported_and_kept(sidecar: Sidecar, config_path: Path) -> None:
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text('{"current": "x", "profiles": [}')
+    try:
+        note = await sidecar.wait_for("aliyun/configError", timeout=5)
+    except asyncio.TimeoutError:
+        raise AssertionError(sidecar.stderr.decode()[-3000:]) from None
+    assert note["kind"] == "configCorrupt" and note["path"] == str(config_path)
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/switchProfile", {"name": "x"})
+    assert info.value.code == -32011 and info.value.data["kind"] == "configCorrupt"
+    assert "line 1" in info.value.data["where"]
+    assert config_path.read_text() == '{"current": "x", "profiles": [}'
+
+
+# ------------------------------------------------------------------ refresh & credentials
+
+
+async def test_forced_refresh_of_each_layer(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+    await sign_in(sidecar)
+    before = P.get_profile(load_json(config_path), "dev")
+    entry = await sidecar.request("aliyun/refresh", {"force": "sts"})
+    after_sts = P.get_profile(load_json(config_path), "dev")
+    assert entry["state"] == "valid"
+    assert after_sts["access_key_id"] != before["access_key_id"]
+    assert after_sts["oauth_refresh_token"] == before["oauth_refresh_token"]
+    await sidecar.wait_for("aliyun/credentialsChanged", lambda p: p["kind"] == "refreshed")
+
+    await sidecar.request("aliyun/refresh", {"profile": "dev", "force": "accessToken"})
+    after_access = P.get_profile(load_json(config_path), "dev")
+    assert after_access["oauth_refresh_token"] != before["oauth_refresh_token"]
+    assert after_access["oauth_access_token"] != before["oauth_access_token"]
+    assert after_access["access_key_id"] != after_sts["access_key_id"]
+    refusals = emu.stats["invalid_grant"]
+    await sidecar.request("aliyun/refresh", {"force": True})
+    assert emu.stats["invalid_grant"] == refusals
+
+
+async def test_expired_layers_renew_on_demand(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+    await sign_in(sidecar)
+    doc = load_json(config_path)
+    profile = P.get_profile(doc, "dev")
+    profile["sts_expiration"] = int(time.time()) - 10
+    profile["oauth_access_token_expire"] = int(time.time()) - 10
+    config_path.write_text(json.dumps(doc))
+    refreshes = emu.stats["refreshes"]
+    creds = await sidecar.request("aliyun/getCredentials", {"profile": "dev"})
+    assert creds["expiresAt"] > time.time() + 3000
+    assert emu.stats["refreshes"] == refreshes + 1
+
+
+async def test_revoked_refresh_token_means_sign_in_required(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+    await sign_in(sidecar)
+    emu.revoke_refresh_tokens()
+    before = P.get_profile(load_json(config_path), "dev")
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/refresh", {"force": "accessToken"})
+    assert info.value.code == -32020 and info.value.data["kind"] == "signInRequired"
+    await sidecar.wait_for("aliyun/credentialsChanged", lambda p: p["kind"] == "signInRequired")
+    # the last tokens are kept, and no loop: a second call does not reach the service
+    assert P.get_profile(load_json(config_path), "dev") == before
+    calls = emu.stats["requests"]["token"]
+    with pytest.raises(JsonRpcException):
+        await sidecar.request("aliyun/refresh", {"force": "accessToken"})
+    assert emu.stats["requests"]["token"] == calls
+    listing = await sidecar.request("aliyun/listProfiles")
+    assert listing["profiles"][0]["state"] == "valid"  # STS is still good; only renewal is impossible
+    # signing in again clears it
+    await sign_in(sidecar)
+    await sidecar.request("aliyun/refresh", {"force": "accessToken"})
+
+
+async def test_network_error_is_not_expiry(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+    await sign_in(sidecar)
+    before = P.get_profile(load_json(config_path), "dev")
+    emu.inject("token", "drop", count=1)
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/refresh", {"force": "accessToken"})
+    assert info.value.data["kind"] == "network" and info.value.code == -32030
+    assert P.get_profile(load_json(config_path), "dev") == before
+    emu.inject("exchange", "500", count=1)
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/refresh", {"force": "sts"})
+    assert info.value.data["kind"] == "upstream" and info.value.data["status"] == 500
+    entry = await sidecar.request("aliyun/refresh", {"force": "sts"})
+    assert entry["state"] == "valid"
+
+
+async def test_refresh_of_a_non_oauth_profile(sidecar: Sidecar, config_path: Path) -> None:
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text((FIXTURES / "cli_config.json").read_text())
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/getCredentials", {"profile": "default"})
+    assert info.value.data["kind"] == "invalidParams"
+    assert "example-ak-secret" not in info.value.message
+
+
+async def test_concurrent_credentials_share_one_exchange(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+    await sign_in(sidecar)
+    doc = load_json(config_path)
+    P.get_profile(doc, "dev")["sts_expiration"] = int(time.time()) - 1
+    config_path.write_text(json.dumps(doc))
+    await asyncio.sleep(0.6)  # let the watcher see the edit
+    exchanges = emu.stats["exchanges"]
+    results = await asyncio.gather(*(sidecar.request("aliyun/getCredentials", {}) for _ in range(50)))
+    assert len({r["accessKeyId"] for r in results}) == 1
+    assert emu.stats["exchanges"] == exchanges + 1
+
+
+# ------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "field"),
+    [
+        ("aliyun/switchProfile", {}, "name"),
+        ("aliyun/switchProfile", {"name": 5}, "name"),
+        ("aliyun/switchProfile", [1, 2], "params"),
+        ("aliyun/setProfile", {"name": "x", "language": 3}, "language"),
+        ("aliyun/refresh", {"force": "yes"}, "force"),
+        ("aliyun/signIn", {"profile": "dev", "site": "MARS"}, "site"),
+        ("aliyun/signIn", {"profile": ""}, "profile"),
+        ("aliyun/signIn", {"profile": "dev", "openBrowser": "no"}, "openBrowser"),
+        ("aliyun/signIn", {"profile": "dev", "workDoneToken": {"x": 1}}, "workDoneToken"),
+        ("aliyun/completeSignIn", {"url": None}, "url"),
+        ("aliyun/getCredentials", {"profile": "x" * 10000}, "profile"),
+    ],
+)
+async def test_bad_params_answer_invalid_params(sidecar: Sidecar, method: str, params: Any, field: str) -> None:
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request(method, params, timeout=5)
+    assert info.value.code == -32602
+    assert info.value.data["kind"] == "invalidParams" and info.value.data["field"] == field
+    assert (await sidecar.request("aliyun/listProfiles"))["profiles"] == []
+
+
+async def test_unknown_method_and_huge_payload(sidecar: Sidecar) -> None:
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/noSuchThing", {}, timeout=5)
+    assert info.value.code == -32601
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/switchProfile", {"name": "n" * 2_000_000}, timeout=10)
+    assert info.value.data["kind"] == "invalidParams"
+    assert (await sidecar.request("aliyun/listProfiles"))["current"] == ""
