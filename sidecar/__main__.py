@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     signin.add_argument("--region")
     signin.add_argument("--language", choices=("en", "zh"))
     signin.add_argument("--no-browser", action="store_true", help="only print the URL (for SSH sessions)")
+    signin.add_argument("--callback-ports", metavar="FIRST-LAST", help="loopback ports for the callback (12345-12349)")
 
     sub.add_parser("emulator", help="run the local emulator of the sign-in service", add_help=False)
     demo = sub.add_parser("demo", help="sign-in, refresh, switch and delete against the embedded emulator")

@@ -15,8 +15,9 @@ import webbrowser
 from typing import Any
 
 from . import logs
-from .errors import SidecarError, SignInRequired
+from .errors import InvalidParams, SidecarError, SignInRequired
 from .oauth.client import format_rfc3339
+from .oauth.sites import DEFAULT_CALLBACK_PORTS, check_ports
 from .service import Settings, SidecarService
 
 EXIT_SIGN_IN_REQUIRED = 2
@@ -100,10 +101,21 @@ async def _sign_in(service: SidecarService, args: argparse.Namespace) -> dict[st
         await service.aclose()
 
 
+def _ports(text: str | None) -> tuple[int, int]:
+    if not text:
+        return DEFAULT_CALLBACK_PORTS
+    first, _, last = text.partition("-")
+    try:
+        return check_ports([int(first), int(last or first)])
+    except ValueError:
+        raise InvalidParams("--callback-ports takes FIRST-LAST, e.g. 12345-12349.", field="callbackPorts") from None
+
+
 def run_command(args: argparse.Namespace) -> int:
     logs.configure("warning")
-    service = SidecarService(Settings(config_path=args.config_path))
     try:
+        settings = Settings(config_path=args.config_path, callback_ports=_ports(getattr(args, "callback_ports", None)))
+        service = SidecarService(settings)
         if args.command == "credentials":
             print(json.dumps(asyncio.run(_credentials(service, args.profile, args.format))), flush=True)
             return 0
