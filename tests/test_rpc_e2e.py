@@ -420,3 +420,62 @@ async def test_unknown_method_and_huge_payload(sidecar: Sidecar) -> None:
         await sidecar.request("aliyun/switchProfile", {"name": "n" * 2_000_000}, timeout=10)
     assert info.value.data["kind"] == "invalidParams"
     assert (await sidecar.request("aliyun/listProfiles"))["current"] == ""
+
+
+# ------------------------------------------------------------------ secrets never leak
+
+
+def secrets_in(config_path: Path) -> set[str]:
+    found = set()
+    for profile in load_json(config_path).get("profiles", []):
+        for field in SECRET_FIELDS:
+            value = profile.get(field)
+            if isinstance(value, str) and len(value) >= 8:
+                found.add(value)
+    return found
+
+
+async def test_no_secret_in_stderr_or_any_error(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+    """Every secret the session ever held (also rotated-away tokens and codes) vs. everything it said."""
+    from urllib.parse import parse_qs, urlsplit
+
+    seen: set[str] = set()
+    errors: list[str] = []
+
+    async def failing(method: str, params: dict[str, Any]) -> None:
+        with pytest.raises(JsonRpcException) as info:
+            await sidecar.request(method, params)
+        errors.append(json.dumps({"message": info.value.message, "data": info.value.data}))
+
+    # a paste-back whose code is refused by its state, then accepted
+    sidecar.browser = None
+    _, answer = sidecar.start_request("aliyun/signIn", {"profile": "dev", "openBrowser": False})
+    started = await sidecar.wait_for("aliyun/signInStarted")
+    redirect = emu.approve(started["url"])
+    code = parse_qs(urlsplit(redirect).query)["code"][0]
+    seen.add(code)
+    await failing("aliyun/completeSignIn", {"url": redirect.replace("state=", "state=zz")})
+    await sidecar.request("aliyun/completeSignIn", {"url": redirect})
+    await asyncio.wait_for(answer, 10)
+    seen |= secrets_in(config_path)
+    # every layer rotated, with failures in between
+    await sidecar.request("aliyun/refresh", {"force": "accessToken"})
+    seen |= secrets_in(config_path)
+    for fault in ("500", "malformed", "drop", "empty"):
+        emu.inject("exchange", fault, count=1)
+        await failing("aliyun/refresh", {"force": "sts"})
+    emu.inject("token", "invalid_grant", count=1)
+    await failing("aliyun/refresh", {"force": "accessToken"})
+    seen |= secrets_in(config_path)
+    creds = await sidecar.request("aliyun/getCredentials", {})
+    seen.add(creds["accessKeySecret"])
+    # a reused code (the service refuses it) must not echo it either
+    await failing("aliyun/completeSignIn", {"url": redirect})
+
+    await sidecar.stop()
+    said = sidecar.stderr.decode("utf-8", "replace") + "\n".join(errors)
+    notes = json.dumps([params for method, params in sidecar.notifications if method != "$/progress"])
+    assert len(seen) >= 8
+    leaked = [s[:4] + "…" for s in seen if s in said or s in notes]
+    assert leaked == [], f"{len(leaked)} secrets leaked"
+    assert "DEBUG" in said or "INFO" in said  # the log was really on
