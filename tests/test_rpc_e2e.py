@@ -479,3 +479,12 @@ async def test_no_secret_in_stderr_or_any_error(sidecar: Sidecar, config_path: P
     leaked = [s[:4] + "…" for s in seen if s in said or s in notes]
     assert leaked == [], f"{len(leaked)} secrets leaked"
     assert "DEBUG" in said or "INFO" in said  # the log was really on
+
+
+async def test_requests_after_shutdown_are_refused_not_hung(sidecar: Sidecar) -> None:
+    await asyncio.wait_for(sidecar.client.shutdown_async(None), 5)
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/listProfiles", {}, timeout=5)
+    assert info.value.code == -32600
+    sidecar.client.exit(None)
+    assert await asyncio.wait_for(sidecar.process.wait(), 5) == 0

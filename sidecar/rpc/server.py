@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcServerNotInitialized
+from pygls.exceptions import JsonRpcInvalidRequest, JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
@@ -32,7 +32,18 @@ LOG_LEVELS = ("error", "warning", "info", "debug")
 
 
 class SidecarProtocol(LanguageServerProtocol):
-    """Advertises no document synchronisation: the sidecar reads no documents."""
+    """Advertises no document synchronisation (the sidecar reads no documents) and answers requests
+    that arrive after ``shutdown`` with InvalidRequest, as the LSP spec asks, instead of leaving the
+    client waiting forever as pygls does."""
+
+    def handle_message(self, message: Any) -> None:
+        method = getattr(message, "method", None)
+        msg_id = getattr(message, "id", None)
+        if self._shutdown and method not in (None, types.EXIT) and msg_id is not None:
+            error = JsonRpcInvalidRequest("The sidecar is shutting down and takes no more requests.")
+            self._send_response(msg_id, error=error.to_response_error())
+            return
+        super().handle_message(message)
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):  # type: ignore[override]
