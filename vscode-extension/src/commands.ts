@@ -1,0 +1,64 @@
+/** The extension's commands (ids `aliyun.*`, category "Alibaba Cloud" in package.json). */
+
+import * as vscode from 'vscode';
+import type { Sidecar } from './client';
+import { Methods, type ProfileEntry } from './model/contract';
+import { currentEntry } from './model/statusModel';
+import { formatLocalTime } from './model/time';
+import { showError } from './errors';
+import { deleteProfile, showProfilePicker, switchTo } from './profilePicker';
+import type { SignInFlow } from './signIn';
+
+export function registerCommands(sidecar: Sidecar, signIn: SignInFlow): vscode.Disposable[] {
+  const profileArg = (arg: unknown): string | undefined =>
+    typeof arg === 'string' ? arg : arg && typeof arg === 'object' && 'profile' in arg ? String((arg as { profile: unknown }).profile) : undefined;
+
+  const refresh = async (): Promise<void> => {
+    const entry = currentEntry(sidecar.profiles);
+    if (!entry) {
+      const choice = await vscode.window.showInformationMessage('Not signed in to Alibaba Cloud.', 'Sign In');
+      if (choice) await signIn.signIn();
+      return;
+    }
+    if (entry.state === 'notOAuth') {
+      void vscode.window.showInformationMessage(`Profile "${entry.name}" is a ${entry.mode} profile: its credentials are not renewed by this extension.`);
+      return;
+    }
+    try {
+      const fresh = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: 'Alibaba Cloud: renewing credentials' },
+        () => sidecar.request<ProfileEntry>(Methods.refresh, { profile: entry.name, force: 'sts' }),
+      );
+      const until = fresh.stsExpiresAt ? ` until ${formatLocalTime(fresh.stsExpiresAt)}` : '';
+      vscode.window.setStatusBarMessage(`Alibaba Cloud: credentials of "${fresh.name}" renewed${until}`, 5000);
+      void sidecar.refreshProfiles();
+    } catch (e) {
+      await showError(e, { method: Methods.refresh, profile: entry.name }, { retry: refresh });
+    }
+  };
+
+  const restart = async (): Promise<void> => {
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Alibaba Cloud: restarting the sidecar' }, () =>
+        sidecar.restart(),
+      );
+    } catch (e) {
+      await showError(e);
+    }
+  };
+
+  const register = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable => vscode.commands.registerCommand(id, fn);
+  return [
+    register('aliyun.signIn', (arg) => signIn.signIn(profileArg(arg))),
+    register('aliyun.switchProfile', (arg) => {
+      const name = profileArg(arg);
+      return name ? switchTo(sidecar, name) : showProfilePicker(sidecar, signIn);
+    }),
+    register('aliyun.deleteProfile', (arg) => deleteProfile(sidecar, profileArg(arg))),
+    register('aliyun.refreshCredentials', refresh),
+    register('aliyun.copySignInUrl', () => signIn.copyUrl()),
+    register('aliyun.pasteSignInUrl', () => signIn.pasteRedirectUrl()),
+    register('aliyun.showOutput', () => sidecar.log.show()),
+    register('aliyun.restartSidecar', restart),
+  ];
+}

@@ -1,0 +1,83 @@
+/**
+ * Wiring only: output channel, sidecar client, status bar, commands, terminal variables, the re-auth
+ * prompt and the API for other extensions. All decisions live in src/model/ (unit-tested) and all
+ * Alibaba Cloud logic in the Python sidecar.
+ */
+
+import * as vscode from 'vscode';
+import { createApi, type AlibabaCloudApi } from './api';
+import { openInBrowser } from './browser';
+import { Sidecar } from './client';
+import { registerCommands } from './commands';
+import { showError } from './errors';
+import { ReauthGate } from './model/reauthGate';
+import { needsRestart } from './model/settings';
+import { createOutput } from './output';
+import { SignInFlow } from './signIn';
+import { StatusBar } from './statusBar';
+import { TerminalEnv } from './terminalEnv';
+
+let sidecar: Sidecar | undefined;
+
+export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
+  const log = createOutput();
+  sidecar = new Sidecar(context, log, openInBrowser);
+  const sc = sidecar;
+  const signIn = new SignInFlow(sc);
+  const injectCredentials = (): boolean => vscode.workspace.getConfiguration('aliyun').get<boolean>('terminal.injectCredentials', true);
+  const terminals = new TerminalEnv(context.environmentVariableCollection, sc, injectCredentials, (m) => log.info(m));
+  const api = createApi(sc);
+
+  // One "sign in again?" per valid→signInRequired transition, never stacked.
+  const gate = new ReauthGate();
+  const onCredentials = sc.onDidChangeCredentials((e) => {
+    if (e.kind === 'refreshed') return gate.reset(e.profile);
+    if (!gate.shouldPrompt(e.profile)) return;
+    void vscode.window
+      .showWarningMessage(`Your Alibaba Cloud session for profile "${e.profile}" has ended. Sign in again to keep its credentials fresh.`, 'Sign In')
+      .then(async (choice) => {
+        gate.closed();
+        if (choice) await signIn.signIn(e.profile);
+      });
+  });
+  const onProfiles = sc.onDidChange(() => gate.observe(sc.profiles?.profiles ?? []));
+  const onConfigError = sc.onConfigError((e) => void showError({ message: e.message, data: { kind: e.kind, path: e.path } }));
+
+  let restartTimer: NodeJS.Timeout | undefined;
+  const restartSoon = (): void => {
+    // Settings UI edits arrive keystroke by keystroke: restart once they settle.
+    clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => void sc.restart().catch((e) => showError(e)), 500);
+  };
+  const onConfig = vscode.workspace.onDidChangeConfiguration((e) => {
+    if (needsRestart((s) => e.affectsConfiguration(s))) restartSoon();
+    else if (e.affectsConfiguration('aliyun.terminal.injectCredentials')) void terminals.refreshEndpoint();
+  });
+  // Restricted settings (python path, config path, endpoints) may now come from the workspace.
+  const onTrust = vscode.workspace.onDidGrantWorkspaceTrust(restartSoon);
+
+  context.subscriptions.push(
+    log,
+    sc,
+    new StatusBar(sc),
+    ...registerCommands(sc, signIn),
+    terminals,
+    api,
+    onCredentials,
+    onProfiles,
+    onConfigError,
+    onConfig,
+    onTrust,
+    { dispose: () => clearTimeout(restartTimer) },
+  );
+
+  // activationEvents is onStartupFinished, so this runs after the editor is up; it is not awaited so
+  // that activation (and another extension's activate()) returns at once.
+  void sc.start().catch((e) => showError(e));
+  return api;
+}
+
+export async function deactivate(): Promise<void> {
+  await sidecar?.stop();
+  sidecar = undefined;
+}

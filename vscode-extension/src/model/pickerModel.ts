@@ -1,0 +1,43 @@
+/** Rows of the profile quick pick, as data (profilePicker.ts turns them into QuickPickItems). */
+
+import type { ProfileEntry, ProfileList } from './contract';
+import { stateShort, viewState } from './profileView';
+
+export type PickerAction =
+  | { kind: 'switch'; profile: string }
+  /** The profile needs the browser: selecting it signs in again with its site/region/language. */
+  | { kind: 'signIn'; entry: ProfileEntry }
+  | { kind: 'newProfile' };
+
+export interface PickerRow {
+  label: string;
+  description: string;
+  action: PickerAction;
+  /** Whether the row gets the delete button. */
+  deletable: boolean;
+}
+
+export function pickerRows(list: ProfileList | undefined, now: number): PickerRow[] {
+  const rows: PickerRow[] = (list?.profiles ?? []).map((entry) => {
+    const current = entry.name === list?.current;
+    const needsBrowser = viewState(entry, now) === 'signInRequired';
+    const parts: string[] = [];
+    if (current) parts.push('current');
+    parts.push(needsBrowser ? 'sign-in required: select to sign in' : stateShort(entry, now));
+    if (entry.site) parts.push(entry.site);
+    if (entry.region) parts.push(entry.region);
+    return {
+      label: `${current ? '$(check)' : '$(account)'} ${entry.name}`,
+      description: parts.join(' · '),
+      action: needsBrowser ? { kind: 'signIn', entry } : { kind: 'switch', profile: entry.name },
+      deletable: true,
+    };
+  });
+  rows.push({
+    label: '$(add) Sign in with a new profile…',
+    description: 'opens the browser',
+    action: { kind: 'newProfile' },
+    deletable: false,
+  });
+  return rows;
+}

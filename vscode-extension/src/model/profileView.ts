@@ -1,0 +1,66 @@
+/**
+ * What the UI says about one profile. Shared by the status bar and the picker so that both always
+ * agree (a status bar that says one thing while the picker says another is a top user complaint).
+ */
+
+import type { ProfileEntry, Site } from './contract';
+import { formatDuration } from './time';
+
+/** "Expires soon" = a browser sign-in will be needed within this many seconds. */
+export const EXPIRES_SOON_SECONDS = 10 * 60;
+
+export type ViewState = 'valid' | 'expiresSoon' | 'refreshable' | 'signInRequired' | 'notOAuth';
+
+export const SITE_LABELS: Record<Site, string> = {
+  CN: 'China site (aliyun.com)',
+  INTL: 'International site (alibabacloud.com)',
+};
+
+/**
+ * When the profile can no longer be renewed without the browser, if known.
+ *
+ * The refresh token's expiry ends the session. Without one, and without an access token either,
+ * nothing can renew the STS credentials, so they end it. `null` = unknown (never warn on a guess).
+ */
+export function sessionEndsAt(entry: ProfileEntry): number | null {
+  if (entry.refreshTokenExpiresAt !== null) return entry.refreshTokenExpiresAt;
+  if (entry.accessTokenExpiresAt === null) return entry.stsExpiresAt;
+  return null;
+}
+
+/**
+ * The state to show now. The sidecar's `state` was computed when the list was sent; the status bar
+ * re-evaluates it every 30 s, so a `valid` whose STS time has passed shows as `refreshable` (the
+ * sidecar renews it) — we never invent `signInRequired` locally: only the sidecar knows that a
+ * refresh token was refused, and a network error must not paint the status bar.
+ */
+export function viewState(entry: ProfileEntry, now: number): ViewState {
+  if (entry.state === 'notOAuth' || entry.state === 'signInRequired') return entry.state;
+  const end = sessionEndsAt(entry);
+  if (end !== null && end - now < EXPIRES_SOON_SECONDS) return 'expiresSoon';
+  if (entry.state === 'valid' && entry.stsExpiresAt !== null && entry.stsExpiresAt <= now) return 'refreshable';
+  return entry.state;
+}
+
+/** A short phrase for the picker's description and the tooltip. */
+export function stateShort(entry: ProfileEntry, now: number): string {
+  switch (viewState(entry, now)) {
+    case 'valid':
+      return 'signed in';
+    case 'refreshable':
+      return 'signed in (renewing)';
+    case 'expiresSoon': {
+      const end = sessionEndsAt(entry) ?? now;
+      return end > now ? `session ends in ${formatDuration(end - now)}` : 'session ending';
+    }
+    case 'signInRequired':
+      return 'sign-in required';
+    case 'notOAuth':
+      return `${entry.mode || 'unknown'} profile, not managed here`;
+  }
+}
+
+/** Markdown-escape a value that comes from the config file (profile names are user text). */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (ch) => `\\${ch}`);
+}

@@ -1,0 +1,107 @@
+/** The profile quick pick (status bar click, `aliyun.switchProfile`), and the delete confirmation. */
+
+import * as vscode from 'vscode';
+import type { Sidecar } from './client';
+import { Methods, type ProfileList } from './model/contract';
+import { pickerRows, type PickerAction } from './model/pickerModel';
+import { nowSeconds } from './model/time';
+import { showError } from './errors';
+import type { SignInFlow } from './signIn';
+
+type Item = vscode.QuickPickItem & { action: PickerAction };
+
+const DELETE_BUTTON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('trash'), tooltip: 'Delete this profile…' };
+
+export async function showProfilePicker(sidecar: Sidecar, signIn: SignInFlow): Promise<void> {
+  if (sidecar.status.kind === 'down') {
+    await sidecar.request(Methods.listProfiles).catch((e) => showError(e));
+    return;
+  }
+  const chosen = await new Promise<{ action: PickerAction } | { delete: string } | undefined>((resolve) => {
+    const qp = vscode.window.createQuickPick<Item>();
+    qp.title = 'Alibaba Cloud profiles';
+    qp.placeholder = 'Select the profile the CLI, SDKs and terminals use (config: current)';
+    qp.matchOnDescription = true;
+    const render = (): void => {
+      const list = sidecar.profiles;
+      qp.busy = !list;
+      qp.items = pickerRows(list, nowSeconds()).map((r) => ({
+        label: r.label,
+        description: r.description,
+        buttons: r.deletable ? [DELETE_BUTTON] : [],
+        action: r.action,
+      }));
+    };
+    render();
+    // The list follows the file while the picker is open (another process may sign in or delete).
+    const sub = sidecar.onDidChange(render);
+    let result: { action: PickerAction } | { delete: string } | undefined;
+    qp.onDidAccept(() => {
+      const item = qp.selectedItems[0];
+      if (item) result = { action: item.action };
+      qp.hide();
+    });
+    qp.onDidTriggerItemButton((e) => {
+      const a = e.item.action;
+      result = { delete: a.kind === 'signIn' ? a.entry.name : a.kind === 'switch' ? a.profile : '' };
+      qp.hide();
+    });
+    qp.onDidHide(() => {
+      sub.dispose();
+      qp.dispose();
+      resolve(result);
+    });
+    qp.show();
+  });
+  if (!chosen) return;
+  if ('delete' in chosen) {
+    if (chosen.delete) await deleteProfile(sidecar, chosen.delete);
+    return;
+  }
+  const action = chosen.action;
+  switch (action.kind) {
+    case 'newProfile':
+      return signIn.signIn(undefined, { newProfile: true });
+    case 'signIn':
+      return signIn.signInAgain(action.entry);
+    case 'switch':
+      return switchTo(sidecar, action.profile);
+  }
+}
+
+export async function switchTo(sidecar: Sidecar, name: string): Promise<void> {
+  try {
+    sidecar.setProfiles(await sidecar.request<ProfileList>(Methods.switchProfile, { name }));
+    vscode.window.setStatusBarMessage(`Alibaba Cloud: using profile "${name}"`, 4000);
+  } catch (e) {
+    await showError(e, { method: Methods.switchProfile, profile: name });
+  }
+}
+
+/** `aliyun.deleteProfile`: which one (when not given), a modal confirmation, then the request. */
+export async function deleteProfile(sidecar: Sidecar, name?: string): Promise<void> {
+  if (!name) {
+    const names = (sidecar.profiles?.profiles ?? []).map((p) => p.name);
+    if (!names.length) {
+      void vscode.window.showInformationMessage('There is no Alibaba Cloud profile to delete.');
+      return;
+    }
+    name = await vscode.window.showQuickPick(names, { title: 'Delete an Alibaba Cloud profile', placeHolder: 'Profile to delete' });
+    if (!name) return;
+  }
+  const confirm = await vscode.window.showWarningMessage(
+    `Delete the Alibaba Cloud profile "${name}"?`,
+    {
+      modal: true,
+      detail: 'The profile and all its tokens are removed from the config file shared with the CLI. The authorization itself is not revoked.',
+    },
+    'Delete',
+  );
+  if (confirm !== 'Delete') return;
+  try {
+    sidecar.setProfiles(await sidecar.request<ProfileList>(Methods.deleteProfile, { name }));
+    vscode.window.setStatusBarMessage(`Alibaba Cloud: profile "${name}" deleted`, 4000);
+  } catch (e) {
+    await showError(e, { method: Methods.deleteProfile, profile: name });
+  }
+}

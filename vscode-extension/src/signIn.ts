@@ -1,0 +1,202 @@
+/**
+ * The browser sign-in: ask (profile, site, region, language), run `aliyun/signIn` in a cancellable
+ * notification, open the page, and offer Copy URL / Paste redirect URL… / Open again while waiting.
+ */
+
+import * as vscode from 'vscode';
+import { openInBrowser } from './browser';
+import type { Sidecar } from './client';
+import { Methods, type ProfileEntry, type ProfileList, type SignInParams, type SignInStarted } from './model/contract';
+import { isCancelled } from './model/errorModel';
+import {
+  defaultProfileName,
+  inputFromEntry,
+  languageChoices,
+  profileNameWarning,
+  regionChoices,
+  siteChoices,
+  suggestNewProfileName,
+  validateProfileName,
+  validateRedirectUrl,
+  type Choice,
+  type SignInInput,
+} from './model/signInModel';
+import { showError } from './errors';
+
+/** After a cancel, how long to wait for the sidecar's `cancelled` answer before asking it directly. */
+const CANCEL_FALLBACK_MS = 3000;
+
+const COPY = 'Copy URL';
+const PASTE = 'Paste redirect URL…';
+const OPEN = 'Open again';
+
+export class SignInFlow {
+  /** The sign-in waiting for the browser, if any (for Copy Sign-in URL and the waiting prompt). */
+  private pending: SignInStarted | undefined;
+
+  constructor(private readonly sidecar: Sidecar) {}
+
+  /** `aliyun.signIn`: with a profile that exists, signs it in again with its own choices. */
+  async signIn(arg?: { profile?: string } | string, options: { newProfile?: boolean } = {}): Promise<void> {
+    const list = this.sidecar.profiles;
+    const name = typeof arg === 'string' ? arg : arg?.profile;
+    const existing = name ? list?.profiles.find((p) => p.name === name && p.state !== 'notOAuth') : undefined;
+    const input = existing ? inputFromEntry(existing) : await askSignInInput(list, name ?? (options.newProfile ? suggestNewProfileName(list) : undefined));
+    if (input) await this.run(input);
+  }
+
+  /** Re-sign-in of a listed profile (picker row, re-auth prompt): no questions. */
+  async signInAgain(entry: ProfileEntry): Promise<void> {
+    await this.run(inputFromEntry(entry));
+  }
+
+  async run(input: SignInInput): Promise<void> {
+    const params: SignInParams = { ...input, openBrowser: false };
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Alibaba Cloud: signing in as "${input.profile}"`, cancellable: true },
+      async (progress, token) => {
+        progress.report({ message: 'starting…' });
+        const started = this.sidecar.onSignInStarted((e) => {
+          if (e.profile !== input.profile) return;
+          this.pending = e;
+          progress.report({ message: 'waiting for the browser…' });
+          void this.openAndGuide(e);
+        });
+        // $/cancelRequest is the contract's way; aliyun/cancelSignIn is the fallback should the
+        // answer not come (the notification must never hang).
+        let fallback: NodeJS.Timeout | undefined;
+        const onCancel = token.onCancellationRequested(() => {
+          fallback = setTimeout(() => void this.sidecar.request(Methods.cancelSignIn).catch(() => undefined), CANCEL_FALLBACK_MS);
+        });
+        try {
+          const entry = await this.sidecar.request<ProfileEntry>(Methods.signIn, params, token);
+          void vscode.window.showInformationMessage(`Signed in as profile "${entry.name}".`);
+          void this.sidecar.refreshProfiles();
+        } catch (e) {
+          if (isCancelled(e) && token.isCancellationRequested) {
+            vscode.window.setStatusBarMessage('Alibaba Cloud: sign-in cancelled', 4000);
+          } else {
+            void showError(e, { method: Methods.signIn, profile: input.profile }, { retry: () => this.run(input) });
+          }
+        } finally {
+          clearTimeout(fallback);
+          onCancel.dispose();
+          started.dispose();
+          if (this.pending?.profile === input.profile) this.pending = undefined;
+        }
+      },
+    );
+  }
+
+  /** Opens the page, then keeps one prompt with the ways out while the sign-in is pending. */
+  private async openAndGuide(e: SignInStarted): Promise<void> {
+    const opened = await openInBrowser(e.url);
+    let message = opened
+      ? `Finish signing in to Alibaba Cloud in your browser (profile "${e.profile}"). Browser did not open? Copy the URL. Browser cannot reach VS Code afterwards (remote, WSL)? Paste the address it shows.`
+      : `No browser could be opened. Copy the sign-in URL into a browser (profile "${e.profile}"), then come back here.`;
+    for (;;) {
+      const choice = await vscode.window.showInformationMessage(message, COPY, PASTE, OPEN);
+      if (this.pending?.url !== e.url) return; // finished meanwhile: the buttons would act on nothing
+      if (choice === COPY) {
+        await this.copyUrl();
+        message = `Sign-in URL copied. Paste it into a browser to sign in as "${e.profile}".`;
+      } else if (choice === OPEN) {
+        await openInBrowser(e.url);
+      } else {
+        if (choice === PASTE) await this.pasteRedirectUrl();
+        return;
+      }
+    }
+  }
+
+  /** `aliyun.copySignInUrl`. Copying is always offered: opening may fail or open the wrong browser. */
+  async copyUrl(): Promise<void> {
+    if (!this.pending) {
+      const choice = await vscode.window.showInformationMessage('No sign-in is waiting for the browser. Start one first.', 'Sign In');
+      if (choice) await this.signIn();
+      return;
+    }
+    await vscode.env.clipboard.writeText(this.pending.url);
+    vscode.window.setStatusBarMessage('Alibaba Cloud: sign-in URL copied', 4000);
+  }
+
+  /** `aliyun.pasteSignInUrl`: the redirect address → `aliyun/completeSignIn`. */
+  async pasteRedirectUrl(): Promise<void> {
+    const url = await vscode.window.showInputBox({
+      title: 'Alibaba Cloud: paste the redirect URL',
+      prompt: 'After "Authorize", copy the whole address from the browser (http://127.0.0.1:<port>/cli/callback?code=…&state=…)',
+      placeHolder: 'http://127.0.0.1:12345/cli/callback?code=…&state=…',
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() ? validateRedirectUrl(v) : undefined),
+    });
+    if (!url?.trim()) return;
+    try {
+      await this.sidecar.request(Methods.completeSignIn, { url: url.trim() });
+      vscode.window.setStatusBarMessage('Alibaba Cloud: redirect URL accepted, finishing the sign-in…', 5000);
+    } catch (e) {
+      await showError(e, { method: Methods.completeSignIn });
+    }
+  }
+}
+
+async function pick<T>(choices: Choice<T>[], title: string, placeHolder: string): Promise<T | undefined> {
+  const picked = await vscode.window.showQuickPick(
+    choices.map((c) => ({ label: c.label, description: c.description, detail: c.detail, value: c.value })),
+    { title, placeHolder, ignoreFocusOut: true },
+  );
+  return picked?.value;
+}
+
+/** A region: the common ids, or any id typed in (a QuickPick whose rows follow the typed text). */
+function pickRegion(previous: string | undefined, title: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    type Item = vscode.QuickPickItem & { value: string };
+    const qp = vscode.window.createQuickPick<Item>();
+    const rows = (typed: string): Item[] =>
+      regionChoices(typed, previous).map((c) => ({ label: c.label, description: c.description, value: c.value, alwaysShow: c.description === 'use this region id' }));
+    qp.title = title;
+    qp.placeholder = 'Region id, e.g. cn-hangzhou (type any other id)';
+    qp.ignoreFocusOut = true;
+    qp.matchOnDescription = true;
+    qp.items = rows('');
+    let result: string | undefined;
+    qp.onDidChangeValue((v) => (qp.items = rows(v)));
+    qp.onDidAccept(() => {
+      result = qp.selectedItems[0]?.value;
+      qp.hide();
+    });
+    qp.onDidHide(() => {
+      qp.dispose();
+      resolve(result);
+    });
+    qp.show();
+  });
+}
+
+export async function askSignInInput(list: ProfileList | undefined, preset?: string): Promise<SignInInput | undefined> {
+  const profile = await vscode.window.showInputBox({
+    title: 'Sign in to Alibaba Cloud (1/4): profile',
+    prompt: 'Name of the profile in the Alibaba Cloud config file (~/.aliyun/config.json), shared with the CLI',
+    value: preset ?? defaultProfileName(list),
+    ignoreFocusOut: true,
+    validateInput: (v) => {
+      const error = validateProfileName(v);
+      if (error) return error;
+      const warning = profileNameWarning(v, list);
+      return warning ? { message: warning, severity: vscode.InputBoxValidationSeverity.Warning } : undefined;
+    },
+  });
+  if (profile === undefined) return undefined;
+  const previous = list?.profiles.find((p) => p.name === profile);
+  const site = await pick(
+    siteChoices(previous?.site),
+    'Sign in to Alibaba Cloud (2/4): site',
+    'Where is your account? CN = China site (aliyun.com), INTL = International site (alibabacloud.com)',
+  );
+  if (!site) return undefined;
+  const region = await pickRegion(previous?.region || undefined, 'Sign in to Alibaba Cloud (3/4): default region');
+  if (region === undefined) return undefined;
+  const language = await pick(languageChoices(previous?.language), 'Sign in to Alibaba Cloud (4/4): language', 'Language of the CLI messages');
+  if (!language) return undefined;
+  return { profile, site, region, language };
+}

@@ -1,0 +1,68 @@
+/**
+ * New terminals get ALIBABA_CLOUD_PROFILE = the current profile, so the CLI and SDKs there use the
+ * profile the status bar shows. With `aliyun.terminal.injectCredentials` (default on) and a sidecar
+ * that serves `aliyun/credentialsEndpoint`, they also get ALIBABA_CLOUD_CREDENTIALS_URI and
+ * ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true: tools then fetch always-fresh STS credentials from the
+ * sidecar instead of reading the file.
+ */
+
+import type * as vscode from 'vscode';
+import { Methods, type CredentialsEndpoint, type ProfileList } from './model/contract';
+import type { SidecarStatus } from './model/statusModel';
+import { terminalVariables } from './model/terminalModel';
+
+/** What this module needs of the Sidecar (a narrow interface, so tests can pass a double). */
+export interface SidecarForTerminals {
+  readonly status: SidecarStatus;
+  readonly profiles: ProfileList | undefined;
+  readonly onDidChange: vscode.Event<void>;
+  readonly onDidStart: vscode.Event<void>;
+  request<R>(method: string, params?: object): Promise<R>;
+}
+
+export class TerminalEnv implements vscode.Disposable {
+  private endpoint: CredentialsEndpoint | undefined;
+  private applied = '';
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(
+    private readonly collection: vscode.EnvironmentVariableCollection,
+    private readonly sidecar: SidecarForTerminals,
+    private readonly inject: () => boolean,
+    private readonly log: (message: string) => void = () => undefined,
+  ) {
+    // Not persisted: after a reload the endpoint of the old sidecar is gone.
+    collection.persistent = false;
+    collection.description = 'Alibaba Cloud: the profile of the status bar item (and its credentials endpoint)';
+    this.subscriptions = [sidecar.onDidStart(() => void this.refreshEndpoint()), sidecar.onDidChange(() => this.apply())];
+    this.apply();
+  }
+
+  /** Asks a (re)started sidecar for its endpoint; without one, only the profile is set. */
+  async refreshEndpoint(): Promise<void> {
+    this.endpoint = undefined;
+    if (this.inject()) {
+      try {
+        this.endpoint = await this.sidecar.request<CredentialsEndpoint>(Methods.credentialsEndpoint, {});
+      } catch (e) {
+        this.log(`No credentials endpoint for terminals: ${(e as Error).message ?? String(e)}`);
+      }
+    }
+    this.apply();
+  }
+
+  apply(): void {
+    const running = this.sidecar.status.kind === 'running';
+    const vars = terminalVariables(this.sidecar.profiles?.current || undefined, running ? this.endpoint : undefined, this.inject());
+    const key = JSON.stringify(vars);
+    if (key === this.applied) return; // unchanged: do not flag every terminal as stale
+    this.applied = key;
+    this.collection.clear();
+    for (const [name, value] of Object.entries(vars)) this.collection.replace(name, value);
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions) s.dispose();
+    this.collection.clear();
+  }
+}

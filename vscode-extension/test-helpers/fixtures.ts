@@ -1,0 +1,48 @@
+/** ProfileEntry / ProfileList builders for the model tests. */
+
+import type { ProfileEntry, ProfileList } from '../src/model/contract';
+
+export const NOW = 1_800_000_000;
+
+export function oauth(name: string, over: Partial<ProfileEntry> = {}): ProfileEntry {
+  return {
+    name,
+    mode: 'OAuth',
+    site: 'CN',
+    region: 'cn-hangzhou',
+    language: 'en',
+    isCurrent: false,
+    state: 'valid',
+    stsExpiresAt: NOW + 3000,
+    accessTokenExpiresAt: NOW + 6000,
+    refreshTokenExpiresAt: NOW + 86400 * 30,
+    ...over,
+  };
+}
+
+export function ak(name: string, over: Partial<ProfileEntry> = {}): ProfileEntry {
+  return {
+    name,
+    mode: 'AK',
+    site: null,
+    region: 'cn-shanghai',
+    language: 'en',
+    isCurrent: false,
+    state: 'notOAuth',
+    stsExpiresAt: null,
+    accessTokenExpiresAt: null,
+    refreshTokenExpiresAt: null,
+    ...over,
+  };
+}
+
+export function list(current: string, ...profiles: ProfileEntry[]): ProfileList {
+  return {
+    current,
+    configPath: '/home/u/.aliyun/config.json',
+    profiles: profiles.map((p) => ({ ...p, isCurrent: p.name === current })),
+  };
+}
+
+/** A deterministic formatter: the tests must not depend on the machine's time zone. */
+export const fmt = (s: number): string => `T${s - NOW}`;

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { pickerRows } from '../src/model/pickerModel';
+import { ak, list, NOW, oauth } from '../test-helpers/fixtures';
+
+test('one row per profile, current marked, then "Sign in with a new profile…"', () => {
+  const rows = pickerRows(list('dev', oauth('dev'), oauth('prod', { site: 'INTL', region: 'ap-southeast-1' }), ak('ak1')), NOW);
+  assert.deepEqual(
+    rows.map((r) => r.label),
+    ['$(check) dev', '$(account) prod', '$(account) ak1', '$(add) Sign in with a new profile…'],
+  );
+  assert.equal(rows[0]!.description, 'current · signed in · CN · cn-hangzhou');
+  assert.equal(rows[1]!.description, 'signed in · INTL · ap-southeast-1');
+  assert.equal(rows[2]!.description, 'AK profile, not managed here · cn-shanghai');
+  assert.deepEqual(rows[1]!.action, { kind: 'switch', profile: 'prod' });
+  assert.deepEqual(rows[3]!.action, { kind: 'newProfile' });
+  assert.deepEqual(rows.map((r) => r.deletable), [true, true, true, false]);
+});
+
+test('a signInRequired row signs in again when selected', () => {
+  const dead = oauth('dev', { state: 'signInRequired' });
+  const [row] = pickerRows(list('dev', dead), NOW);
+  assert.equal(row!.description, 'current · sign-in required: select to sign in · CN · cn-hangzhou');
+  assert.deepEqual(row!.action, { kind: 'signIn', entry: { ...dead, isCurrent: true } });
+});
+
+test('expires soon shows the time left', () => {
+  const [row] = pickerRows(list('x', oauth('dev', { refreshTokenExpiresAt: NOW + 300 })), NOW);
+  assert.match(row!.description, /session ends in 5 min/);
+});
+
+test('no list yet: only the new-profile row', () => {
+  assert.equal(pickerRows(undefined, NOW).length, 1);
+});
