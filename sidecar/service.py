@@ -15,6 +15,7 @@ from typing import Any
 
 from .config import profiles as P
 from .config.store import ConfigStore
+from .credentials.identity import CallerIdentityClient, IdentityCache
 from .credentials.refresher import CredentialEvent, Force, Margins, Refresher
 from .errors import Cancelled, InvalidParams
 from .oauth.client import OAuthClient, format_rfc3339
@@ -59,6 +60,8 @@ class SidecarService:
         )
         self._signin_task: asyncio.Task[dict[str, Any]] | None = None
         self._signin_flow: SignInFlow | None = None
+        #: Caller identities per profile, valid while the STS AccessKeyId is the same (memory only).
+        self._identities = IdentityCache(CallerIdentityClient(timeout=settings.http_timeout).get)
 
     def _oauth_client(self) -> OAuthClient:
         if self._client is None:
@@ -122,6 +125,16 @@ class SidecarService:
 
     async def credentials(self, name: str) -> StsCredentials:
         return await self.refresher.credentials(name)
+
+    async def who_am_i(self, name: str) -> dict[str, Any]:
+        """The caller identity of the profile's STS credentials (``aliyun/whoAmI``).
+
+        The credentials come from the refresher first, so expired STS is renewed before STS is asked;
+        the answer is cached until the credentials change (a new AccessKeyId means a new lookup).
+        """
+        sts = await self.refresher.credentials(name)
+        identity = await self._identities.get(name, sts, self.settings.endpoints.sts_endpoint)
+        return identity.to_json(name)
 
     @staticmethod
     def credentials_json(name: str, sts: StsCredentials) -> dict[str, Any]:

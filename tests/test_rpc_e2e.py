@@ -488,3 +488,14 @@ async def test_requests_after_shutdown_are_refused_not_hung(sidecar: Sidecar) ->
     assert info.value.code == -32600
     sidecar.client.exit(None)
     assert await asyncio.wait_for(sidecar.process.wait(), 5) == 0
+
+
+async def test_who_am_i(sidecar: Sidecar, emu: Emulator, isolated_home: Path, config_path: Path) -> None:
+    await sign_in(sidecar)
+    side = Sidecar(isolated_home, {"configPath": str(config_path), "keepFresh": False,
+                                   "endpoints": {"signinBase": emu.url, "oauthBase": emu.url, "stsEndpoint": emu.url}})
+    await side.start()
+    identity = await side.request("aliyun/whoAmI", {"profile": "dev"})
+    assert identity["profile"] == "dev" and identity["identityType"] == "RAMUser"
+    assert identity["accountId"] and identity["arn"].startswith("acs:ram::")
+    assert await side.stop() == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-ENDPOINTS: tuple[str, ...] = ("authorize", "token", "exchange", "any")
+ENDPOINTS: tuple[str, ...] = ("authorize", "token", "exchange", "sts", "any")
 
 FAULT_KINDS: tuple[str, ...] = (
     "delay",  # sleep `seconds`, then answer normally

@@ -1,8 +1,9 @@
 """HTTP edge of the emulator: routing, faults, and wire formats of both "sites" on one server.
 
 One loopback server plays the sign-in site (``GET /oauth2/v1/auth`` and the decision form) and the
-OAuth API site (``POST /v1/token``, ``POST /v1/exchange``); ``/__emulator/`` is the control surface for
-tests in other processes. Connections are HTTP/1.0 (closed after each answer) so that ``stop()`` never
+OAuth API site (``POST /v1/token``, ``POST /v1/exchange``) and the STS endpoint (``/`` with
+``GetCallerIdentity``, see ``sts.py``); ``/__emulator/`` is the control surface for tests in other
+processes. Connections are HTTP/1.0 (closed after each answer) so that ``stop()`` never
 waits for idle keep-alive clients. Request logging records method, path and status only: query strings
 and bodies carry codes, states and tokens.
 """
@@ -23,6 +24,7 @@ from . import control
 from .faults import HANG_SECONDS, Fault, FaultPlan
 from .pages import DECISION_PATH, PAGE_HEADERS, authorize_page, error_page
 from .state import AuthorizeError, OAuthError, ServiceState, new_request_id
+from .sts import STS_PATH, CallerIdentityService, StsRequest
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -33,7 +35,7 @@ AUTHORIZE_PATH = "/oauth2/v1/auth"
 TOKEN_PATH = "/v1/token"
 EXCHANGE_PATH = "/v1/exchange"
 CONTROL_PREFIX = "/__emulator/"
-KNOWN_PATHS = (AUTHORIZE_PATH, DECISION_PATH, TOKEN_PATH, EXCHANGE_PATH)
+KNOWN_PATHS = (AUTHORIZE_PATH, DECISION_PATH, TOKEN_PATH, EXCHANGE_PATH, STS_PATH)
 
 MAX_BODY = 64 * 1024
 MAX_FIELDS = 64
@@ -43,6 +45,7 @@ _MALFORMED: dict[str, bytes] = {
     "token": b'{"access_token": "eyJhbGciOi',
     "exchange": b'{"requestId": "5D1C7A0E-0000", "accessKeyId": "STS.NT',
     "authorize": b'{"error": "server_',
+    "sts": b'{"RequestId": "5D1C7A0E-0000", "AccountId": "12345',
 }
 
 
@@ -58,6 +61,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.emulator = emulator
         self.stopping = stopping
+        #: The STS endpoint (``GetCallerIdentity``), checking the credentials the state issued.
+        self.sts = CallerIdentityService(emulator.state)
         super().__init__(address, Handler)
 
     @property
@@ -111,6 +116,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._serve_api("token", "token", method, "POST", self._token)
             elif path == EXCHANGE_PATH:
                 self._serve_api("exchange", "exchange", method, "POST", self._exchange)
+            elif path == STS_PATH:
+                self._serve_sts(method, path, url.query)
             else:
                 self._json(404, {"error": "not_found", "error_description": "No such endpoint.", "requestId": new_request_id()})
         except Exception:  # never let a bug show a traceback with request data on stderr
@@ -253,6 +260,29 @@ class Handler(BaseHTTPRequestHandler):
             self._json(exc.status, exc.body(), headers)
             return
         self._json(200, answer, {"Pragma": "no-cache"})
+
+    # -- STS site ---------------------------------------------------------------------------------
+
+    def _serve_sts(self, method: str, path: str, query: str) -> None:
+        """``GET|POST /`` on the STS endpoint (RPC style, ``Action=GetCallerIdentity``); faults: ``sts``."""
+        body = self._read_body()
+        if body is None:
+            return
+        fault = self.server.faults.take("sts")
+        if fault is not None and not self._apply_fault(fault, "sts"):
+            return
+        request = StsRequest(
+            method=method,
+            path=path,
+            query=query,
+            headers=[(name.lower(), value) for name, value in self.headers.items()],
+            body=body,
+            content_type=self.headers.get("Content-Type", "").split(";")[0].strip().lower(),
+        )
+        status, answer = self.server.sts.answer(request)
+        self._json(status, answer)
+        if self._swallow:
+            self._drop()
 
     # -- control ----------------------------------------------------------------------------------
 

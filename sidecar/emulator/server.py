@@ -1,8 +1,8 @@
 """``Emulator``: the local Alibaba Cloud sign-in service that tests and the demo start and steer.
 
 It runs the HTTP server in a daemon thread and exposes, as plain methods, what a test needs to act out
-the user (approve, deny) and the service's bad days (faults, revocation, expiry, clock skew). Point both
-the sign-in base and the OAuth API base of the client at ``emu.url``.
+the user (approve, deny) and the service's bad days (faults, revocation, expiry, clock skew). Point the
+sign-in base, the OAuth API base and the STS endpoint (``GetCallerIdentity``) of the client at ``emu.url``.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ class Emulator:
     # -- faults and operations --------------------------------------------------------------------
 
     def inject(self, endpoint: str, fault: str, count: int = 1, seconds: float = 0.0) -> None:
-        """Queue ``count`` faults on ``authorize``/``token``/``exchange``/``any`` (see ``faults.FAULT_KINDS``)."""
+        """Queue ``count`` faults on ``authorize``/``token``/``exchange``/``sts``/``any`` (see ``faults.FAULT_KINDS``)."""
         self.faults.inject(endpoint, fault, count, seconds)
 
     def clear_faults(self) -> None:

@@ -255,6 +255,11 @@ class ServiceState:
     def _count(self, name: str, by: int = 1) -> None:
         self._counters[name] = self._counters.get(name, 0) + by
 
+    def count(self, name: str) -> None:
+        """Count an event under a top-level stats key (e.g. ``caller_identity`` from the STS side)."""
+        with self._lock:
+            self._count(name)
+
     def count_request(self, endpoint: str) -> None:
         with self._lock:
             self._requests[endpoint] = self._requests.get(endpoint, 0) + 1
@@ -284,6 +289,8 @@ class ServiceState:
             "exchange_failures",
             "invalid_grant",
             "faults_injected",
+            "caller_identity",
+            "caller_identity_failures",
         )
         with self._lock:
             snapshot: dict[str, Any] = {key: self._counters.get(key, 0) for key in keys}

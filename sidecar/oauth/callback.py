@@ -23,21 +23,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import hmac
 import html
-import http
 import ipaddress
 import logging
 import re
 import unicodedata
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, Self
 
 from ..errors import Cancelled, InvalidParams, PortsBusy, SignInDenied, SignInTimeout
+from ..loopback_http import (
+    MAX_CONNECTIONS,
+    MAX_HEADER_BYTES,
+    MAX_REQUEST_LINE,
+    Headers,
+    Request,
+    Response,
+    answer,
+    host_is_loopback,
+    serialize,
+    serve_one,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +59,7 @@ DEFAULT_READ_TIMEOUT = 10.0
 #: The word :meth:`PendingAuthorization.deliver` answers with; the HTTP layer picks the page by it.
 Outcome = Literal["accepted", "denied", "state_mismatch", "invalid", "already_done"]
 
-# --- limits -------------------------------------------------------------------------------------
-MAX_REQUEST_LINE = 8 * 1024
-MAX_HEADER_BYTES = 16 * 1024
-MAX_HEADER_LINES = 100
-MAX_CONNECTIONS = 32
-#: After answering, read (and drop) what the client still sends for at most this long before closing:
-#: closing a socket with unread input makes the kernel send RST, which can destroy our answer.
-DRAIN_TIMEOUT = 0.5
-DRAIN_BYTES = 64 * 1024
+# --- limits (the HTTP ones live in ..loopback_http) --------------------------------------------
 MAX_CODE_LENGTH = 4096
 MAX_STATE_LENGTH = 512
 MAX_ERROR_LENGTH = 100
@@ -70,8 +71,6 @@ MAX_PASTED_URL = MAX_REQUEST_LINE
 _ANSWER_PARAMS = frozenset({"code", "state", "error", "error_description", "error_uri"})
 #: Authorization codes are opaque; we only insist on visible ASCII, so a mangled paste is caught here.
 _CODE_RE = re.compile(r"[\x21-\x7e]+")
-_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_VERSION_RE = re.compile(r"HTTP/1\.[01]")
 _QUOTES = "\"'`<>"
 
 STALE_URL_MESSAGE = (
@@ -312,33 +311,7 @@ def _duration(seconds: float) -> str:
 # =================================================================================================
 
 
-class _HttpError(Exception):
-    """A request we refuse before routing; carries the status to answer with."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-class _ClientGone(Exception):
-    """The client closed the connection before sending a whole request head."""
-
-
-@dataclass(frozen=True)
-class _Request:
-    method: str
-    target: str
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class _Response:
-    status: int
-    body: bytes
-    extra_headers: tuple[tuple[str, str], ...] = field(default=())
-
-
-_SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+_SECURITY_HEADERS: Headers = (
     ("Content-Type", "text/html; charset=utf-8"),
     ("Connection", "close"),
     ("Cache-Control", "no-store"),
@@ -355,7 +328,7 @@ _STYLE = (
 )
 
 
-def _page(status: int, title: str, *paragraphs: str, extra: tuple[tuple[str, str], ...] = ()) -> _Response:
+def _page(status: int, title: str, *paragraphs: str, extra: tuple[tuple[str, str], ...] = ()) -> Response:
     """A small self-contained page; every argument is escaped here, so callers pass plain text."""
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     document = (
@@ -364,10 +337,10 @@ def _page(status: int, title: str, *paragraphs: str, extra: tuple[tuple[str, str
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
-    return _Response(status, document.encode("utf-8"), extra)
+    return Response(status, document.encode("utf-8"), extra)
 
 
-def _outcome_page(outcome: Outcome, pending: PendingAuthorization) -> _Response:
+def _outcome_page(outcome: Outcome, pending: PendingAuthorization) -> Response:
     if outcome == "accepted":
         return _page(
             200,
@@ -396,7 +369,7 @@ def _outcome_page(outcome: Outcome, pending: PendingAuthorization) -> _Response:
     )
 
 
-def _denied_page(pending: PendingAuthorization) -> _Response:
+def _denied_page(pending: PendingAuthorization) -> Response:
     """The refusal page; shows only the sanitised description the attempt already holds."""
     denial = pending._denial()  # noqa: SLF001 - same module; the denial was just stored there
     detail = ""
@@ -409,108 +382,15 @@ def _denied_page(pending: PendingAuthorization) -> _Response:
 
 
 _NOT_FOUND = _page(404, "Not found.")
-_FAVICON = _Response(404, b"")
+_FAVICON = Response(404, b"")
 _METHOD_NOT_ALLOWED = _page(405, "Method not allowed.", extra=(("Allow", "GET"),))
-_ERROR_PAGES: dict[int, _Response] = {
+_ERROR_PAGES: dict[int, Response] = {
     400: _page(400, "Bad request."),
     408: _page(408, "Request timeout."),
     414: _page(414, "Request line too long."),
     431: _page(431, "Request headers too large."),
     503: _page(503, "Too many connections."),
 }
-
-
-def _serialize(response: _Response, *, head_only: bool) -> bytes:
-    status = http.HTTPStatus(response.status)
-    lines = [f"HTTP/1.1 {status.value} {status.phrase}"]
-    lines.append(f"Date: {email.utils.formatdate(usegmt=True)}")
-    lines.extend(f"{name}: {value}" for name, value in _SECURITY_HEADERS)
-    lines.extend(f"{name}: {value}" for name, value in response.extra_headers)
-    lines.append(f"Content-Length: {len(response.body)}")
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
-    return head if head_only else head + response.body
-
-
-async def _read_line(reader: asyncio.StreamReader, limit: int, too_long: int) -> bytes:
-    """One line without its ending (CRLF, or a bare LF as RFC 9112 allows), at most ``limit`` bytes."""
-    try:
-        raw = await reader.readuntil(b"\n")
-    except asyncio.LimitOverrunError:
-        raise _HttpError(too_long) from None
-    except asyncio.IncompleteReadError as exc:
-        if not exc.partial:
-            raise _ClientGone from None
-        raise _HttpError(400) from None
-    line = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-    if len(line) > limit:
-        raise _HttpError(too_long)
-    return line
-
-
-async def _read_request(reader: asyncio.StreamReader) -> _Request:
-    """Read and check a request head: the request line and the header fields, nothing more."""
-    line = await _read_line(reader, MAX_REQUEST_LINE, 414)
-    method, target = _parse_request_line(line)
-    headers: dict[str, str] = {}
-    total = 0
-    for _ in range(MAX_HEADER_LINES + 1):
-        raw = await _read_line(reader, MAX_HEADER_BYTES, 431)
-        if not raw:
-            return _Request(method, target, headers)
-        total += len(raw) + 2
-        if total > MAX_HEADER_BYTES:
-            raise _HttpError(431)
-        name, value = _parse_header(raw)
-        if name == "host" and name in headers:
-            raise _HttpError(400)
-        headers[name] = value
-    raise _HttpError(431)
-
-
-def _parse_request_line(line: bytes) -> tuple[str, str]:
-    try:
-        text = line.decode("ascii")
-    except UnicodeDecodeError:
-        raise _HttpError(400) from None
-    parts = text.split(" ")
-    if len(parts) != 3:
-        raise _HttpError(400)
-    method, target, version = parts
-    if not _TOKEN_RE.fullmatch(method) or not _VERSION_RE.fullmatch(version):
-        raise _HttpError(400)
-    if not target.startswith("/") or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in target):
-        raise _HttpError(400)
-    return method, target
-
-
-def _parse_header(raw: bytes) -> tuple[str, str]:
-    if raw[:1] in (b" ", b"\t") or b"\0" in raw or b"\r" in raw:
-        raise _HttpError(400)  # obsolete line folding or smuggled bytes
-    name, sep, value = raw.partition(b":")
-    try:
-        name_text = name.decode("ascii")
-    except UnicodeDecodeError:
-        raise _HttpError(400) from None
-    if not sep or not _TOKEN_RE.fullmatch(name_text):
-        raise _HttpError(400)
-    return name_text.lower(), value.decode("latin-1").strip(" \t")
-
-
-def _host_is_loopback(host_header: str | None) -> bool:
-    """Whether ``Host`` names this machine: refuses DNS-rebinding pages that could read our answers."""
-    if not host_header:
-        return False
-    host = host_header
-    if host.startswith("["):
-        host = host[1:].partition("]")[0]
-    else:
-        host = host.rpartition(":")[0] if ":" in host else host
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # =================================================================================================
@@ -645,7 +525,8 @@ class CallbackServer:
         self._connections.add(task)
         try:
             if len(self._connections) > MAX_CONNECTIONS:
-                await self._answer(writer, reader, _ERROR_PAGES[503], head_only=False)
+                busy = serialize(_ERROR_PAGES[503], _SECURITY_HEADERS, head_only=False)
+                await answer(writer, reader, busy, timeout=self._read_timeout)
                 return
             await self._serve_one(reader, writer)
         except asyncio.CancelledError:
@@ -661,27 +542,21 @@ class CallbackServer:
                 await writer.wait_closed()
 
     async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(self._read_timeout):  # the whole head, not per read: no slowloris
-                request = await _read_request(reader)
-        except TimeoutError:
-            log.debug("callback request timed out")
-            await self._answer(writer, reader, _ERROR_PAGES[408], head_only=False)
-            return
-        except _ClientGone:
-            return
-        except _HttpError as exc:
-            log.debug("callback request refused -> %d", exc.status)
-            await self._answer(writer, reader, _ERROR_PAGES[exc.status], head_only=False)
-            return
-        response = self._route(request)
-        await self._answer(writer, reader, response, head_only=request.method == "HEAD")
+        await serve_one(
+            reader,
+            writer,
+            route=self._route,
+            error_response=_ERROR_PAGES.__getitem__,
+            base_headers=_SECURITY_HEADERS,
+            read_timeout=self._read_timeout,
+            label="callback",
+        )
 
-    def _route(self, request: _Request) -> _Response:
+    def _route(self, request: Request) -> Response:
         path, _, query = request.target.partition("?")
         if path == "/favicon.ico":
             return _FAVICON
-        if not _host_is_loopback(request.headers.get("host")):
+        if not host_is_loopback(request.headers.get("host")):
             log.debug("callback %s %s -> bad host", request.method, _loggable(path))
             return _ERROR_PAGES[400]
         if path != CALLBACK_PATH:  # compared raw: no decoding, no normalising, so no traversal
@@ -693,32 +568,6 @@ class CallbackServer:
         outcome = self._pending.deliver_query(query)
         log.debug("callback %s %s -> %s", request.method, path, outcome)
         return _outcome_page(outcome, self._pending)
-
-    async def _answer(
-        self,
-        writer: asyncio.StreamWriter,
-        reader: asyncio.StreamReader,
-        response: _Response,
-        *,
-        head_only: bool,
-    ) -> None:
-        """Send the answer, half-close, and drain briefly so the close does not reset the answer."""
-        try:
-            async with asyncio.timeout(self._read_timeout):
-                writer.write(_serialize(response, head_only=head_only))
-                await writer.drain()
-                if writer.can_write_eof():
-                    writer.write_eof()
-        except (TimeoutError, OSError):
-            return
-        with contextlib.suppress(TimeoutError, OSError):
-            async with asyncio.timeout(DRAIN_TIMEOUT):
-                dropped = 0
-                while dropped < DRAIN_BYTES:
-                    chunk = await reader.read(4096)
-                    if not chunk:
-                        break
-                    dropped += len(chunk)
 
 
 def _loggable(path: str) -> str:

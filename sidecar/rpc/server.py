@@ -18,6 +18,7 @@ from .. import __version__
 from .. import logs
 from ..config.store import ConfigDoc
 from ..config.watcher import ConfigWatcher
+from ..credentials.endpoint import CredentialsEndpoint, service_source
 from ..credentials.keeper import CredentialKeeper
 from ..credentials.refresher import CredentialEvent, Margins
 from ..errors import Cancelled, InvalidParams, SidecarError
@@ -101,6 +102,8 @@ class Runtime:
         self.service = SidecarService(settings, on_credentials=self._credentials_changed)
         self.watcher = ConfigWatcher(self.service.store, self._file_changed)
         self.keeper = CredentialKeeper(self.service.refresher) if keep_fresh else None
+        self.endpoint: CredentialsEndpoint | None = None
+        self._endpoint_starting: asyncio.Lock = asyncio.Lock()
 
     def start(self) -> None:
         self.watcher.start()
@@ -111,7 +114,16 @@ class Runtime:
         await self.watcher.stop()
         if self.keeper is not None:
             await self.keeper.stop()
+        if self.endpoint is not None:
+            await self.endpoint.close()
         await self.service.aclose()
+
+    async def credentials_endpoint(self) -> CredentialsEndpoint:
+        """The loopback credentials endpoint, started on first use (once per sidecar)."""
+        async with self._endpoint_starting:
+            if self.endpoint is None:
+                self.endpoint = await CredentialsEndpoint.start(service_source(self.service))
+            return self.endpoint
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
         self.server.protocol.notify(method, params)
@@ -252,6 +264,16 @@ def build_server(defaults: Settings) -> SidecarServer:
         name = await rt.service.select(opt_str(p, "profile"))
         sts = await rt.service.credentials(name)
         return rt.service.credentials_json(name, sts)
+
+    @method("aliyun/credentialsEndpoint")
+    async def credentials_endpoint(_p: dict[str, Any]) -> Any:
+        endpoint = await runtime().credentials_endpoint()
+        return {"uri": endpoint.uri, "environment": endpoint.environment()}
+
+    @method("aliyun/whoAmI")
+    async def who_am_i(p: dict[str, Any]) -> Any:
+        rt = runtime()
+        return await rt.service.who_am_i(await rt.service.select(opt_str(p, "profile")))
 
     @method("aliyun/signIn")
     async def sign_in(p: dict[str, Any]) -> Any:

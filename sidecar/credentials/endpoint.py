@@ -1,0 +1,341 @@
+"""A loopback HTTP endpoint for ``ALIBABA_CLOUD_CREDENTIALS_URI``: STS credentials for every tool.
+
+The official SDKs' default chains end with a "credentials URI" provider: it GETs the URL and reads
+``{"Code": "Success", "AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}``. A terminal
+opened by the editor gets that variable (plus ``ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true``, or the
+config file would win), so every SDK-based tool in it signs requests with the credentials of the
+profile selected in the editor, renewed by the sidecar's refresher (single-flight, under the file
+lock): the tools never spend the rotating refresh token themselves.
+
+Two paths, both under a per-session secret:
+
+* ``/<secret>/credentials``: the sidecar's *selected* profile (``ALIBABA_CLOUD_PROFILE`` in the
+  sidecar's environment, else ``current`` in the file), looked up on every request, so terminals
+  follow a profile switch in the status bar without being restarted;
+* ``/<secret>/profiles/<name>/credentials``: one fixed profile (``<name>`` percent-encoded).
+
+Threat model (docs/credentials.md has the whole argument): any local user can connect to a loopback
+port, so the path holds a 256-bit secret compared in constant time; web pages can make a browser
+send requests here, so ``Host`` must name the loopback address (DNS rebinding), browser-made
+requests (``Origin``, ``Sec-Fetch-*``) are refused, and there are never CORS headers. Nothing here
+logs a request target, since it holds the secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Self
+
+from ..errors import SidecarError
+from ..loopback_http import (
+    MAX_CONNECTIONS,
+    MAX_HEADER_BYTES,
+    Headers,
+    Request,
+    Response,
+    answer,
+    serialize,
+    serve_one,
+)
+from ..oauth.client import format_rfc3339
+from ..tokens import StsCredentials
+from .refresher import Margins
+
+if TYPE_CHECKING:
+    from ..service import SidecarService
+
+log = logging.getLogger(__name__)
+
+LOOPBACK_HOST = "127.0.0.1"
+DEFAULT_READ_TIMEOUT = 10.0
+#: The Python SDK's URI provider treats credentials as stale 15 minutes before they expire (and then
+#: fetches on every use), so hand out nothing with less than that plus a minute left.
+MIN_STS_LIFETIME = 15 * 60 + 60
+
+#: What a terminal needs: our URL, and the two providers that come before it in the Python SDK's
+#: default chain switched off (the config file would win; so would an ECS instance's RAM role).
+ENV_URI = "ALIBABA_CLOUD_CREDENTIALS_URI"
+ENV_CLI_PROFILE_DISABLED = "ALIBABA_CLOUD_CLI_PROFILE_DISABLED"
+ENV_ECS_METADATA_DISABLED = "ALIBABA_CLOUD_ECS_METADATA_DISABLED"
+
+#: Given the profile name from the path (``None``: the selected profile), valid STS credentials and
+#: the name they belong to. Raises :class:`SidecarError` for anything the caller should hear about.
+CredentialsSource = Callable[[str | None], Awaitable[tuple[str, StsCredentials]]]
+
+_HEADERS: Headers = (
+    ("Content-Type", "application/json; charset=utf-8"),
+    ("Connection", "close"),
+    ("Cache-Control", "no-store"),
+    ("Pragma", "no-cache"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Referrer-Policy", "no-referrer"),
+)
+#: Headers only browsers send: a request carrying one was made by (or for) a web page.
+_BROWSER_HEADERS = ("origin", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user")
+
+#: Error kind → (HTTP status, ``Code``). Every non-200 answer makes the SDKs raise with our body (so
+#: our ``Message``) in the error text. Sign-in required is 503, not 401: the caller's own
+#: authorisation (the secret path) is fine; what is missing is the user's, and a retry succeeds once
+#: they have signed in in the editor.
+_ANSWER_OF_KIND: dict[str, tuple[int, str]] = {
+    "signInRequired": (503, "SignInRequired"),
+    "network": (503, "NetworkError"),
+    "configUnavailable": (503, "ConfigUnavailable"),
+    "upstream": (502, "UpstreamError"),
+    "profileNotFound": (404, "ProfileNotFound"),
+    "invalidParams": (409, "NotAnOAuthProfile"),  # the only invalidParams a credentials lookup raises
+    "configCorrupt": (500, "ConfigCorrupt"),
+}
+_SIGN_IN_HINT = " Sign in again from the editor (the Alibaba Cloud status bar item), then retry."
+
+
+def _json_response(status: int, payload: dict[str, Any], extra: Headers = ()) -> Response:
+    return Response(status, json.dumps(payload).encode("utf-8"), extra)
+
+
+def _error(status: int, code: str, message: str, extra: Headers = ()) -> Response:
+    return _json_response(status, {"Code": code, "Message": message}, extra)
+
+
+_NOT_FOUND = _error(404, "NotFound", "Not found.")
+_HEAD_ERRORS: dict[int, Response] = {
+    400: _error(400, "BadRequest", "Bad request."),
+    408: _error(408, "RequestTimeout", "Request timeout."),
+    414: _error(414, "UriTooLong", "Request line too long."),
+    431: _error(431, "HeadersTooLarge", "Request headers too large."),
+}
+_BUSY = _error(503, "Busy", "Too many connections.")
+_BROWSER_REFUSED = _error(403, "Forbidden", "Credentials are not served to web pages.")
+_WRONG_HOST = _error(421, "MisdirectedRequest", "This endpoint answers only to 127.0.0.1 or localhost.")
+_METHOD_NOT_ALLOWED = _error(405, "MethodNotAllowed", "Only GET is allowed.", (("Allow", "GET"),))
+
+
+def uri_payload(sts: StsCredentials) -> dict[str, str]:
+    """The answer the SDKs' credentials-URI providers parse (``Expiration``: ``%Y-%m-%dT%H:%M:%SZ``)."""
+    return {
+        "Code": "Success",
+        "AccessKeyId": sts.access_key_id,
+        "AccessKeySecret": sts.access_key_secret,
+        "SecurityToken": sts.security_token,
+        "Expiration": format_rfc3339(sts.expires_at),
+    }
+
+
+def error_response(exc: BaseException) -> Response:
+    """A failure as JSON the SDKs show to the user: ``Code`` is never "Success"; no secret inside.
+
+    Only :class:`SidecarError` messages are passed on (they are written never to hold a secret);
+    anything else is a bug and says nothing beyond "internal error".
+    """
+    if isinstance(exc, SidecarError) and exc.kind in _ANSWER_OF_KIND:
+        status, code = _ANSWER_OF_KIND[exc.kind]
+        message = exc.message + (_SIGN_IN_HINT if exc.kind == "signInRequired" else "")
+        return _error(status, code, message)
+    return _error(500, "InternalError", "The sidecar failed to get credentials; see its log.")
+
+
+def service_source(service: SidecarService) -> CredentialsSource:
+    """The credentials of a :class:`SidecarService`, renewed through its refresher when needed.
+
+    The STS margin is raised to :data:`MIN_STS_LIFETIME` so that an SDK can cache what it gets
+    instead of coming back on every call.
+    """
+    base = service.settings.margins
+    margins = Margins(sts=max(base.sts, MIN_STS_LIFETIME), access_token=base.access_token)
+
+    async def fetch(profile: str | None) -> tuple[str, StsCredentials]:
+        name = await service.select(profile)
+        return name, await service.refresher.credentials(name, margins=margins)
+
+    return fetch
+
+
+class CredentialsEndpoint:
+    """The loopback server; build it with :meth:`start`, end it with :meth:`close`."""
+
+    def __init__(self, source: CredentialsSource, *, secret: str, read_timeout: float) -> None:
+        """Internal: use :meth:`start`, which also binds and listens."""
+        self._source = source
+        self._secret = secret
+        # Compared as digests: equal length whatever was sent, so the comparison leaks nothing.
+        self._secret_digest = hashlib.sha256(secret.encode("ascii")).digest()
+        self._read_timeout = read_timeout
+        self._server: asyncio.Server | None = None
+        self._port = 0
+        self._connections: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    def __repr__(self) -> str:
+        return f"<CredentialsEndpoint port={self._port} closed={self._closing}>"  # never the secret
+
+    @classmethod
+    async def start(
+        cls,
+        source: CredentialsSource,
+        *,
+        port: int = 0,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> CredentialsEndpoint:
+        """Listen on 127.0.0.1 (only) on ``port`` (0: the system picks a free one)."""
+        endpoint = cls(source, secret=secrets.token_urlsafe(32), read_timeout=read_timeout)
+        server = await asyncio.start_server(
+            endpoint._on_connection, LOOPBACK_HOST, port, limit=MAX_HEADER_BYTES, backlog=32
+        )
+        endpoint._server = server
+        endpoint._port = server.sockets[0].getsockname()[1]
+        log.info("credentials endpoint listening on %s:%d", LOOPBACK_HOST, endpoint._port)
+        return endpoint
+
+    # --- what clients are given ------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def uri(self) -> str:
+        """The URL of the selected profile's credentials (it follows profile switches)."""
+        return f"http://{LOOPBACK_HOST}:{self._port}/{self._secret}/credentials"
+
+    def uri_for(self, profile: str) -> str:
+        """The URL of one fixed profile's credentials."""
+        quoted = urllib.parse.quote(profile, safe="")
+        return f"http://{LOOPBACK_HOST}:{self._port}/{self._secret}/profiles/{quoted}/credentials"
+
+    def environment(self, uri: str | None = None) -> dict[str, str]:
+        """The variables a terminal needs so that the SDKs' default chains end up here."""
+        return {
+            ENV_URI: uri or self.uri,
+            ENV_CLI_PROFILE_DISABLED: "true",
+            ENV_ECS_METADATA_DISABLED: "true",
+        }
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    async def close(self) -> None:
+        """Stop listening and drop every open connection. Safe to call more than once."""
+        if self._closing:
+            return
+        self._closing = True
+        if self._server is not None:
+            self._server.close()
+        current = asyncio.current_task()
+        tasks = [t for t in self._connections if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+        log.info("credentials endpoint stopped")
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    # --- serving ---------------------------------------------------------------------------------
+
+    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task: asyncio.Task[None] = asyncio.current_task()  # type: ignore[assignment]
+        if self._closing:
+            writer.close()
+            return
+        self._connections.add(task)
+        try:
+            if len(self._connections) > MAX_CONNECTIONS:
+                await answer(writer, reader, serialize(_BUSY, _HEADERS, head_only=False), timeout=self._read_timeout)
+                return
+            await serve_one(
+                reader,
+                writer,
+                route=self._route,
+                error_response=_HEAD_ERRORS.__getitem__,
+                base_headers=_HEADERS,
+                read_timeout=self._read_timeout,
+                label="credentials endpoint",
+            )
+        except asyncio.CancelledError:
+            pass  # only close() cancels these; end normally (see CallbackServer._on_connection)
+        except Exception as exc:  # a broken client must never take the server down
+            log.debug("credentials endpoint: connection failed (%s)", type(exc).__name__)
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except Exception:
+                pass
+
+    def _host_ok(self, host: str | None) -> bool:
+        """``Host`` must name the loopback address: a DNS-rebinding page sends its own host name.
+
+        Without a port too: the Python SDK sends the bare host name. A browser omits the port only
+        for port 80, which the system never hands out for port 0.
+        """
+        if host is None:
+            return False
+        host = host.lower()
+        return host in (LOOPBACK_HOST, "localhost", f"{LOOPBACK_HOST}:{self._port}", f"localhost:{self._port}")
+
+    def _match(self, target: str) -> tuple[bool, str | None]:
+        """``(found, profile)`` for a request target; ``profile`` None means the selected profile.
+
+        The secret segment is always compared (digest against digest, in constant time) before the
+        shape of the rest is looked at, so a wrong path costs the same whatever it looks like.
+        """
+        segments = target.split("/")
+        given = segments[1] if len(segments) > 1 else ""
+        digest = hashlib.sha256(given.encode("utf-8", "surrogateescape")).digest()
+        if not hmac.compare_digest(digest, self._secret_digest):
+            return False, None
+        rest = segments[2:]
+        if rest == ["credentials"]:
+            return True, None
+        if len(rest) == 3 and rest[0] == "profiles" and rest[2] == "credentials" and rest[1]:
+            try:
+                name = urllib.parse.unquote(rest[1], errors="strict")
+            except UnicodeDecodeError:
+                return False, None
+            if len(name) > 128 or any(ord(ch) < 32 for ch in name) or not name.strip():
+                return False, None
+            return True, name
+        return False, None
+
+    async def _route(self, request: Request) -> Response:
+        if any(name in request.headers for name in _BROWSER_HEADERS):
+            log.info("credentials endpoint: refused a request made by a browser")
+            return _BROWSER_REFUSED
+        if not self._host_ok(request.headers.get("host")):
+            log.info("credentials endpoint: refused a request for another host name")
+            return _WRONG_HOST
+        found, profile = self._match(request.target)
+        if not found:
+            log.info("credentials endpoint: %s to an unknown path -> 404", request.method)
+            return _NOT_FOUND
+        if request.method != "GET":
+            return _METHOD_NOT_ALLOWED
+        try:
+            name, sts = await self._source(profile)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            response = error_response(exc)
+            if isinstance(exc, SidecarError):
+                log.info("credentials endpoint: no credentials (%s) -> %d", exc.kind, response.status)
+            else:
+                log.exception("credentials endpoint: failed to get credentials")
+            return response
+        log.debug("credentials endpoint: served profile %s, valid until %s", name, format_rfc3339(sts.expires_at))
+        return _json_response(200, uri_payload(sts))

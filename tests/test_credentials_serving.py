@@ -1,0 +1,638 @@
+"""Credentials for every tool: the loopback ``ALIBABA_CLOUD_CREDENTIALS_URI`` endpoint, the
+``python -m sidecar credentials`` command, the keeper, and an unlocked CLI-style writer racing us.
+
+Secrets never reach the test output: comparisons of secret values are computed into booleans
+before they are asserted (pytest would print both sides), and leak checks report field names only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sidecar.config import profiles as P
+from sidecar.credentials.endpoint import MIN_STS_LIFETIME, CredentialsEndpoint, service_source
+from sidecar.credentials.keeper import KEEPER_MARGINS, MAX_SLEEP, CredentialKeeper
+from sidecar.emulator import Emulator
+from sidecar.oauth.sites import Endpoints
+from sidecar.service import Settings, SidecarService
+
+from .conftest import load_json
+
+REPO = Path(__file__).resolve().parent.parent
+SECRET_FIELDS = ("oauth_access_token", "oauth_refresh_token", "access_key_secret", "sts_token")
+URI_KEYS = {"Code", "AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}
+
+
+# ================================================================== helpers (also used by test_sdk_interop)
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(host="127.0.0.1", port=0, auto_approve=True) as emulator:
+        yield emulator
+
+
+@pytest.fixture(autouse=True)
+def _clean_emulator(request: pytest.FixtureRequest) -> None:
+    if "emu" in request.fixturenames:
+        request.getfixturevalue("emu").clear_faults()
+
+
+def make_service(emu: Emulator, config: Path) -> SidecarService:
+    endpoints = Endpoints().with_overrides({"signinBase": emu.url, "oauthBase": emu.url})
+    return SidecarService(Settings(config_path=str(config), endpoints=endpoints, callback_ports=(0, 0)))
+
+
+async def signed_in(emu: Emulator, config: Path, *names: str, service: SidecarService | None = None) -> SidecarService:
+    """A service whose profiles ``names`` (default ``dev``) went through a real sign-in (paste-back)."""
+    service = service or make_service(emu, config)
+
+    async def browser(url: str, _redirect: str) -> None:
+        service.complete_sign_in(await asyncio.to_thread(emu.approve, url))
+
+    for name in names or ("dev",):
+        await service.sign_in(name, "CN", "cn-hangzhou", "en", browser)
+    return service
+
+
+def age(config: Path, name: str = "dev", **fields: int) -> None:
+    """Move expiries as time would (``sts`` / ``access`` / ``refresh`` = seconds from now)."""
+    doc = load_json(config)
+    profile = P.get_profile(doc, name)
+    keys = {"sts": "sts_expiration", "access": "oauth_access_token_expire", "refresh": "oauth_refresh_token_expire"}
+    for key, delta in fields.items():
+        profile[keys[key]] = int(time.time()) + delta
+    config.write_text(json.dumps(doc, indent="\t"))
+
+
+def profile_of(config: Path, name: str = "dev") -> dict[str, Any]:
+    return P.get_profile(load_json(config), name)
+
+
+def secret_values(config: Path, *extra: str) -> dict[str, str]:
+    """Every secret in the file (by ``profile.field``), plus ``extra`` ones, for leak checks."""
+    found = {f"extra{i}": value for i, value in enumerate(extra)}
+    try:
+        doc = load_json(config)
+    except (OSError, ValueError):
+        return found
+    for profile in doc.get("profiles", []):
+        for field in SECRET_FIELDS:
+            value = profile.get(field)
+            if isinstance(value, str) and len(value) >= 8:
+                found[f"{profile.get('name')}.{field}"] = value
+    return found
+
+
+def assert_no_secrets(text: str, config: Path, *extra: str) -> None:
+    leaked = [where for where, value in secret_values(config, *extra).items() if value in text]
+    assert not leaked, f"secrets leaked: {leaked}"
+
+
+def matches_file(payload: dict[str, Any], config: Path, name: str = "dev") -> bool:
+    """Whether a URI-style answer carries exactly the STS credentials stored for ``name``."""
+    profile = profile_of(config, name)
+    return (
+        payload.get("AccessKeyId") == profile["access_key_id"]
+        and payload.get("AccessKeySecret") == profile["access_key_secret"]
+        and payload.get("SecurityToken") == profile["sts_token"]
+    )
+
+
+def emulator_calls(emu: Emulator) -> tuple[int, int]:
+    """(token requests, exchange requests) that reached the emulator so far."""
+    requests = emu.stats["requests"]
+    return requests["token"], requests["exchange"]
+
+
+async def raw_http(port: int, head: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """Send exactly ``head`` (CRLF line ends added) and read the whole answer: full control of headers."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head.replace("\n", "\r\n").encode("latin-1") + b"\r\n\r\n" + body)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    head_bytes, _, payload = data.partition(b"\r\n\r\n")
+    lines = head_bytes.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, payload
+
+
+def get(endpoint: CredentialsEndpoint, path: str, host: str | None = None, extra: str = "", method: str = "GET") -> str:
+    """A request head for ``path`` on the endpoint (``host`` None: the right Host)."""
+    host = f"127.0.0.1:{endpoint.port}" if host is None else host
+    lines = [f"{method} {path} HTTP/1.1"]
+    if host != "":
+        lines.append(f"Host: {host}")
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines)
+
+
+def path_of(uri: str) -> str:
+    return "/" + uri.split("/", 3)[3]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def served(emu: Emulator, config_path: Path) -> AsyncIterator[tuple[SidecarService, CredentialsEndpoint]]:
+    service = await signed_in(emu, config_path)
+    endpoint = await CredentialsEndpoint.start(service_source(service))
+    try:
+        yield service, endpoint
+    finally:
+        await endpoint.close()
+        await service.aclose()
+
+
+# ================================================================== the endpoint
+
+
+async def test_serves_sdk_json_for_the_selected_profile(served: tuple[SidecarService, CredentialsEndpoint], config_path: Path) -> None:
+    _service, endpoint = served
+    path = path_of(endpoint.uri)
+    for host in (f"127.0.0.1:{endpoint.port}", f"localhost:{endpoint.port}", "127.0.0.1", "LOCALHOST"):
+        status, headers, body = await raw_http(endpoint.port, get(endpoint, path, host=host))
+        assert status == 200, host
+        payload = json.loads(body)
+        assert set(payload) == URI_KEYS and payload["Code"] == "Success"
+        ok = matches_file(payload, config_path)
+        assert ok, "the endpoint did not serve the STS credentials stored for the profile"
+        expires = time.strptime(payload["Expiration"], "%Y-%m-%dT%H:%M:%SZ")  # exactly what the SDK parses
+        assert expires.tm_year >= 2024
+        assert headers["cache-control"] == "no-store"
+        assert headers["content-type"].startswith("application/json")
+        assert headers["connection"] == "close"
+        assert not [h for h in headers if h.startswith("access-control-")]
+
+
+async def test_refuses_without_the_session_path(served: tuple[SidecarService, CredentialsEndpoint]) -> None:
+    _service, endpoint = served
+    secret = path_of(endpoint.uri).split("/")[1]
+    wrong = [
+        "/",
+        "/credentials",
+        f"/{secret}",
+        f"/{secret}/",
+        f"/{secret}/credentials/",
+        f"/{secret}/credentials?x=1",
+        f"/{secret}//credentials",
+        f"/{secret[:-1]}/credentials",
+        f"/{secret}x/credentials",
+        f"/{secret.swapcase()}/credentials",
+        f"/x/{secret}/credentials",
+        f"/{secret}/profiles//credentials",
+        f"/{secret}/profiles/dev",
+        f"/{secret}/profiles/%ff/credentials",
+        f"/{secret}/profiles/a%0Ab/credentials",
+        "/" + "A" * 43 + "/credentials",
+    ]
+    for path in wrong:
+        status, headers, body = await raw_http(endpoint.port, get(endpoint, path))
+        assert status == 404, path.replace(secret, "<secret>")
+        assert json.loads(body)["Code"] == "NotFound"
+        assert secret.encode() not in body
+        assert not [h for h in headers if h.startswith("access-control-")]
+
+
+async def test_refuses_a_foreign_host(served: tuple[SidecarService, CredentialsEndpoint]) -> None:
+    _service, endpoint = served
+    path = path_of(endpoint.uri)
+    for host in (
+        f"evil.example:{endpoint.port}",
+        "evil.example",
+        f"127.0.0.1:{endpoint.port + 1}",
+        f"127.0.0.1.evil.example:{endpoint.port}",
+        f"[::1]:{endpoint.port}",
+        f"127.0.0.2:{endpoint.port}",
+        "",  # no Host at all
+    ):
+        status, headers, body = await raw_http(endpoint.port, get(endpoint, path, host=host))
+        assert status == 421, host
+        assert json.loads(body)["Code"] != "Success"
+        assert b"AccessKey" not in body and not [h for h in headers if h.startswith("access-control-")]
+
+
+async def test_refuses_browsers_and_never_speaks_cors(served: tuple[SidecarService, CredentialsEndpoint]) -> None:
+    _service, endpoint = served
+    path = path_of(endpoint.uri)
+    for extra in (
+        "Origin: https://evil.example",
+        "Origin: null",
+        f"Origin: http://127.0.0.1:{endpoint.port}",  # even our own origin: no page has a reason to ask
+        "Sec-Fetch-Site: cross-site",
+        "Sec-Fetch-Mode: no-cors",
+    ):
+        status, headers, body = await raw_http(endpoint.port, get(endpoint, path, extra=extra))
+        assert status == 403, extra
+        assert b"AccessKey" not in body and not [h for h in headers if h.startswith("access-control-")]
+    preflight = get(endpoint, path, method="OPTIONS", extra="Origin: https://evil.example\nAccess-Control-Request-Method: GET")
+    status, headers, _ = await raw_http(endpoint.port, preflight)
+    assert status == 403 and not [h for h in headers if h.startswith("access-control-")]
+
+
+async def test_only_get(served: tuple[SidecarService, CredentialsEndpoint]) -> None:
+    _service, endpoint = served
+    path = path_of(endpoint.uri)
+    for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
+        status, headers, body = await raw_http(endpoint.port, get(endpoint, path, method=method, extra="Content-Length: 0"))
+        assert status == 405, method
+        assert headers["allow"] == "GET" and b"AccessKey" not in body
+    status, headers, body = await raw_http(endpoint.port, get(endpoint, path, method="HEAD"))
+    assert status == 405 and body == b""
+    # and on a wrong path the method does not matter: 404, nothing learnt
+    status, _, _ = await raw_http(endpoint.port, get(endpoint, "/nope/credentials", method="POST", extra="Content-Length: 0"))
+    assert status == 404
+
+
+async def test_malformed_requests(served: tuple[SidecarService, CredentialsEndpoint]) -> None:
+    _service, endpoint = served
+    status, _, body = await raw_http(endpoint.port, "GET /credentials")
+    assert status == 400 and json.loads(body)["Code"] == "BadRequest"
+    status, _, _ = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri), extra="X-Big: " + "a" * 20000))
+    assert status == 431
+    status, _, _ = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri), extra=f"Host: 127.0.0.1:{endpoint.port}"))
+    assert status == 400  # a second Host
+
+
+async def test_follows_the_current_profile_and_serves_fixed_ones(emu: Emulator, config_path: Path) -> None:
+    service = await signed_in(emu, config_path, "dev", "my team")  # the last sign-in becomes current
+    async with await CredentialsEndpoint.start(service_source(service)) as endpoint:
+
+        async def served_profile(uri: str) -> str:
+            status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(uri)))
+            assert status == 200
+            payload = json.loads(body)
+            return next(n for n in ("dev", "my team") if matches_file(payload, config_path, n))
+
+        assert await served_profile(endpoint.uri) == "my team"
+        assert await served_profile(endpoint.uri_for("dev")) == "dev"
+        assert "/profiles/my%20team/" in endpoint.uri_for("my team")
+        assert await served_profile(endpoint.uri_for("my team")) == "my team"
+        await service.switch_profile("dev")  # the status bar switches: terminals follow
+        assert await served_profile(endpoint.uri) == "dev"
+        assert await served_profile(endpoint.uri_for("my team")) == "my team"
+    await service.aclose()
+
+
+async def test_errors_are_json_and_carry_no_secrets(
+    served: tuple[SidecarService, CredentialsEndpoint], emu: Emulator, config_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    service, endpoint = served
+    caplog.set_level(logging.DEBUG)
+    status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri_for("nobody"))))
+    assert status == 404 and json.loads(body)["Code"] == "ProfileNotFound"
+
+    doc = load_json(config_path)
+    doc["profiles"].append({"name": "ak", "mode": "AK", "access_key_id": "LTAIexample", "access_key_secret": "ak-secret-value-123"})
+    config_path.write_text(json.dumps(doc))
+    status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri_for("ak"))))
+    assert status == 409 and json.loads(body)["Code"] == "NotAnOAuthProfile"
+    assert b"ak-secret-value-123" not in body
+
+    # sign-in required: everything expired, and the service refuses the refresh token
+    old = secret_values(config_path)
+    emu.revoke_refresh_tokens()
+    age(config_path, sts=-60, access=-60)
+    calls = emulator_calls(emu)
+    status, headers, body = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri)))
+    answer = json.loads(body)
+    assert status == 503 and answer["Code"] == "SignInRequired"
+    assert "sign in" in answer["Message"].lower() and "'dev'" in answer["Message"]
+    assert headers["cache-control"] == "no-store"
+    assert_no_secrets(body.decode(), config_path, *old.values())
+    assert emulator_calls(emu)[0] == calls[0] + 1  # one refresh attempt...
+    status, _, _ = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri)))
+    assert status == 503 and emulator_calls(emu)[0] == calls[0] + 1  # ...and no retry loop after it
+
+    secret = path_of(endpoint.uri).split("/")[1]
+    logs = caplog.text
+    assert secret not in logs, "the session secret reached a log line"
+    assert_no_secrets(logs, config_path, *old.values())
+    del service
+
+
+async def test_concurrent_requests_share_one_refresh(served: tuple[SidecarService, CredentialsEndpoint], emu: Emulator, config_path: Path) -> None:
+    _service, endpoint = served
+    age(config_path, sts=-5)
+    calls = emulator_calls(emu)
+    answers = await asyncio.gather(*(raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri))) for _ in range(20)))
+    assert {status for status, _, _ in answers} == {200}
+    assert len({json.loads(body)["AccessKeyId"] for _, _, body in answers}) == 1
+    assert emulator_calls(emu) == (calls[0], calls[1] + 1)
+    ok = matches_file(json.loads(answers[0][2]), config_path)
+    assert ok, "the renewed credentials were not written to the file"
+
+
+async def test_hands_out_credentials_an_sdk_can_cache(served: tuple[SidecarService, CredentialsEndpoint], emu: Emulator, config_path: Path) -> None:
+    """The Python SDK's URI provider calls credentials stale 15 minutes before expiry: serve more than that."""
+    _service, endpoint = served
+    age(config_path, sts=MIN_STS_LIFETIME + 60)
+    calls = emulator_calls(emu)
+    status, _, _ = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri)))
+    assert status == 200 and emulator_calls(emu) == calls
+    age(config_path, sts=MIN_STS_LIFETIME - 30)
+    status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri)))
+    assert status == 200 and emulator_calls(emu) == (calls[0], calls[1] + 1)
+    expires = profile_of(config_path)["sts_expiration"]
+    assert expires - time.time() > MIN_STS_LIFETIME
+    assert json.loads(body)["Expiration"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
+
+
+async def test_close_stops_serving(emu: Emulator, config_path: Path) -> None:
+    service = await signed_in(emu, config_path)
+    endpoint = await CredentialsEndpoint.start(service_source(service))
+    port, uri = endpoint.port, endpoint.uri
+    assert uri.startswith(f"http://127.0.0.1:{port}/") and len(path_of(uri).split("/")[1]) >= 43
+    assert "secret" not in repr(endpoint) and path_of(uri).split("/")[1] not in repr(endpoint)
+    env = endpoint.environment()
+    assert env == {
+        "ALIBABA_CLOUD_CREDENTIALS_URI": uri,
+        "ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true",
+        "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+    }
+    await endpoint.close()
+    await endpoint.close()
+    with pytest.raises(OSError):
+        await raw_http(port, get(endpoint, path_of(uri)))
+    # a new session has a new secret: old URLs die with the session
+    again = await CredentialsEndpoint.start(service_source(service))
+    assert path_of(again.uri).split("/")[1] != path_of(uri).split("/")[1]
+    await again.close()
+    await service.aclose()
+
+
+# ================================================================== python -m sidecar credentials
+
+
+def cli_env(home: Path, emu_url: str) -> dict[str, str]:
+    return {
+        "HOME": str(home),
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(REPO),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "ALIYUN_SIDECAR_SIGNIN_BASE": emu_url,
+        "ALIYUN_SIDECAR_OAUTH_BASE": emu_url,
+    }
+
+
+async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sidecar", *args,
+        env=env, cwd=str(REPO), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_cli_credentials_prints_only_json(emu: Emulator, config_path: Path, isolated_home: Path) -> None:
+    service = await signed_in(emu, config_path)
+    await service.aclose()
+    env = cli_env(isolated_home, emu.url)
+    code, out, err = await run_cli(env, "--config-path", str(config_path), "credentials", "--profile", "dev")
+    assert code == 0 and err == ""
+    assert out.endswith("\n") and out.count("\n") == 1
+    external = json.loads(out)  # the whole of stdout is one JSON document
+    assert set(external) == {"mode", "access_key_id", "access_key_secret", "sts_token", "expiration"}
+    assert external["mode"] == "StsToken"
+    profile = profile_of(config_path)
+    ok = (external["access_key_id"], external["access_key_secret"], external["sts_token"]) == (
+        profile["access_key_id"], profile["access_key_secret"], profile["sts_token"])
+    assert ok, "the command printed other credentials than the file's"
+    time.strptime(external["expiration"], "%Y-%m-%dT%H:%M:%SZ")
+
+    code, out, err = await run_cli(env, "--config-path", str(config_path), "credentials", "--format", "uri")
+    assert code == 0 and err == ""  # no --profile: the current one
+    payload = json.loads(out)
+    assert set(payload) == URI_KEYS and payload["Code"] == "Success"
+    ok = matches_file(payload, config_path)
+    assert ok
+
+
+async def test_cli_credentials_sign_in_required_exits_2(emu: Emulator, config_path: Path, isolated_home: Path) -> None:
+    service = await signed_in(emu, config_path)
+    await service.aclose()
+    old = secret_values(config_path)
+    emu.revoke_refresh_tokens()
+    age(config_path, sts=-60, access=-60)
+    code, out, err = await run_cli(cli_env(isolated_home, emu.url), "--config-path", str(config_path), "credentials", "--profile", "dev")
+    assert code == 2 and out == ""
+    assert "needs a new browser sign-in" in err and "signin --profile dev" in err
+    assert_no_secrets(err, config_path, *old.values())
+
+
+async def test_cli_credentials_other_errors_exit_1(emu: Emulator, config_path: Path, isolated_home: Path) -> None:
+    service = await signed_in(emu, config_path)
+    await service.aclose()
+    doc = load_json(config_path)
+    doc["profiles"].append({"name": "ak", "mode": "AK", "access_key_id": "LTAIexample", "access_key_secret": "ak-secret-value-123"})
+    config_path.write_text(json.dumps(doc))
+    env = cli_env(isolated_home, emu.url)
+    base = ("--config-path", str(config_path), "credentials", "--profile")
+    unknown, not_oauth = await asyncio.gather(run_cli(env, *base, "nobody"), run_cli(env, *base, "ak"))
+    assert unknown[0] == 1 and unknown[1] == "" and "does not exist" in unknown[2]
+    assert not_oauth[0] == 1 and not_oauth[1] == "" and "not OAuth" in not_oauth[2]
+
+    # the service cannot be reached: tokens are kept, exit 1 (not 2: signing in would not help)
+    age(config_path, sts=-60)
+    before = secret_values(config_path)
+    dead = {**env, "ALIYUN_SIDECAR_OAUTH_BASE": f"http://127.0.0.1:{closed_port()}"}
+    code, out, err = await run_cli(dead, *base, "dev")
+    assert code == 1 and out == "" and err.startswith("error: ")
+    assert secret_values(config_path) == before
+    assert_no_secrets(err, config_path)
+
+    corrupt = config_path.with_name("corrupt.json")
+    corrupt.write_text('{"current": "dev", "profiles": [')
+    code, out, err = await run_cli(env, "--config-path", str(corrupt), "credentials", "--profile", "dev")
+    assert code == 1 and out == "" and "not valid" in err
+    assert corrupt.read_text() == '{"current": "dev", "profiles": ['
+
+
+# ================================================================== the keeper
+
+
+async def test_keeper_renews_both_layers_ahead_of_expiry(emu: Emulator, config_path: Path) -> None:
+    service = await signed_in(emu, config_path)
+    keeper = CredentialKeeper(service.refresher)
+    old_refresh = profile_of(config_path)["oauth_refresh_token"]
+    # still valid, but inside the keeper's margins (900 s STS, 1800 s access token)
+    age(config_path, sts=KEEPER_MARGINS.sts - 100, access=KEEPER_MARGINS.access_token - 100)
+    calls = emulator_calls(emu)
+    delay = await keeper.tick()
+    assert emulator_calls(emu) == (calls[0] + 1, calls[1] + 1)
+    profile = profile_of(config_path)
+    now = time.time()
+    assert profile["sts_expiration"] - now > KEEPER_MARGINS.sts
+    assert profile["oauth_access_token_expire"] - now > KEEPER_MARGINS.access_token > 1200  # the SDKs' threshold
+    rotated = profile["oauth_refresh_token"] != old_refresh
+    assert rotated, "the new refresh token was not written"
+    assert delay == MAX_SLEEP  # the emulator's hour-long tokens are not due again for a long time
+    assert await keeper.tick() == MAX_SLEEP and emulator_calls(emu) == (calls[0] + 1, calls[1] + 1)
+    await service.aclose()
+
+
+async def test_keeper_renews_sts_alone_without_spending_the_refresh_token(emu: Emulator, config_path: Path) -> None:
+    service = await signed_in(emu, config_path)
+    keeper = CredentialKeeper(service.refresher)
+    age(config_path, sts=KEEPER_MARGINS.sts - 1)
+    calls = emulator_calls(emu)
+    await keeper.tick()
+    assert emulator_calls(emu) == (calls[0], calls[1] + 1)
+    # not due yet: no call, and the keeper sleeps until the margin is reached (never a busy loop)
+    age(config_path, sts=KEEPER_MARGINS.sts + 100)
+    delay = await keeper.tick()
+    assert emulator_calls(emu) == (calls[0], calls[1] + 1)
+    assert 95 <= delay <= 100
+    age(config_path, sts=KEEPER_MARGINS.sts + 1)
+    assert await keeper.tick() >= 5  # MIN_SLEEP
+    await service.aclose()
+
+
+async def test_keeper_follows_the_current_profile_only(emu: Emulator, config_path: Path) -> None:
+    service = await signed_in(emu, config_path, "dev", "prod")  # prod is current
+    keeper = CredentialKeeper(service.refresher)
+    age(config_path, "dev", sts=10)
+    calls = emulator_calls(emu)
+    await keeper.tick()
+    assert emulator_calls(emu) == calls  # dev is not current: not the keeper's business
+    await service.switch_profile("dev")
+    await keeper.tick()
+    assert emulator_calls(emu) == (calls[0], calls[1] + 1)
+    doc = load_json(config_path)
+    doc["profiles"].append({"name": "ak", "mode": "AK", "access_key_id": "LTAIexample", "access_key_secret": "x" * 10})
+    doc["current"] = "ak"
+    config_path.write_text(json.dumps(doc))
+    assert await keeper.tick() == MAX_SLEEP
+    await service.aclose()
+
+
+# ================================================================== an unlocked CLI-style writer
+
+#: Like the Go CLI: read the JSON, change *another* profile, write a temp file in the same folder and
+#: rename it over the config; no lock. Prints counts only (never file contents).
+CLI_WRITER = r"""
+import json, os, sys, time
+path, name, count, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+torn = reverted = 0
+last = None
+for i in range(1, count + 1):
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except ValueError:
+        torn += 1
+        continue
+    other = next(p for p in doc["profiles"] if p["name"] == name)
+    if last is not None and other.get("cli_counter") != last:
+        reverted += 1
+    other["cli_counter"] = i
+    other["region_id"] = f"cli-region-{i}"
+    tmp = f"{path}.cli-{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=4)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    last = i
+    if pause:
+        time.sleep(pause)
+print(json.dumps({"written": last, "torn": torn, "reverted": reverted}))
+"""
+
+
+def add_other_profile(config: Path) -> None:
+    doc = load_json(config)
+    doc["profiles"].append({"name": "other", "mode": "AK", "access_key_id": "LTAIother", "access_key_secret": "y" * 12, "region_id": "cn-beijing"})
+    config.write_text(json.dumps(doc, indent="\t"))
+
+
+async def start_writer(config: Path, count: int, pause: float) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CLI_WRITER, str(config), "other", str(count), str(pause),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def writer_result(process: asyncio.subprocess.Process) -> dict[str, int]:
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()[-500:]
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("slow", ["token", "exchange"])
+async def test_cli_writer_during_our_refresh_loses_nothing(emu: Emulator, config_path: Path, slow: str) -> None:
+    """The CLI writes while our refresh waits on the network: our write re-reads inside our lock,
+    so its edits survive, and so do our new tokens."""
+    service = await signed_in(emu, config_path)
+    add_other_profile(config_path)
+    age(config_path, sts=-5, access=-5)  # both layers due: a token refresh, then an exchange
+    old_refresh = profile_of(config_path)["oauth_refresh_token"]
+    emu.inject(slow, "delay", seconds=1.5)
+    seen = emu.stats["requests"][slow]
+    refresh = asyncio.ensure_future(service.credentials("dev"))
+    async with asyncio.timeout(5):
+        while emu.stats["requests"][slow] == seen:  # our call has reached the (slow) service
+            await asyncio.sleep(0.01)
+    result = await writer_result(await start_writer(config_path, 40, 0.0))
+    assert not refresh.done(), "the writer did not run while our refresh was in flight"
+    sts = await refresh
+
+    assert result == {"written": 40, "torn": 0, "reverted": 0}
+    doc = load_json(config_path)
+    other = P.get_profile(doc, "other")
+    assert other["cli_counter"] == 40 and other["region_id"] == "cli-region-40"  # the CLI's edits survived
+    dev = P.get_profile(doc, "dev")
+    ours = dev["access_key_id"] == sts.access_key_id and dev["sts_token"] == sts.security_token
+    assert ours, "our new STS credentials are not in the file"
+    rotated = dev["oauth_refresh_token"] != old_refresh
+    assert rotated, "our rotated refresh token is not in the file"
+    # the refresh token in the file is the live one: renewing with it works
+    service.refresher.invalidate()
+    await service.refresh("dev", "accessToken")
+    await service.aclose()
+
+
+async def test_cli_writer_racing_our_refreshes(emu: Emulator, config_path: Path) -> None:
+    """Both write at the same time, many times. Guaranteed: nobody ever reads a torn file, no profile
+    is lost, and once the CLI has stopped our next write carries its last edit. Not guaranteed (the
+    CLI takes no lock): an edit landing between our re-read and our rename, in either direction."""
+    service = await signed_in(emu, config_path)
+    add_other_profile(config_path)
+    names = {p["name"] for p in load_json(config_path)["profiles"]}
+    writer = await start_writer(config_path, 300, 0.002)
+    for _ in range(10):
+        await service.refresh("dev", "sts")  # STS only: a lost STS write is harmless, a lost refresh token is not
+        await asyncio.sleep(0.01)
+    result = await writer_result(writer)
+    assert result["torn"] == 0 and result["written"] == 300
+    sts = await service.refresher.credentials("dev", "sts")
+    doc = load_json(config_path)
+    assert {p["name"] for p in doc["profiles"]} == names
+    assert P.get_profile(doc, "other")["cli_counter"] == 300
+    ours = P.get_profile(doc, "dev")["access_key_id"] == sts.access_key_id
+    assert ours
+    await service.aclose()
