@@ -322,7 +322,7 @@ class CredentialsEndpoint:
             return _WRONG_HOST
         found, profile = self._match(request.target)
         if not found:
-            log.info("credentials endpoint: %s to an unknown path -> 404", request.method)
+            log.debug("credentials endpoint: %s to an unknown path -> 404", request.method)
             return _NOT_FOUND
         if request.method != "GET":
             return _METHOD_NOT_ALLOWED

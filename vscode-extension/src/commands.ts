@@ -2,14 +2,16 @@
 
 import * as vscode from 'vscode';
 import type { Sidecar } from './client';
+import type { IdentityStore } from './identity';
 import { Methods, type ProfileEntry } from './model/contract';
+import { describeIdentity } from './model/identityModel';
 import { currentEntry } from './model/statusModel';
 import { formatLocalTime } from './model/time';
 import { showError } from './errors';
 import { deleteProfile, showProfilePicker, switchTo } from './profilePicker';
 import type { SignInFlow } from './signIn';
 
-export function registerCommands(sidecar: Sidecar, signIn: SignInFlow): vscode.Disposable[] {
+export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identities: IdentityStore): vscode.Disposable[] {
   const profileArg = (arg: unknown): string | undefined =>
     typeof arg === 'string' ? arg : arg && typeof arg === 'object' && 'profile' in arg ? String((arg as { profile: unknown }).profile) : undefined;
 
@@ -37,6 +39,30 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow): vscode.D
     }
   };
 
+  const whoAmI = async (): Promise<void> => {
+    const entry = currentEntry(sidecar.profiles);
+    if (!entry) {
+      const choice = await vscode.window.showInformationMessage('Not signed in to Alibaba Cloud.', 'Sign In');
+      if (choice) await signIn.signIn();
+      return;
+    }
+    if (entry.state === 'notOAuth') {
+      void vscode.window.showInformationMessage(`Profile "${entry.name}" is a ${entry.mode} profile: this extension does not look up its identity.`);
+      return;
+    }
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Alibaba Cloud: who am I?' }, () =>
+      identities.lookUp(entry.name),
+    );
+    if (result.kind === 'known') {
+      const id = result.identity;
+      void vscode.window.showInformationMessage(`Profile "${entry.name}": ${describeIdentity(id)}${id.arn ? ` (${id.arn})` : ''}.`);
+    } else if (result.kind === 'unsupported') {
+      void vscode.window.showInformationMessage(`Profile "${entry.name}": identity unknown (this version of the sign-in helper cannot look it up).`);
+    } else {
+      await showError(result.error, { method: Methods.whoAmI, profile: entry.name }, { retry: whoAmI });
+    }
+  };
+
   const restart = async (): Promise<void> => {
     try {
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Alibaba Cloud: restarting the sidecar' }, () =>
@@ -52,10 +78,11 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow): vscode.D
     register('aliyun.signIn', (arg) => signIn.signIn(profileArg(arg))),
     register('aliyun.switchProfile', (arg) => {
       const name = profileArg(arg);
-      return name ? switchTo(sidecar, name) : showProfilePicker(sidecar, signIn);
+      return name ? switchTo(sidecar, name) : showProfilePicker(sidecar, signIn, identities);
     }),
     register('aliyun.deleteProfile', (arg) => deleteProfile(sidecar, profileArg(arg))),
     register('aliyun.refreshCredentials', refresh),
+    register('aliyun.whoAmI', whoAmI),
     register('aliyun.copySignInUrl', () => signIn.copyUrl()),
     register('aliyun.pasteSignInUrl', () => signIn.pasteRedirectUrl()),
     register('aliyun.showOutput', () => sidecar.log.show()),

@@ -1,6 +1,6 @@
 /**
- * Wiring only: output channel, sidecar client, status bar, commands, terminal variables, the re-auth
- * prompt and the API for other extensions. All decisions live in src/model/ (unit-tested) and all
+ * Wiring only: output channel, sidecar client, status bar, identities, commands, terminal variables,
+ * the re-auth prompt and the API for other extensions. All decisions live in src/model/ (unit-tested) and all
  * Alibaba Cloud logic in the Python sidecar.
  */
 
@@ -10,6 +10,7 @@ import { openInBrowser } from './browser';
 import { Sidecar } from './client';
 import { registerCommands } from './commands';
 import { showError } from './errors';
+import { IdentityStore } from './identity';
 import { ReauthGate } from './model/reauthGate';
 import { needsRestart } from './model/settings';
 import { createOutput } from './output';
@@ -24,6 +25,8 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
   sidecar = new Sidecar(context, log, openInBrowser);
   const sc = sidecar;
   const signIn = new SignInFlow(sc);
+  const identities = new IdentityStore(sc, (m) => log.info(m));
+  const onSignedIn = signIn.onDidSignIn((entry) => identities.signedIn(entry.name));
   const injectCredentials = (): boolean => vscode.workspace.getConfiguration('aliyun').get<boolean>('terminal.injectCredentials', true);
   const terminals = new TerminalEnv(context.environmentVariableCollection, sc, injectCredentials, (m) => log.info(m));
   const api = createApi(sc);
@@ -59,8 +62,11 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
   context.subscriptions.push(
     log,
     sc,
-    new StatusBar(sc),
-    ...registerCommands(sc, signIn),
+    signIn,
+    identities,
+    onSignedIn,
+    new StatusBar(sc, identities),
+    ...registerCommands(sc, signIn, identities),
     terminals,
     api,
     onCredentials,

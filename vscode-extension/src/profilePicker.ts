@@ -6,13 +6,14 @@ import { Methods, type ProfileList } from './model/contract';
 import { pickerRows, type PickerAction } from './model/pickerModel';
 import { nowSeconds } from './model/time';
 import { showError } from './errors';
+import type { IdentityStore } from './identity';
 import type { SignInFlow } from './signIn';
 
 type Item = vscode.QuickPickItem & { action: PickerAction };
 
 const DELETE_BUTTON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('trash'), tooltip: 'Delete this profile…' };
 
-export async function showProfilePicker(sidecar: Sidecar, signIn: SignInFlow): Promise<void> {
+export async function showProfilePicker(sidecar: Sidecar, signIn: SignInFlow, identities: IdentityStore): Promise<void> {
   if (sidecar.status.kind === 'down') {
     await sidecar.request(Methods.listProfiles).catch((e) => showError(e));
     return;
@@ -25,16 +26,17 @@ export async function showProfilePicker(sidecar: Sidecar, signIn: SignInFlow): P
     const render = (): void => {
       const list = sidecar.profiles;
       qp.busy = !list;
-      qp.items = pickerRows(list, nowSeconds()).map((r) => ({
+      qp.items = pickerRows(list, nowSeconds(), (e) => identities.stateOf(e)).map((r) => ({
         label: r.label,
         description: r.description,
+        detail: r.detail,
         buttons: r.deletable ? [DELETE_BUTTON] : [],
         action: r.action,
       }));
     };
     render();
     // The list follows the file while the picker is open (another process may sign in or delete).
-    const sub = sidecar.onDidChange(render);
+    const subs = [sidecar.onDidChange(render), identities.onDidChange(render)];
     let result: { action: PickerAction } | { delete: string } | undefined;
     qp.onDidAccept(() => {
       const item = qp.selectedItems[0];
@@ -47,7 +49,7 @@ export async function showProfilePicker(sidecar: Sidecar, signIn: SignInFlow): P
       qp.hide();
     });
     qp.onDidHide(() => {
-      sub.dispose();
+      for (const s of subs) s.dispose();
       qp.dispose();
       resolve(result);
     });

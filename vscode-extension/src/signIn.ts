@@ -1,13 +1,16 @@
 /**
  * The browser sign-in: ask (profile, site, region, language), run `aliyun/signIn` in a cancellable
- * notification, open the page, and offer Copy URL / Paste redirect URL… / Open again while waiting.
+ * notification, decide whether the browser can reach the sidecar's loopback callback (remote
+ * windows: callbackModel.ts), open the page, and either offer Copy URL / Paste redirect URL… / Open
+ * again while waiting, or (paste-back) ask for the address the browser lands on at once.
  */
 
 import * as vscode from 'vscode';
 import { openInBrowser } from './browser';
 import type { Sidecar } from './client';
+import { callbackOrigin, callbackReachability, pasteBackInstructions, signInMode, type Reachability } from './model/callbackModel';
 import { Methods, type ProfileEntry, type ProfileList, type SignInParams, type SignInStarted } from './model/contract';
-import { isCancelled } from './model/errorModel';
+import { describeError, errorKind, isCancelled } from './model/errorModel';
 import {
   defaultProfileName,
   inputFromEntry,
@@ -25,16 +28,28 @@ import { showError } from './errors';
 
 /** After a cancel, how long to wait for the sidecar's `cancelled` answer before asking it directly. */
 const CANCEL_FALLBACK_MS = 3000;
+/** Port forwarding that does not answer in this time counts as failed (→ paste-back). */
+const FORWARD_TIMEOUT_MS = 10_000;
 
 const COPY = 'Copy URL';
 const PASTE = 'Paste redirect URL…';
 const OPEN = 'Open again';
 
-export class SignInFlow {
+/** What the sign-in needs of the Sidecar (a narrow interface, so tests can pass a double). */
+export type SidecarForSignIn = Pick<Sidecar, 'profiles' | 'onSignInStarted' | 'request' | 'refreshProfiles'> & {
+  readonly log: Pick<vscode.LogOutputChannel, 'info'>;
+};
+
+export class SignInFlow implements vscode.Disposable {
   /** The sign-in waiting for the browser, if any (for Copy Sign-in URL and the waiting prompt). */
   private pending: SignInStarted | undefined;
+  /** The open paste box, closed when the sign-in ends (the callback may have been reached after all). */
+  private pasteBox: vscode.InputBox | undefined;
+  private readonly signedIn = new vscode.EventEmitter<ProfileEntry>();
+  /** A sign-in through the extension finished (the profile is current now). */
+  readonly onDidSignIn = this.signedIn.event;
 
-  constructor(private readonly sidecar: Sidecar) {}
+  constructor(private readonly sidecar: SidecarForSignIn) {}
 
   /** `aliyun.signIn`: with a profile that exists, signs it in again with its own choices. */
   async signIn(arg?: { profile?: string } | string, options: { newProfile?: boolean } = {}): Promise<void> {
@@ -70,9 +85,12 @@ export class SignInFlow {
         });
         try {
           const entry = await this.sidecar.request<ProfileEntry>(Methods.signIn, params, token);
+          this.closePasteBox();
+          this.signedIn.fire(entry);
           void vscode.window.showInformationMessage(`Signed in as profile "${entry.name}".`);
           void this.sidecar.refreshProfiles();
         } catch (e) {
+          this.closePasteBox();
           if (isCancelled(e) && token.isCancellationRequested) {
             vscode.window.setStatusBarMessage('Alibaba Cloud: sign-in cancelled', 4000);
           } else {
@@ -88,22 +106,68 @@ export class SignInFlow {
     );
   }
 
-  /** Opens the page, then keeps one prompt with the ways out while the sign-in is pending. */
+  /**
+   * Asks VS Code to forward the callback port (a remote window) BEFORE the browser opens, and
+   * decides whether the registered loopback redirect can reach the sidecar.
+   */
+  async reachability(redirectUri: string): Promise<Reachability> {
+    const mode = signInMode(vscode.workspace.getConfiguration('aliyun').get('signIn.mode'));
+    const remoteName = vscode.env.remoteName;
+    let external: string | undefined;
+    const origin = callbackOrigin(redirectUri);
+    if (mode === 'auto' && remoteName !== undefined && origin) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FORWARD_TIMEOUT_MS)));
+        external = (await Promise.race([vscode.env.asExternalUri(vscode.Uri.parse(origin)), timeout]))?.toString(true);
+      } catch (e) {
+        this.sidecar.log.info(`Forwarding the callback port failed: ${(e as Error).message ?? String(e)}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const verdict = callbackReachability(redirectUri, external, remoteName, mode);
+    this.sidecar.log.info(`Sign-in callback: ${verdict.mode} (${verdict.reason})`);
+    return verdict;
+  }
+
+  /** Decides direct or paste-back, opens the page, then keeps one prompt with the ways out. */
   private async openAndGuide(e: SignInStarted): Promise<void> {
+    const { mode } = await this.reachability(e.redirectUri);
+    if (this.pending?.url !== e.url) return; // finished or cancelled while forwarding
     const opened = await openInBrowser(e.url);
-    let message = opened
+    if (mode === 'pasteBack') {
+      // The callback cannot be reached from the browser: ask for the address it lands on at once.
+      const instructions = pasteBackInstructions(e.redirectUri);
+      const notice = opened
+        ? `Sign in to Alibaba Cloud in your browser (profile "${e.profile}"). ${instructions}`
+        : `No browser could be opened: copy the sign-in URL into a browser (profile "${e.profile}"). ${instructions}`;
+      void this.pasteRedirectUrl(instructions);
+      return this.guide(e, notice, instructions);
+    }
+    const notice = opened
       ? `Finish signing in to Alibaba Cloud in your browser (profile "${e.profile}"). Browser did not open? Copy the URL. Browser cannot reach VS Code afterwards (remote, WSL)? Paste the address it shows.`
       : `No browser could be opened. Copy the sign-in URL into a browser (profile "${e.profile}"), then come back here.`;
+    return this.guide(e, notice);
+  }
+
+  /**
+   * The non-modal notification with the buttons, shown again after a button until dismissed or the
+   * sign-in ends. `pasteBack`: the instructions, which stay (the paste box is already open).
+   */
+  private async guide(e: SignInStarted, message: string, pasteBack?: string): Promise<void> {
     for (;;) {
       const choice = await vscode.window.showInformationMessage(message, COPY, PASTE, OPEN);
       if (this.pending?.url !== e.url) return; // finished meanwhile: the buttons would act on nothing
       if (choice === COPY) {
         await this.copyUrl();
-        message = `Sign-in URL copied. Paste it into a browser to sign in as "${e.profile}".`;
+        if (!pasteBack) message = `Sign-in URL copied. Paste it into a browser to sign in as "${e.profile}".`;
       } else if (choice === OPEN) {
         await openInBrowser(e.url);
+      } else if (choice === PASTE) {
+        if (!pasteBack) return this.pasteRedirectUrl();
+        void this.pasteRedirectUrl(pasteBack);
       } else {
-        if (choice === PASTE) await this.pasteRedirectUrl();
         return;
       }
     }
@@ -120,22 +184,62 @@ export class SignInFlow {
     vscode.window.setStatusBarMessage('Alibaba Cloud: sign-in URL copied', 4000);
   }
 
-  /** `aliyun.pasteSignInUrl`: the redirect address → `aliyun/completeSignIn`. */
-  async pasteRedirectUrl(): Promise<void> {
-    const url = await vscode.window.showInputBox({
-      title: 'Alibaba Cloud: paste the redirect URL',
-      prompt: 'After "Authorize", copy the whole address from the browser (http://127.0.0.1:<port>/cli/callback?code=…&state=…)',
-      placeHolder: 'http://127.0.0.1:12345/cli/callback?code=…&state=…',
-      ignoreFocusOut: true,
-      validateInput: (v) => (v.trim() ? validateRedirectUrl(v) : undefined),
-    });
-    if (!url?.trim()) return;
-    try {
-      await this.sidecar.request(Methods.completeSignIn, { url: url.trim() });
-      vscode.window.setStatusBarMessage('Alibaba Cloud: redirect URL accepted, finishing the sign-in…', 5000);
-    } catch (e) {
-      await showError(e, { method: Methods.completeSignIn });
+  /**
+   * `aliyun.pasteSignInUrl` and the paste-back mode: the redirect address → `aliyun/completeSignIn`.
+   * A wrong or stale address (invalidParams) keeps the box open with the sidecar's sentence; the box
+   * closes by itself when the sign-in ends.
+   */
+  pasteRedirectUrl(prompt?: string): Promise<void> {
+    if (this.pasteBox) {
+      if (prompt) this.pasteBox.prompt = prompt;
+      this.pasteBox.show();
+      return Promise.resolve();
     }
+    return new Promise((resolve) => {
+      const box = vscode.window.createInputBox();
+      this.pasteBox = box;
+      box.title = 'Alibaba Cloud: paste the redirect URL';
+      box.prompt = prompt ?? 'After "Authorize", copy the whole address from the browser (http://127.0.0.1:<port>/cli/callback?code=…&state=…)';
+      box.placeholder = 'http://127.0.0.1:12345/cli/callback?code=…&state=…';
+      box.ignoreFocusOut = true;
+      box.onDidChangeValue((v) => (box.validationMessage = v.trim() ? validateRedirectUrl(v) : undefined));
+      box.onDidAccept(async () => {
+        const url = box.value.trim();
+        if (!url || validateRedirectUrl(url) || box.busy) return;
+        box.busy = true;
+        box.enabled = false;
+        try {
+          await this.sidecar.request(Methods.completeSignIn, { url });
+          box.hide();
+          vscode.window.setStatusBarMessage('Alibaba Cloud: redirect URL accepted, finishing the sign-in…', 5000);
+        } catch (e) {
+          if (errorKind(e) !== 'invalidParams') {
+            box.hide();
+            void showError(e, { method: Methods.completeSignIn });
+            return;
+          }
+          // Wrong, incomplete or stale: say why and let the user paste again.
+          box.busy = false;
+          box.enabled = true;
+          box.validationMessage = describeError(e, { method: Methods.completeSignIn })?.message;
+        }
+      });
+      box.onDidHide(() => {
+        if (this.pasteBox === box) this.pasteBox = undefined;
+        box.dispose();
+        resolve();
+      });
+      box.show();
+    });
+  }
+
+  private closePasteBox(): void {
+    this.pasteBox?.hide();
+  }
+
+  dispose(): void {
+    this.closePasteBox();
+    this.signedIn.dispose();
   }
 }
 

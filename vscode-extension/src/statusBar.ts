@@ -2,6 +2,7 @@
 
 import * as vscode from 'vscode';
 import type { Sidecar } from './client';
+import type { IdentityStore } from './identity';
 import { statusView, type StatusView } from './model/statusModel';
 import { nowSeconds } from './model/time';
 
@@ -10,21 +11,24 @@ const TICK_MS = 30_000;
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('aliyun.status', vscode.StatusBarAlignment.Left, 0);
-  private readonly subscription: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[];
   private readonly timer: NodeJS.Timeout;
   /** The last view, for tests and for the re-auth logic. */
   view: StatusView | undefined;
 
-  constructor(private readonly sidecar: Sidecar) {
+  constructor(
+    private readonly sidecar: Sidecar,
+    private readonly identities: IdentityStore,
+  ) {
     this.item.name = 'Alibaba Cloud';
-    this.subscription = sidecar.onDidChange(() => this.render());
+    this.subscriptions = [sidecar.onDidChange(() => this.render()), identities.onDidChange(() => this.render())];
     this.timer = setInterval(() => this.render(), TICK_MS);
     this.render();
     this.item.show();
   }
 
   render(): void {
-    const v = statusView(this.sidecar.status, this.sidecar.profiles, nowSeconds());
+    const v = statusView(this.sidecar.status, this.sidecar.profiles, nowSeconds(), undefined, (e) => this.identities.stateOf(e));
     this.view = v;
     this.item.text = v.text;
     const tooltip = new vscode.MarkdownString(v.tooltip, true);
@@ -36,7 +40,7 @@ export class StatusBar implements vscode.Disposable {
 
   dispose(): void {
     clearInterval(this.timer);
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
     this.item.dispose();
   }
 }

@@ -44,6 +44,127 @@ export class FakeEnvironmentCollection {
   }
 }
 
+/** The window/env/workspace double: tests set `stub.*` and read what the code under test did. */
+export const stub = {
+  remoteName: undefined as string | undefined,
+  asExternalUri: async (uri: Uri): Promise<Uri> => uri,
+  config: {} as Record<string, unknown>,
+  /** Every message shown, as `info: text` / `warning: text` / `error: text`. */
+  messages: [] as string[],
+  /** How a message is answered (default: dismissed). */
+  answer: (_message: string, _items: string[]): string | undefined => undefined,
+  inputBoxes: [] as FakeInputBox[],
+  statusMessages: [] as string[],
+  clipboard: '',
+  /** Calls in order (`asExternalUri …`, `openExternal …`, `inputBox`), to check what came first. */
+  events: [] as string[],
+};
+
+export class Uri {
+  private constructor(private readonly value: string) {}
+  static parse(value: string): Uri {
+    return new Uri(value);
+  }
+  toString(): string {
+    return this.value;
+  }
+}
+
+export const ProgressLocation = { SourceControl: 1, Window: 10, Notification: 15 };
+export const InputBoxValidationSeverity = { Info: 1, Warning: 2, Error: 3 };
+
+/** A QuickInput InputBox double; tests call type() and accept() as the user would. */
+export class FakeInputBox {
+  value = '';
+  title: string | undefined;
+  prompt: string | undefined;
+  placeholder: string | undefined;
+  ignoreFocusOut = false;
+  busy = false;
+  enabled = true;
+  validationMessage: string | undefined;
+  visible = false;
+  private readonly accepted = new EventEmitter<void>();
+  private readonly hidden = new EventEmitter<void>();
+  private readonly changed = new EventEmitter<string>();
+  readonly onDidAccept = this.accepted.event;
+  readonly onDidHide = this.hidden.event;
+  readonly onDidChangeValue = this.changed.event;
+  show(): void {
+    this.visible = true;
+  }
+  hide(): void {
+    if (!this.visible) return;
+    this.visible = false;
+    this.hidden.fire();
+  }
+  dispose(): void {}
+  type(value: string): void {
+    this.value = value;
+    this.changed.fire(value);
+  }
+  accept(): void {
+    this.accepted.fire();
+  }
+}
+
+function message(severity: string) {
+  return (text: string, ...items: unknown[]): Promise<string | undefined> => {
+    stub.messages.push(`${severity}: ${text}`);
+    const titles = items.filter((i): i is string => typeof i === 'string');
+    return Promise.resolve(stub.answer(text, titles));
+  };
+}
+
+export const window = {
+  showInformationMessage: message('info'),
+  showWarningMessage: message('warning'),
+  showErrorMessage: message('error'),
+  setStatusBarMessage: (text: string): Disposable => {
+    stub.statusMessages.push(text);
+    return new Disposable(() => undefined);
+  },
+  createInputBox: (): FakeInputBox => {
+    const box = new FakeInputBox();
+    stub.inputBoxes.push(box);
+    stub.events.push('inputBox');
+    return box;
+  },
+  withProgress: <R>(_options: unknown, task: (progress: { report(v: unknown): void }, token: unknown) => Promise<R>): Promise<R> => {
+    const cancel = new EventEmitter<void>();
+    return task({ report: () => undefined }, { isCancellationRequested: false, onCancellationRequested: cancel.event });
+  },
+};
+
+export const env = {
+  get remoteName(): string | undefined {
+    return stub.remoteName;
+  },
+  asExternalUri: (uri: Uri): Promise<Uri> => {
+    stub.events.push(`asExternalUri ${uri.toString()}`);
+    return stub.asExternalUri(uri);
+  },
+  openExternal: async (uri: Uri | string): Promise<boolean> => {
+    stub.events.push(`openExternal ${uri.toString()}`);
+    return true;
+  },
+  clipboard: {
+    writeText: async (text: string): Promise<void> => {
+      stub.clipboard = text;
+    },
+  },
+};
+
+export const workspace = {
+  getConfiguration: (section: string) => ({
+    get: <T>(key: string, fallback?: T): T | undefined => (stub.config[`${section}.${key}`] as T | undefined) ?? fallback,
+  }),
+};
+
+export const commands = {
+  executeCommand: async (): Promise<undefined> => undefined,
+};
+
 const resolver = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
 const original = resolver._resolveFilename;
 resolver._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {

@@ -21,7 +21,8 @@ import {
   StreamMessageWriter,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
-import type { Credentials, CredentialsEndpoint, ProfileEntry, ProfileList, SignInStarted } from '../src/model/contract';
+import type { Credentials, CredentialsEndpoint, Identity, ProfileEntry, ProfileList, SignInStarted } from '../src/model/contract';
+import { describeIdentity } from '../src/model/identityModel';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const PYTHON = path.join(REPO, '.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
@@ -330,7 +331,7 @@ describe('contract: browser sign-in against the emulator', { skip: SKIP }, () =>
     await sc.initialize({
       configPath,
       keepFresh: false,
-      endpoints: { signinBase: emulatorUrl, oauthBase: emulatorUrl },
+      endpoints: { signinBase: emulatorUrl, oauthBase: emulatorUrl, stsEndpoint: emulatorUrl },
       callbackPorts: [first, first + 4],
     });
   });
@@ -383,6 +384,24 @@ describe('contract: browser sign-in against the emulator', { skip: SKIP }, () =>
     const onDisk = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { current: string; profiles: Array<Record<string, unknown>> };
     assert.equal(onDisk.current, 'dev');
     assert.equal(onDisk.profiles.find((p) => p.name === 'dev')!.mode, 'OAuth');
+  });
+
+  test('whoAmI: the signed-in profile\'s identity, in the shape the status bar words', { timeout: 30000 }, async (t) => {
+    let identity: Identity;
+    try {
+      identity = await sc.request<Identity>('aliyun/whoAmI', { profile: 'dev' });
+    } catch (e) {
+      if ((e as { code?: number }).code === -32601) return t.skip('aliyun/whoAmI is not wired in this sidecar');
+      throw e;
+    }
+    assert.equal(identity.profile, 'dev');
+    for (const field of ['accountId', 'identityType', 'arn', 'principalId'] as const) assert.equal(typeof identity[field], 'string', field);
+    assert.match(identity.arn, /^acs:ram::\d+:/);
+    assert.ok(!/^(RAMUser|AssumedRoleUser|Account) acs:/.test(describeIdentity(identity)), describeIdentity(identity));
+    assert.match(describeIdentity(identity), new RegExp(`account ${identity.accountId}`));
+    if (process.env.CONTRACT_DEBUG) console.log(`# whoAmI: ${describeIdentity(identity)} (${identity.arn})`);
+    const unknown = await rpcError(sc.request('aliyun/whoAmI', { profile: 'nope' }));
+    assert.equal(unknown.data.kind, 'profileNotFound');
   });
 
   test('a sign-in is cancelled by $/cancelRequest (what the extension sends)', { timeout: 60000 }, async () => {

@@ -35,6 +35,18 @@ export interface Credentials {
   expiresAt: number;
 }
 
+/** `aliyun/whoAmI`: the caller identity of the profile's STS credentials (STS GetCallerIdentity). */
+export interface Identity {
+  profile: string;
+  accountId: string;
+  /** `RAMUser`, `AssumedRoleUser` or `Account`. */
+  identityType: string;
+  arn: string;
+  principalId: string;
+  /** Absent for an assumed role. */
+  userId: string | null;
+}
+
 export interface SignInParams {
   profile: string;
   site?: Site;

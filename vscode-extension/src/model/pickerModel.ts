@@ -2,6 +2,8 @@
 
 import type { ProfileEntry, ProfileList } from './contract';
 import { stateShort, viewState } from './profileView';
+import { identityText } from './identityModel';
+import { noIdentity, type IdentityOf } from './statusModel';
 
 export type PickerAction =
   | { kind: 'switch'; profile: string }
@@ -12,12 +14,14 @@ export type PickerAction =
 export interface PickerRow {
   label: string;
   description: string;
+  /** Who the profile signs in as ("RAM user dev in account …", or "identity unknown …"). */
+  detail?: string;
   action: PickerAction;
   /** Whether the row gets the delete button. */
   deletable: boolean;
 }
 
-export function pickerRows(list: ProfileList | undefined, now: number): PickerRow[] {
+export function pickerRows(list: ProfileList | undefined, now: number, identityOf: IdentityOf = noIdentity): PickerRow[] {
   const rows: PickerRow[] = (list?.profiles ?? []).map((entry) => {
     const current = entry.name === list?.current;
     const needsBrowser = viewState(entry, now) === 'signInRequired';
@@ -29,6 +33,7 @@ export function pickerRows(list: ProfileList | undefined, now: number): PickerRo
     return {
       label: `${current ? '$(check)' : '$(account)'} ${entry.name}`,
       description: parts.join(' · '),
+      detail: identityText(identityOf(entry)),
       action: needsBrowser ? { kind: 'signIn', entry } : { kind: 'switch', profile: entry.name },
       deletable: true,
     };

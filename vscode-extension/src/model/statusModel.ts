@@ -5,6 +5,7 @@
  */
 
 import type { ProfileEntry, ProfileList } from './contract';
+import { identityState, identityTooltipLines, type IdentityState } from './identityModel';
 import { escapeMarkdown, SITE_LABELS, sessionEndsAt, stateShort, viewState, type ViewState } from './profileView';
 import { formatDuration, formatLocalTime, type TimeFormatter } from './time';
 
@@ -28,6 +29,12 @@ export interface StatusView {
 
 const NAME = 'Alibaba Cloud';
 
+/** The identity shown for a profile (identity.ts answers from its cache). */
+export type IdentityOf = (entry: ProfileEntry) => IdentityState;
+
+/** Without a lookup: nothing is known yet. */
+export const noIdentity: IdentityOf = (entry) => identityState(entry, undefined, false);
+
 export function currentEntry(list: ProfileList | undefined): ProfileEntry | undefined {
   if (!list || !list.current) return undefined;
   return list.profiles.find((p) => p.name === list.current);
@@ -38,6 +45,7 @@ export function statusView(
   list: ProfileList | undefined,
   now: number,
   fmt: TimeFormatter = formatLocalTime,
+  identityOf: IdentityOf = noIdentity,
 ): StatusView {
   if (sidecar.kind === 'down') {
     return {
@@ -71,7 +79,7 @@ export function statusView(
   return {
     state,
     text: statusText(entry, state, now),
-    tooltip: tooltip(entry, list as ProfileList, now, fmt),
+    tooltip: tooltip(entry, list as ProfileList, now, fmt, identityOf(entry)),
     background: state === 'signInRequired' ? 'warning' : undefined,
     command: 'aliyun.switchProfile',
   };
@@ -91,9 +99,10 @@ function statusText(entry: ProfileEntry, state: ViewState, now: number): string 
   }
 }
 
-function tooltip(entry: ProfileEntry, list: ProfileList, now: number, fmt: TimeFormatter): string {
+function tooltip(entry: ProfileEntry, list: ProfileList, now: number, fmt: TimeFormatter, identity: IdentityState): string {
   const lines: string[] = [`**${NAME}: profile \`${entry.name.replace(/`/g, "'")}\`**`, ''];
   lines.push(`State: ${escapeMarkdown(stateShort(entry, now))}`);
+  lines.push(...identityTooltipLines(identity));
   lines.push(`Mode: ${escapeMarkdown(entry.mode || 'unknown')}`);
   if (entry.site) lines.push(`Site: ${escapeMarkdown(SITE_LABELS[entry.site] ?? entry.site)}`);
   lines.push(`Region: ${entry.region ? escapeMarkdown(entry.region) : '(none)'}`);
