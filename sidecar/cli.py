@@ -15,33 +15,24 @@ import webbrowser
 from typing import Any
 
 from . import logs
+from .credentials.endpoint import uri_payload
 from .errors import InvalidParams, SidecarError, SignInRequired
 from .oauth.client import format_rfc3339
 from .oauth.sites import DEFAULT_CALLBACK_PORTS, check_ports
 from .service import Settings, SidecarService
+from .tokens import StsCredentials
 
 EXIT_SIGN_IN_REQUIRED = 2
 
 
-def external_json(sts_json: dict[str, Any]) -> dict[str, Any]:
+def external_json(sts: StsCredentials) -> dict[str, Any]:
     """The JSON the SDKs' ``External`` mode reads from a ``process_command``."""
     return {
         "mode": "StsToken",
-        "access_key_id": sts_json["accessKeyId"],
-        "access_key_secret": sts_json["accessKeySecret"],
-        "sts_token": sts_json["securityToken"],
-        "expiration": sts_json["expiration"],
-    }
-
-
-def uri_json(sts_json: dict[str, Any]) -> dict[str, Any]:
-    """The JSON an ``ALIBABA_CLOUD_CREDENTIALS_URI`` endpoint answers."""
-    return {
-        "Code": "Success",
-        "AccessKeyId": sts_json["accessKeyId"],
-        "AccessKeySecret": sts_json["accessKeySecret"],
-        "SecurityToken": sts_json["securityToken"],
-        "Expiration": sts_json["expiration"],
+        "access_key_id": sts.access_key_id,
+        "access_key_secret": sts.access_key_secret,
+        "sts_token": sts.security_token,
+        "expiration": format_rfc3339(sts.expires_at),
     }
 
 
@@ -53,8 +44,7 @@ async def _credentials(service: SidecarService, profile: str | None, fmt: str) -
     try:
         name = await service.select(profile)
         sts = await service.credentials(name)
-        as_json = service.credentials_json(name, sts)
-        return external_json(as_json) if fmt == "external" else uri_json(as_json)
+        return external_json(sts) if fmt == "external" else uri_payload(sts)
     finally:
         await service.aclose()
 

@@ -214,3 +214,48 @@ def test_eight_processes_fifty_writes_each_lose_nothing(cli_config: Path) -> Non
     # the CLI's own profiles and unknown fields are untouched
     assert doc["profiles"][: len(original["profiles"])] == original["profiles"]
     assert doc["future_top_level"] == original["future_top_level"]
+
+
+def test_an_unlocked_write_during_ours_is_redone_not_lost(cli_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that takes no lock (the Go CLI, the Node.js SDK) rewrites the file while we fsync:
+    our change is applied again on its version, so both survive."""
+    real_fsync = os.fsync
+    foreign_writes = {"n": 0}
+
+    def fsync_with_a_foreign_write(fd: int) -> None:
+        real_fsync(fd)
+        if foreign_writes["n"] < 2 and stat.S_ISREG(os.fstat(fd).st_mode):
+            foreign_writes["n"] += 1
+            doc = load_json(cli_config)
+            P.set_profile_options(doc, "sts", region=f"eu-west-{foreign_writes['n']}")
+            tmp = cli_config.with_suffix(".cli-tmp")
+            tmp.write_text(json.dumps(doc))
+            os.replace(tmp, cli_config)
+
+    monkeypatch.setattr(os, "fsync", fsync_with_a_foreign_write)
+    calls = {"n": 0}
+
+    def ours(doc: dict) -> None:
+        calls["n"] += 1
+        P.set_profile_options(doc, "default", language="en")
+
+    ConfigStore(cli_config).update(ours)
+    monkeypatch.undo()
+    doc = load_json(cli_config)
+    assert P.get_profile(doc, "sts")["region_id"] == "eu-west-2"
+    assert P.get_profile(doc, "default")["language"] == "en"
+    assert calls["n"] == 3
+
+
+def test_a_writer_that_never_stops_cannot_make_us_lose_our_change(cli_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_fsync = os.fsync
+
+    def always_foreign(fd: int) -> None:
+        real_fsync(fd)
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.utime(cli_config, ns=(time.time_ns(), time.time_ns()))
+
+    monkeypatch.setattr(os, "fsync", always_foreign)
+    ConfigStore(cli_config).update(lambda doc: P.switch_profile(doc, "sts"))
+    monkeypatch.undo()
+    assert load_json(cli_config)["current"] == "sts"

@@ -36,6 +36,9 @@ T = TypeVar("T")
 
 ConfigDoc = dict[str, Any]
 
+#: "Write whatever the file holds now" (no version check).
+_ANY = object()
+
 #: What the CLI's ``NewConfiguration`` would hold before the first profile is added.
 DEFAULT_PROFILE_NAME = "default"
 
@@ -218,21 +221,11 @@ class ConfigStore:
     def update(self, mutate: Callable[[ConfigDoc], T]) -> T:
         """Lock, re-read, apply ``mutate`` to the fresh document, write it if it changed."""
         with self.locked() as cfg:
-            doc = cfg.read()
-            before = json.dumps(doc)
-            result = mutate(doc)
-            if json.dumps(doc) != before:
-                cfg.write(doc)
-            return result
+            return cfg.update(mutate)
 
     async def aupdate(self, mutate: Callable[[ConfigDoc], T]) -> T:
         async with self.alocked() as cfg:
-            doc = await asyncio.to_thread(cfg.read)
-            before = json.dumps(doc)
-            result = mutate(doc)
-            if json.dumps(doc) != before:
-                await asyncio.to_thread(cfg.write, doc)
-            return result
+            return await cfg.aupdate(mutate)
 
     def _ensure_folder(self) -> None:
         folder = self.path.parent
@@ -241,7 +234,13 @@ class ConfigStore:
         except OSError as exc:
             raise ConfigUnavailable(f"Cannot create the folder {folder}: {exc.strerror}.", path=str(folder)) from None
 
-    def _write_atomically(self, doc: ConfigDoc) -> None:
+    def _write_atomically(self, doc: ConfigDoc, expect: FileStamp | None | object = _ANY) -> bool:
+        """Write ``doc`` in place of the file; with ``expect``, only if the file is still that version.
+
+        The check runs after the slow part (write + fsync of the temp file), right before the rename,
+        so a writer that takes no lock has only microseconds, not milliseconds, to slip in between.
+        Returns False (and writes nothing) when the file changed.
+        """
         data = serialize_document(doc)
         # Write through a symlinked config (dotfile managers) instead of replacing the link.
         target = Path(os.path.realpath(self.path))
@@ -264,6 +263,9 @@ class ConfigStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if expect is not _ANY and self.stamp() != expect:
+                os.unlink(tmp_name)
+                return False
             os.replace(tmp_name, target)
         except OSError as exc:
             with contextlib.suppress(OSError):
@@ -278,10 +280,16 @@ class ConfigStore:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
+        return True
 
 
 class LockedConfig:
     """Read and write access that only exists while the lock is held."""
+
+    #: How often a change is redone because a writer that takes no lock changed the file meanwhile;
+    #: the last attempt writes regardless, because what we write (a rotated refresh token) must not
+    #: be lost.
+    ATTEMPTS = 5
 
     def __init__(self, store: ConfigStore) -> None:
         self._store = store
@@ -289,12 +297,24 @@ class LockedConfig:
     def read(self) -> ConfigDoc:
         return self._store.read()
 
-    def write(self, doc: ConfigDoc) -> None:
-        validate_shape(doc, str(self._store.path))
-        self._store._write_atomically(doc)
-
     async def aread(self) -> ConfigDoc:
         return await asyncio.to_thread(self._store.read)
 
-    async def awrite(self, doc: ConfigDoc) -> None:
-        await asyncio.to_thread(self.write, doc)
+    def update(self, mutate: Callable[[ConfigDoc], T]) -> T:
+        """Apply ``mutate`` to the file's current document and save it; ``mutate`` may run again on
+        a newer document if another program wrote the file meanwhile, so it must only set fields."""
+        store = self._store
+        for attempt in range(1, self.ATTEMPTS + 1):
+            stamp = store.stamp()
+            doc = store.read()
+            before = json.dumps(doc)
+            result = mutate(doc)
+            if json.dumps(doc) == before:
+                return result
+            validate_shape(doc, str(store.path))
+            if store._write_atomically(doc, expect=stamp if attempt < self.ATTEMPTS else _ANY):
+                return result
+        raise AssertionError("unreachable: the last attempt writes unconditionally")
+
+    async def aupdate(self, mutate: Callable[[ConfigDoc], T]) -> T:
+        return await asyncio.to_thread(self.update, mutate)

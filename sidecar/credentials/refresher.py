@@ -226,9 +226,7 @@ class Refresher:
             log.info("profile %s: access token refused by the STS exchange; renewing it", name)
             tokens = await self._renew_access_token(cfg, name, site, tokens)
             sts = await self.client.exchange_sts(site, tokens.access_token)
-        doc = await cfg.aread()
-        apply_sts(get_profile(doc, name), sts)
-        await cfg.awrite(doc)
+        await cfg.aupdate(lambda doc: apply_sts(get_profile(doc, name), sts))
         log.info("profile %s: STS credentials renewed, valid until %s", name, sts.expires_at)
         return sts
 
@@ -258,9 +256,7 @@ class Refresher:
                 self._mark_dead(name, current.refresh_token)
                 raise SignInRequired(name, "its refresh token was refused by the sign-in service.") from None
         # Persist at once: the old refresh token is spent, so this is the only copy of the new one.
-        doc = await cfg.aread()
-        apply_oauth_tokens(get_profile(doc, name), new)
-        await cfg.awrite(doc)
+        await cfg.aupdate(lambda doc: apply_oauth_tokens(get_profile(doc, name), new))
         self._dead.pop(name, None)
         log.info("profile %s: access token renewed, valid until %s", name, new.access_expires_at)
         return new
