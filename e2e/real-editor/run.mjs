@@ -110,7 +110,7 @@ async function fixtureScenario(dirs0) {
         run: async () => {
           const hit = await callback.waitFor((h) => h.url.startsWith('/cli/callback?') && h.url.includes(`state=${token}`), 15_000);
           if (!hit) throw new Error(`the callback server saw nothing; hits: ${JSON.stringify(callback.hits.map((h) => h.url))}; pages: ${JSON.stringify(pageUrls(ctx))}`);
-          if (!/[?&]code=[^&]+/.test(hit.url)) throw new Error(`callback without a code: ${hit.url}`);
+          if (!/[?&]code=[^&]+/.test(hit.url)) throw new Error(`callback without a code: ${redact(hit.url)}`);
           const landed = pageUrls(ctx).find((u) => u.startsWith(`${callback.url}/cli/callback`));
           if (!landed) throw new Error(`no browser page is on ${callback.url}; pages: ${JSON.stringify(pageUrls(ctx))}`);
           H.log(`popup landed on ${redact(landed)}`);
@@ -279,7 +279,7 @@ async function extensionScenario(dirs0) {
 
 /** Authorization codes are short-lived, but never print them. */
 function redact(url) {
-  return String(url).replace(/([?&]code=)[^&]+/g, '$1…');
+  return String(url).replace(/([?&](?:code|state)=)[^&]+/g, '$1…');
 }
 
 // ---------------------------------------------------------------- main
