@@ -24,9 +24,9 @@ from sidecar.config import profiles as P
 from sidecar.credentials.endpoint import MIN_STS_LIFETIME, CredentialsEndpoint, service_source
 from sidecar.credentials.keeper import KEEPER_MARGINS, MAX_SLEEP, CredentialKeeper
 from sidecar.emulator import Emulator
-from sidecar.oauth.sites import Endpoints
-from sidecar.service import Settings, SidecarService
+from sidecar.service import SidecarService
 
+from .flows import age, profile_of, signed_in
 from .conftest import load_json
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,37 +47,6 @@ def emu() -> Iterator[Emulator]:
 def _clean_emulator(request: pytest.FixtureRequest) -> None:
     if "emu" in request.fixturenames:
         request.getfixturevalue("emu").clear_faults()
-
-
-def make_service(emu: Emulator, config: Path) -> SidecarService:
-    endpoints = Endpoints().with_overrides({"signinBase": emu.url, "oauthBase": emu.url})
-    return SidecarService(Settings(config_path=str(config), endpoints=endpoints, callback_ports=(0, 0)))
-
-
-async def signed_in(emu: Emulator, config: Path, *names: str, service: SidecarService | None = None) -> SidecarService:
-    """A service whose profiles ``names`` (default ``dev``) went through a real sign-in (paste-back)."""
-    service = service or make_service(emu, config)
-
-    async def browser(url: str, _redirect: str) -> None:
-        service.complete_sign_in(await asyncio.to_thread(emu.approve, url))
-
-    for name in names or ("dev",):
-        await service.sign_in(name, "CN", "cn-hangzhou", "en", browser)
-    return service
-
-
-def age(config: Path, name: str = "dev", **fields: int) -> None:
-    """Move expiries as time would (``sts`` / ``access`` / ``refresh`` = seconds from now)."""
-    doc = load_json(config)
-    profile = P.get_profile(doc, name)
-    keys = {"sts": "sts_expiration", "access": "oauth_access_token_expire", "refresh": "oauth_refresh_token_expire"}
-    for key, delta in fields.items():
-        profile[keys[key]] = int(time.time()) + delta
-    config.write_text(json.dumps(doc, indent="\t"))
-
-
-def profile_of(config: Path, name: str = "dev") -> dict[str, Any]:
-    return P.get_profile(load_json(config), name)
 
 
 def secret_values(config: Path, *extra: str) -> dict[str, str]:

@@ -26,26 +26,10 @@ from sidecar.credentials.identity import CallerIdentityClient, Identity, sdk_end
 from sidecar.emulator import Emulator
 from sidecar.emulator import Identity as EmuIdentity
 from sidecar.errors import InvalidParams, NetworkError, UpstreamError
-from sidecar.oauth.sites import Endpoints
-from sidecar.service import Settings, SidecarService
 from sidecar.tokens import StsCredentials
 
 from .conftest import load_json
-
-
-def make_service(emu: Emulator, config: Path) -> SidecarService:
-    endpoints = Endpoints().with_overrides({"signinBase": emu.url, "oauthBase": emu.url, "stsEndpoint": emu.url})
-    return SidecarService(Settings(config_path=str(config), endpoints=endpoints, callback_ports=(0, 0)))
-
-
-async def signed_in(emu: Emulator, config: Path, name: str = "dev") -> SidecarService:
-    service = make_service(emu, config)
-
-    async def browser(url: str, _redirect: str) -> None:
-        service.complete_sign_in(await asyncio.to_thread(emu.approve, url))
-
-    await service.sign_in(name, "CN", "cn-hangzhou", "en", browser)
-    return service
+from .flows import age, signed_in
 
 
 def stored_sts(config: Path, name: str = "dev") -> StsCredentials:
@@ -53,12 +37,6 @@ def stored_sts(config: Path, name: str = "dev") -> StsCredentials:
     return StsCredentials(
         profile["access_key_id"], profile["access_key_secret"], profile["sts_token"], int(profile["sts_expiration"])
     )
-
-
-def age_sts(config: Path, seconds: int, name: str = "dev") -> None:
-    doc = load_json(config)
-    P.get_profile(doc, name)["sts_expiration"] = int(time.time()) + seconds
-    config.write_text(json.dumps(doc, indent="\t"))
 
 
 def assert_no_secret(text: str, sts: StsCredentials) -> None:
@@ -167,7 +145,7 @@ async def test_expired_sts_is_refreshed_before_asking(emulator: Emulator, config
     first = await service.who_am_i("dev")
     old_key = stored_sts(config_path).access_key_id
     emulator.expire_sts()  # what time does to the old credential at the service...
-    age_sts(config_path, -1)  # ...and in the file
+    age(config_path, sts=-1)  # ...and in the file
     exchanges = emulator.stats["exchanges"]
     second = await service.who_am_i("dev")
     assert emulator.stats["exchanges"] == exchanges + 1

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from sidecar.config import profiles as P
-from sidecar.config.store import ConfigStore
 from sidecar.credentials.refresher import CredentialEvent, Margins
 from sidecar.emulator import Emulator
 from sidecar.errors import InvalidParams, NetworkError, SignInRequired
@@ -20,35 +19,7 @@ from sidecar.oauth.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 
 from .conftest import load_json
-
-
-def make_service(emu: Emulator, config: Path, events: list[CredentialEvent] | None = None, **settings: object) -> SidecarService:
-    endpoints = Endpoints().with_overrides({"signinBase": emu.url, "oauthBase": emu.url})
-    return SidecarService(
-        Settings(config_path=str(config), endpoints=endpoints, callback_ports=(0, 0), **settings),  # type: ignore[arg-type]
-        on_credentials=(events.append if events is not None else None),
-    )
-
-
-async def signed_in(emu: Emulator, config: Path, name: str = "dev") -> SidecarService:
-    service = make_service(emu, config)
-
-    async def browser(url: str, _redirect: str) -> None:
-        redirect = await asyncio.to_thread(emu.approve, url)
-        service.complete_sign_in(redirect)
-
-    await service.sign_in(name, "CN", "cn-hangzhou", "en", browser)
-    return service
-
-
-def age(config: Path, name: str = "dev", **fields: int) -> None:
-    """Move expiries as time would (fields: sts / access / refresh = seconds from now)."""
-    doc = load_json(config)
-    profile = P.get_profile(doc, name)
-    keys = {"sts": "sts_expiration", "access": "oauth_access_token_expire", "refresh": "oauth_refresh_token_expire"}
-    for key, delta in fields.items():
-        profile[keys[key]] = int(time.time()) + delta
-    config.write_text(json.dumps(doc, indent="\t"))
+from .flows import age, make_service, signed_in
 
 
 async def test_fresh_sts_needs_no_upstream_call(emulator: Emulator, config_path: Path) -> None:

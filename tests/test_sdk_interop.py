@@ -30,16 +30,8 @@ from sidecar.tokens import fingerprint
 from .conftest import load_json
 from .rpc_harness import Sidecar, follow_in_browser
 from .test_credentials_serving import emu  # noqa: F401 - the module's emulator fixture
-from .test_credentials_serving import (
-    REPO,
-    age,
-    assert_no_secrets,
-    closed_port,
-    emulator_calls,
-    profile_of,
-    secret_values,
-    signed_in,
-)
+from .flows import age, profile_of, signed_in
+from .test_credentials_serving import REPO, assert_no_secrets, closed_port, emulator_calls, secret_values
 
 SDK_CHILD = r"""
 import json, os, sys

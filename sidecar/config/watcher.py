@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from ..asyncutil import cancel_and_wait
 from ..errors import SidecarError
 from .store import ConfigDoc, ConfigStore, FileStamp
 
@@ -36,13 +37,8 @@ class ConfigWatcher:
             self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def _stamp(self) -> FileStamp | None:
         try:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from ..config.profiles import OAUTH_MODE, find_profile, layer_times, select_profile_name
+from ..asyncutil import cancel_and_wait
 from ..errors import NetworkError, SidecarError, SignInRequired, UpstreamError
 from .refresher import Margins, Refresher
 
@@ -49,13 +50,8 @@ class CredentialKeeper:
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def tick(self) -> float:
         """Renew what is due; return how long to sleep before the next look."""

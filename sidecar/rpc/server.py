@@ -22,7 +22,7 @@ from ..credentials.endpoint import CredentialsEndpoint, service_source
 from ..credentials.keeper import CredentialKeeper
 from ..credentials.refresher import CredentialEvent, Margins
 from ..errors import Cancelled, InvalidParams, SidecarError
-from ..oauth.sites import Endpoints, check_ports
+from ..oauth.sites import check_ports
 from ..service import Settings, SidecarService
 from .errors import to_rpc_error
 from .params import as_object, opt_bool, opt_progress_token, opt_str, req_str
@@ -183,13 +183,17 @@ def build_server(defaults: Settings) -> SidecarServer:
             raise JsonRpcServerNotInitialized("The sidecar has not been initialized yet.")
         return state["rt"]
 
-    def method(name: str) -> Callable[[Callable[[dict[str, Any]], Awaitable[Any]]], None]:
-        """Register an ``aliyun/*`` request: plain-dict params in, typed errors mapped out."""
+    def method(name: str, writes: bool = False) -> Callable[[Callable[[dict[str, Any]], Awaitable[Any]]], None]:
+        """Register an ``aliyun/*`` request: plain-dict params in, typed errors mapped out. A handler
+        that ``writes`` the file is followed by the change notification (at once, not at the next poll)."""
 
         def register(handler: Callable[[dict[str, Any]], Awaitable[Any]]) -> None:
             async def endpoint(params: Any) -> Any:
                 try:
-                    return await handler(as_object(params))
+                    result = await handler(as_object(params))
+                    if writes:
+                        await runtime().changed()
+                    return result
                 except asyncio.CancelledError:
                     # $/cancelRequest: answer -32800 with our data.kind (this task is the request's own).
                     raise to_rpc_error(Cancelled("The request was cancelled."), name) from None
@@ -226,37 +230,26 @@ def build_server(defaults: Settings) -> SidecarServer:
     async def list_profiles(_p: dict[str, Any]) -> Any:
         return await runtime().service.list_profiles()
 
-    @method("aliyun/switchProfile")
+    @method("aliyun/switchProfile", writes=True)
     async def switch_profile(p: dict[str, Any]) -> Any:
-        rt = runtime()
-        result = await rt.service.switch_profile(req_str(p, "name"))
-        await rt.changed()
-        return result
+        return await runtime().service.switch_profile(req_str(p, "name"))
 
-    @method("aliyun/deleteProfile")
+    @method("aliyun/deleteProfile", writes=True)
     async def delete_profile(p: dict[str, Any]) -> Any:
-        rt = runtime()
-        result = await rt.service.delete_profile(req_str(p, "name"))
-        await rt.changed()
-        return result
+        return await runtime().service.delete_profile(req_str(p, "name"))
 
-    @method("aliyun/setProfile")
+    @method("aliyun/setProfile", writes=True)
     async def set_profile(p: dict[str, Any]) -> Any:
-        rt = runtime()
-        result = await rt.service.set_profile(req_str(p, "name"), opt_str(p, "region"), opt_str(p, "language"))
-        await rt.changed()
-        return result
+        return await runtime().service.set_profile(req_str(p, "name"), opt_str(p, "region"), opt_str(p, "language"))
 
-    @method("aliyun/refresh")
+    @method("aliyun/refresh", writes=True)
     async def refresh(p: dict[str, Any]) -> Any:
         rt = runtime()
         force = p.get("force", False)
         if force not in (False, True, "sts", "accessToken"):
             raise InvalidParams("'force' must be true, false, \"sts\" or \"accessToken\".", field="force")
         name = await rt.service.select(opt_str(p, "profile"))
-        entry = await rt.service.refresh(name, None if force is False else ("accessToken" if force is True else force))
-        await rt.changed()
-        return entry
+        return await rt.service.refresh(name, None if force is False else ("accessToken" if force is True else force))
 
     @method("aliyun/getCredentials")
     async def get_credentials(p: dict[str, Any]) -> Any:
@@ -275,7 +268,7 @@ def build_server(defaults: Settings) -> SidecarServer:
         rt = runtime()
         return await rt.service.who_am_i(await rt.service.select(opt_str(p, "profile")))
 
-    @method("aliyun/signIn")
+    @method("aliyun/signIn", writes=True)
     async def sign_in(p: dict[str, Any]) -> Any:
         rt = runtime()
         profile = req_str(p, "profile")
@@ -294,7 +287,6 @@ def build_server(defaults: Settings) -> SidecarServer:
             )
         finally:
             progress.end()
-        await rt.changed()
         return entry
 
     @method("aliyun/completeSignIn")
