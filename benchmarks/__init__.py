@@ -1,0 +1,1 @@
+"""Benchmarks of the sidecar; run ``python -m benchmarks`` (see benchmarks/README.md)."""
