@@ -22,6 +22,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import math
 import os
 import tempfile
 import time
@@ -66,10 +67,21 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    """A number beyond float range would come back as ``inf`` and be written as ``Infinity``, which
+    no JSON reader (the CLI, the SDKs, us) accepts: refuse it while reading instead."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:24]} is too large")
+    return value
+
+
 def parse_document(text: str, path: str) -> ConfigDoc:
     """Parse and shape-check the file's text; raise ``ConfigCorrupt`` saying where it is broken."""
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ConfigCorrupt(path, "it is nested too deeply to be a config file") from None
     except json.JSONDecodeError as exc:
         raise ConfigCorrupt(path, f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except ValueError as exc:
@@ -99,8 +111,15 @@ def validate_shape(doc: Any, path: str) -> None:
 
 
 def serialize_document(doc: ConfigDoc) -> bytes:
-    """Tab-indented like the CLI's ``json.MarshalIndent(conf, "", "\\t")``."""
-    return json.dumps(doc, indent="\t", ensure_ascii=False).encode("utf-8")
+    """Tab-indented like the CLI's ``json.MarshalIndent(conf, "", "\\t")``.
+
+    Text is written as UTF-8 unless the document holds a lone surrogate (``"\\ud800"`` is valid JSON
+    but not encodable): then every non-ASCII character is escaped, which keeps the same JSON value.
+    """
+    try:
+        return json.dumps(doc, indent="\t", ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(doc, indent="\t", ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
 class ConfigStore:

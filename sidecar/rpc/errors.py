@@ -26,6 +26,10 @@ CODES: dict[str, int] = {
 }
 
 
+#: Kinds that only the JSON-RPC edge produces (protocol-level failures, no domain error behind them).
+EDGE_KINDS: tuple[str, ...] = ("methodNotFound", "shuttingDown", "notInitialized")
+
+
 class SidecarRpcError(JsonRpcException):
     """What a handler raises so that pygls answers with our code, message and data (no traceback)."""
 

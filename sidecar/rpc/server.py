@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidRequest, JsonRpcServerNotInitialized
+from pygls.exceptions import JsonRpcInvalidRequest, JsonRpcMethodNotFound, JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
@@ -37,11 +37,29 @@ class SidecarProtocol(LanguageServerProtocol):
     that arrive after ``shutdown`` with InvalidRequest, as the LSP spec asks, instead of leaving the
     client waiting forever as pygls does."""
 
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        # JSON-RPC lets a request or notification leave out "params" (vscode-jsonrpc does, for
+        # sendRequest(method)); pygls cannot structure such a message and would never answer it.
+        if isinstance(data, dict) and "jsonrpc" in data and "method" in data and "params" not in data:
+            data = {**data, "params": None}
+        return super().structure_message(data)
+
+    def _get_handler(self, feature_name: str) -> Any:
+        try:
+            return super()._get_handler(feature_name)
+        except JsonRpcMethodNotFound:
+            # Every error answer carries data.kind (docs/contract.md), protocol-level ones too.
+            raise JsonRpcMethodNotFound(
+                f"The sidecar has no method {feature_name[:100]!r}.", data={"kind": "methodNotFound"}
+            ) from None
+
     def handle_message(self, message: Any) -> None:
         method = getattr(message, "method", None)
         msg_id = getattr(message, "id", None)
         if self._shutdown and method not in (None, types.EXIT) and msg_id is not None:
-            error = JsonRpcInvalidRequest("The sidecar is shutting down and takes no more requests.")
+            error = JsonRpcInvalidRequest(
+                "The sidecar is shutting down and takes no more requests.", data={"kind": "shuttingDown"}
+            )
             self._send_response(msg_id, error=error.to_response_error())
             return
         super().handle_message(message)
@@ -180,7 +198,9 @@ def build_server(defaults: Settings) -> SidecarServer:
 
     def runtime() -> Runtime:
         if "rt" not in state:
-            raise JsonRpcServerNotInitialized("The sidecar has not been initialized yet.")
+            raise JsonRpcServerNotInitialized(
+                "The sidecar has not been initialized yet.", data={"kind": "notInitialized"}
+            )
         return state["rt"]
 
     def method(name: str, writes: bool = False) -> Callable[[Callable[[dict[str, Any]], Awaitable[Any]]], None]:
