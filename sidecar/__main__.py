@@ -49,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         from .rpc.server import serve
         from .service import Settings
 
-        serve(Settings(config_path=args.config_path))
-        return 0
+        return serve(Settings(config_path=args.config_path))
     from .cli import run_command  # the command-line shells; not imported for the JSON-RPC server
 
     return run_command(args)

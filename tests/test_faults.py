@@ -359,11 +359,6 @@ async def test_access_token_dead_before_its_recorded_expiry(svc: SidecarService,
 # ------------------------------------------------------------------ clock skew
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator gap: its HTTP Date header uses the real clock, not time.time() + clock_skew "
-    "(sidecar/emulator/handler.py inherits BaseHTTPRequestHandler.date_time_string)",
-)
 def test_emulator_skews_its_date_header(emu: Emulator) -> None:
     """The end-to-end skew test below only means something if the emulator's ``Date`` follows its clock."""
     emu.set_clock_skew(600)
@@ -372,11 +367,6 @@ def test_emulator_skews_its_date_header(emu: Emulator) -> None:
     assert abs(served - (time.time() + 600)) <= 30
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator gap: the Date header is not skewed (sidecar/emulator/handler.py uses the stdlib "
-    "date_time_string), so the OAuth client cannot see the skew and stores expiries on the service's clock",
-)
 @pytest.mark.parametrize("skew", [600, -600], ids=["service-10min-ahead", "service-10min-behind"])
 async def test_sts_expiry_is_stored_on_the_local_clock_under_skew(
     svc: SidecarService, emu: Emulator, config_path: Path, skew: int

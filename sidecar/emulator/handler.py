@@ -86,6 +86,12 @@ class Handler(BaseHTTPRequestHandler):
     _swallow: bool = False
 
     # The stock request/error log lines contain the full request line (query strings with codes).
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header follows the emulator's (possibly skewed) clock, as a real server's
+        would follow its own: that is how a client can notice and correct the skew."""
+        return super().date_time_string(self.server.state.now() if timestamp is None else timestamp)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return
 

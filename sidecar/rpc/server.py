@@ -338,6 +338,10 @@ async def _open_in_browser(server: SidecarServer, url: str) -> None:
         log.warning("asking the editor to open the sign-in page failed (%s)", type(exc).__name__)
 
 
-def serve(defaults: Settings) -> None:
+def serve(defaults: Settings) -> int:
+    """Run until ``exit`` (or the end of stdin); the exit code is 0 only after a ``shutdown``, as the
+    LSP spec asks (pygls swallows the code it meant to exit with)."""
     logs.configure("info")
-    build_server(defaults).start_io()
+    server = build_server(defaults)
+    server.start_io()
+    return 0 if server.protocol._shutdown else 1
