@@ -591,11 +591,6 @@ async def test_disk_full_on_a_real_tiny_filesystem(tmp_path: Path, emu: Emulator
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Refresher._renew_access_token spends the rotating refresh token, then fails to write the "
-    "new one (disk full) and keeps it nowhere: the next refresh is refused and the user must sign in again",
-)
 async def test_disk_full_during_a_refresh_keeps_the_session(tmp_path: Path, emu: Emulator) -> None:
     with tiny_tmpfs(tmp_path / "tiny") as folder:
         config_path = folder / "config.json"

@@ -250,3 +250,29 @@ async def test_four_processes_one_refresh_same_newest_token(emulator: Emulator, 
     await checker.refresher.credentials("dev", force="accessToken")
     assert emulator.stats["invalid_grant"] == 0
     await checker.aclose()
+
+
+async def test_rotated_tokens_that_cannot_be_written_are_kept_and_saved_later(
+    emulator: Emulator, config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Disk full right after the service rotated the refresh token: the new tokens live in memory
+    and are written by the next renewal, so the session survives."""
+    from sidecar.config.store import ConfigStore
+    from sidecar.errors import ConfigUnavailable
+
+    service = await signed_in(emulator, config_path)
+    real_write = ConfigStore._write_atomically
+
+    def disk_full(self: ConfigStore, doc: dict, expect: object = None) -> bool:
+        raise ConfigUnavailable("Cannot save: the disk is full. The file was left as it was.")
+
+    monkeypatch.setattr(ConfigStore, "_write_atomically", disk_full)
+    before = config_path.read_text()
+    with pytest.raises(ConfigUnavailable):
+        await service.refresher.credentials("dev", force="accessToken")
+    assert config_path.read_text() == before  # the file still holds the spent refresh token
+    monkeypatch.setattr(ConfigStore, "_write_atomically", real_write)
+    sts = await service.refresher.credentials("dev", force="accessToken")
+    assert sts.expires_at > time.time()
+    assert emulator.stats["invalid_grant"] == 0 and emulator.stats["refreshes"] == 2
+    await service.aclose()

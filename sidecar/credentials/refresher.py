@@ -33,7 +33,7 @@ from ..config.profiles import (
     read_sts,
 )
 from ..config.store import ConfigDoc, ConfigStore, FileStamp, LockedConfig
-from ..errors import InvalidGrant, InvalidParams, SignInRequired, UpstreamError
+from ..errors import ConfigUnavailable, InvalidGrant, InvalidParams, SignInRequired, UpstreamError
 from ..oauth.client import OAuthClient
 from ..oauth.sites import Endpoints, Site
 from ..tokens import OAuthTokens, StsCredentials, fingerprint
@@ -84,6 +84,9 @@ class Refresher:
         self._cache: dict[str, tuple[FileStamp | None, StsCredentials]] = {}
         #: profile -> fingerprint of the refresh token that was refused.
         self._dead: dict[str, str] = {}
+        #: profile -> (fingerprint of the spent refresh token, the tokens that replaced it) when the
+        #: file could not be written (disk full): the only copy of the new refresh token is here.
+        self._unsaved: dict[str, tuple[str, OAuthTokens]] = {}
 
     @property
     def client(self) -> OAuthClient:
@@ -197,6 +200,7 @@ class Refresher:
             if tokens is None:
                 self._mark_dead(name, None)
                 raise SignInRequired(name, "the profile holds no OAuth tokens.")
+            tokens = await self._save_unsaved(cfg, name, tokens)
             renewed_access = False
             if force == "accessToken" or tokens.access_expires_at - self._clock() <= margins.access_token:
                 tokens = await self._renew_access_token(cfg, name, site, tokens)
@@ -256,9 +260,28 @@ class Refresher:
                 self._mark_dead(name, current.refresh_token)
                 raise SignInRequired(name, "its refresh token was refused by the sign-in service.") from None
         # Persist at once: the old refresh token is spent, so this is the only copy of the new one.
-        await cfg.aupdate(lambda doc: apply_oauth_tokens(get_profile(doc, name), new))
+        try:
+            await cfg.aupdate(lambda doc: apply_oauth_tokens(get_profile(doc, name), new))
+        except ConfigUnavailable:
+            self._unsaved[name] = (fingerprint(tokens.refresh_token), new)
+            raise
         self._dead.pop(name, None)
         log.info("profile %s: access token renewed, valid until %s", name, new.access_expires_at)
+        return new
+
+    async def _save_unsaved(self, cfg: LockedConfig, name: str, tokens: OAuthTokens) -> OAuthTokens:
+        """Write tokens an earlier renewal could not save, if the file still holds the token they
+        replaced; if the file moved on (a new sign-in), they are obsolete."""
+        entry = self._unsaved.get(name)
+        if entry is None:
+            return tokens
+        spent, new = entry
+        if fingerprint(tokens.refresh_token) != spent:
+            del self._unsaved[name]
+            return tokens
+        await cfg.aupdate(lambda doc: apply_oauth_tokens(get_profile(doc, name), new))
+        del self._unsaved[name]
+        log.info("profile %s: saved the tokens that an earlier renewal could not write", name)
         return new
 
     def _mark_dead(self, name: str, refresh_token: str | None) -> None:
