@@ -246,6 +246,14 @@ class ConfigStore:
         async with self.alocked() as cfg:
             return await cfg.aupdate(mutate)
 
+    def _remove_stale_temp_files(self) -> None:
+        """Temp files of ours that a killed writer left behind (they may hold tokens). Only called
+        under the lock, when no writer of ours can be between its temp file and its rename."""
+        target = Path(os.path.realpath(self.path))
+        for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
     def _ensure_folder(self) -> None:
         folder = self.path.parent
         try:
@@ -323,6 +331,7 @@ class LockedConfig:
         """Apply ``mutate`` to the file's current document and save it; ``mutate`` may run again on
         a newer document if another program wrote the file meanwhile, so it must only set fields."""
         store = self._store
+        store._remove_stale_temp_files()
         for attempt in range(1, self.ATTEMPTS + 1):
             stamp = store.stamp()
             doc = store.read()
