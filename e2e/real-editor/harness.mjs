@@ -689,15 +689,224 @@ export async function notificationTexts(page) {
   return page.$$eval(SEL.notificationMessage, (els) => els.map((e) => (e.innerText || e.textContent || '').trim())).catch(() => []);
 }
 
+/** Close what a step may have left open: a modal dialog (Cancel), a quick input, a hover. */
+export async function resetUi(page) {
+  if (!page) return;
+  await handleDialog(page, /^cancel$/i);
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await page.mouse.move(640, 300);
+}
+
+/** The first notification toast whose text matches `re` (polls until `timeoutMs`). */
+export async function waitForNotification(page, re, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = [];
+  while (Date.now() < deadline) {
+    last = await notificationTexts(page);
+    const hit = last.find((t) => re.test(t));
+    if (hit) return hit;
+    await sleep(150);
+  }
+  throw new Error(`no notification matched ${re} within ${timeoutMs / 1000}s; toasts: ${JSON.stringify(last)}`);
+}
+
+/** Close every notification toast (their close buttons; the toasts of a progress stay). */
+export async function closeNotifications(page) {
+  const closers = page.locator('.notifications-toasts .notification-toast .codicon-notifications-clear');
+  for (let i = (await closers.count().catch(() => 0)) - 1; i >= 0; i--) {
+    await closers.nth(i).click({ timeout: 1000 }).catch(() => {});
+  }
+}
+
+/** CSS selector of a status bar item by its id (ids have dots). */
+export function statusItemSel(itemId) {
+  return `${SEL.statusbar} .statusbar-item[id="${itemId}"]`;
+}
+
+/**
+ * Hover a status bar item and return the text of the hover it shows (its tooltip), then move the
+ * mouse away so that the hover closes. '' when no hover showed within `timeoutMs`.
+ */
+export async function hoverText(page, itemId, timeoutMs = 5_000) {
+  const item = page.locator(statusItemSel(itemId)).first();
+  await page.mouse.move(640, 300);
+  await sleep(100);
+  await item.hover({ timeout: timeoutMs });
+  const hoverSel = '.workbench-hover-container .workbench-hover, .monaco-hover:not(.hidden) .monaco-hover-content';
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await page
+      .$$eval(hoverSel, (els) => els.filter((e) => e.offsetParent !== null).map((e) => (e.innerText || e.textContent || '').trim())[0] || '')
+      .catch(() => '');
+    if (text) break;
+    await sleep(150);
+  }
+  await page.mouse.move(640, 300);
+  await page.keyboard.press('Escape');
+  return text;
+}
+
+/**
+ * Hover again until the tooltip matches every regex in `res` (the identity is looked up after the
+ * sign-in, so the first hover may say "not looked up yet"). Returns the matching text.
+ */
+export async function waitForHover(page, itemId, res, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await hoverText(page, itemId, Math.min(5_000, Math.max(1_000, deadline - Date.now())));
+    if (res.every((re) => re.test(text))) return text;
+    await sleep(400);
+  }
+  throw new Error(`the hover of "${itemId}" did not match ${res.join(' and ')} within ${timeoutMs / 1000}s; last hover: ${JSON.stringify(text)}`);
+}
+
+/** Click a status bar item (its command runs, as when a person clicks it). */
+export async function clickStatusItem(page, itemId) {
+  const item = page.locator(statusItemSel(itemId)).first();
+  const target = item.locator('a, .statusbar-item-label').first();
+  await ((await target.count()) ? target : item).click({ timeout: 5_000 });
+}
+
+/**
+ * Record every text our status item shows from now on (a MutationObserver in the page, so states
+ * shorter than a poll are seen too); `statusHistory` reads the record.
+ */
+export async function watchStatusItem(page, itemId) {
+  await page.evaluate((sel) => {
+    const w = window;
+    if (w.__e2eStatusObserver) w.__e2eStatusObserver.disconnect();
+    w.__e2eStatusLog = [];
+    const bar = document.querySelector(sel.bar);
+    const read = () => {
+      const items = [...document.querySelectorAll(sel.items)];
+      const mine = items.find((e) => e.id === sel.id);
+      const progress = items
+        .map((e) => `${e.id}: ${(e.innerText || '').trim()} ${e.getAttribute('aria-label') || ''}`)
+        .filter((t) => /restart/i.test(t));
+      const text = mine ? (mine.innerText || mine.textContent || '').trim() : '(gone)';
+      const last = w.__e2eStatusLog[w.__e2eStatusLog.length - 1];
+      const entry = { t: Date.now(), text, progress: progress.join(' | ') };
+      if (!last || last.text !== entry.text || last.progress !== entry.progress) w.__e2eStatusLog.push(entry);
+    };
+    read();
+    w.__e2eStatusObserver = new MutationObserver(read);
+    w.__e2eStatusObserver.observe(bar, { subtree: true, childList: true, characterData: true, attributes: true });
+  }, { bar: SEL.statusbar, items: '.statusbar-item', id: itemId });
+}
+
+export async function statusHistory(page) {
+  return page.evaluate(() => window.__e2eStatusLog || []);
+}
+
+/** The page's clipboard text (the context must have clipboard-read for the page's origin). */
+export async function readClipboard(page) {
+  await page.bringToFront();
+  return page.evaluate(() => navigator.clipboard.readText());
+}
+
+/**
+ * The text the output panel shows: every rendered line of its editor, scrolled from top to bottom
+ * (Monaco renders only the visible lines). Returns { channel, lines, joined } where `joined` has the
+ * lines without separators (a long value wrapped over two lines is still found in it).
+ */
+export async function outputPanelText(page, maxPages = 60) {
+  const panel = '#workbench\\.parts\\.panel';
+  const editor = `${panel} .output-view .monaco-editor, ${panel} .monaco-editor`;
+  await page.waitForSelector(`${panel} .view-lines`, { state: 'visible', timeout: 10_000 });
+  const channel = await page
+    .$$eval(`${panel} .monaco-select-box, ${panel} select`, (els) => els.map((e) => e.value || e.title || e.innerText || '').filter(Boolean).join(' | '))
+    .catch(() => '');
+  const lines = [];
+  const seen = new Set();
+  const chunks = [];
+  const grab = async () =>
+    page.$$eval(`${panel} .view-lines .view-line`, (els) =>
+      els
+        .map((e) => ({ top: parseFloat(e.style.top || '0'), text: (e.innerText || e.textContent || '').replace(/\u00a0/g, ' ') }))
+        .sort((a, b) => a.top - b.top)
+        .map((l) => l.text),
+    );
+  // Scroll with the editor's own scrollTop (keyboard focus there would open nothing else).
+  const scroller = page.locator(`${editor}`).first();
+  await scroller.click({ position: { x: 30, y: 10 } }).catch(() => {});
+  await page.keyboard.press('Control+Home');
+  await sleep(150);
+  let previous = '';
+  for (let i = 0; i < maxPages; i++) {
+    const screen = await grab();
+    const key = screen.join('\n');
+    for (const l of screen) if (!seen.has(l)) (seen.add(l), lines.push(l));
+    chunks.push(screen.join(''));
+    if (key === previous) break;
+    previous = key;
+    await page.keyboard.press('PageDown');
+    await sleep(60);
+  }
+  return { channel, lines, joined: chunks.join('') };
+}
+
+/** JSON request to the emulator's control surface (`/__emulator/<name>`). */
+export async function emulatorControl(baseUrl, method, name, body) {
+  const res = await fetch(`${baseUrl}/__emulator/${name}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`emulator ${method} ${name}: HTTP ${res.status} ${data.error || ''} ${data.error_description || ''}`.trim());
+  return data;
+}
+
+/** Pids of the sidecar processes (`-m sidecar`, not the emulator) in the process group `pgid`. */
+export function sidecarPids(pgid) {
+  return procTable()
+    .filter((r) => r.pgrp === pgid)
+    .filter((r) => {
+      try {
+        const argv = fs.readFileSync(`/proc/${r.pid}/cmdline`, 'utf8').split('\0');
+        const m = argv.indexOf('-m');
+        return m >= 0 && argv[m + 1] === 'sidecar' && !argv.includes('emulator');
+      } catch {
+        return false;
+      }
+    })
+    .map((r) => r.pid);
+}
+
+/** Files under `dir` (recursively) whose name matches `re`. */
+export function findFiles(dir, re) {
+  const out = [];
+  const walk = (d) => {
+    let ents = [];
+    try {
+      ents = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of ents) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (re.test(e.name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
 // ---------------------------------------------------------------- steps
 
 /**
- * Run steps in order; stop at the first failure (the rest are skipped: they depend on it).
+ * Run steps in order; stop at the first failure (the rest are skipped: they depend on it), except
+ * for a step marked `soft` (a check that leaves nothing behind that later steps need): after its
+ * failure the next steps still run (each step starts by closing what a failed one left open).
  * On failure: screenshot + status bar + notifications + quick input into `artifacts`.
  */
 export async function runSteps(steps, { page, artifacts }) {
   const results = [];
-  let failed = false;
+  let failed = false; // a failed non-soft step: the rest depend on it and are skipped
   for (const [i, step] of steps.entries()) {
     if (failed) {
       results.push({ name: step.name, status: 'skipped' });
@@ -711,11 +920,12 @@ export async function runSteps(steps, { page, artifacts }) {
       results.push({ name: step.name, status: 'passed', secs });
       console.log(`PASS ${step.name} (${secs}s)`);
     } catch (err) {
-      failed = true;
+      if (!step.soft) failed = true;
       const secs = ((Date.now() - t) / 1000).toFixed(1);
       results.push({ name: step.name, status: 'failed', secs, error: err });
       console.log(`FAIL ${step.name} (${secs}s): ${err && err.stack ? err.stack : err}`);
       await saveFailureArtifacts(page(), artifacts, `${String(i + 1).padStart(2, '0')}-${slug(step.name)}`);
+      if (step.soft) await resetUi(page()).catch(() => {});
     }
   }
   return results;

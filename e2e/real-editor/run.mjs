@@ -7,7 +7,9 @@
 // Options: --python PATH (default <repo>/.venv/bin/python), --artifacts DIR (default
 // e2e/real-editor/artifacts/<time>), --keep (keep the temp dirs), --no-trust (turn workspace trust
 // off instead of running in Restricted Mode), --emulator (with --fixture: the repo's OAuth emulator
-// answers the authorize request instead of a stand-in).
+// answers the authorize request instead of a stand-in), --no-trace (with --vsix: no JSON-RPC trace
+// and sidecar debug log in the "Alibaba Cloud" output; by default they are on, so the Show Output
+// step checks the redaction of a full log).
 // Ends with a plain line "N passed, M failed[, K skipped]"; exit code 0 only when nothing failed.
 
 import fs from 'node:fs';
@@ -25,11 +27,12 @@ const { values: opt } = parseArgs({
     artifacts: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'no-trust': { type: 'boolean', default: false },
+    'no-trace': { type: 'boolean', default: false },
   },
 });
 
 if (!opt.fixture && !opt.vsix) {
-  console.error('usage: node run.mjs --fixture [--emulator] | --vsix PATH [--python PATH] [--artifacts DIR] [--keep] [--no-trust]');
+  console.error('usage: node run.mjs --fixture [--emulator] | --vsix PATH [--python PATH] [--artifacts DIR] [--keep] [--no-trust] [--no-trace]');
   process.exit(2);
 }
 
@@ -144,8 +147,16 @@ async function startRepoEmulator(dirs0) {
 // contract (command titles, status bar, settings); the prompts' wording is matched loosely.
 const EXT = {
   statusItem: 'aliyun-sidecar.aliyun-sidecar.aliyun.status',
+  // Every command of vscode-extension/package.json, by its palette title ("Category: Title").
   signIn: 'Alibaba Cloud: Sign In',
   switchProfile: 'Alibaba Cloud: Switch Profile',
+  deleteProfile: 'Alibaba Cloud: Delete Profile…',
+  refresh: 'Alibaba Cloud: Refresh Credentials',
+  whoAmI: 'Alibaba Cloud: Who Am I',
+  copyUrl: 'Alibaba Cloud: Copy Sign-in URL',
+  pasteUrl: 'Alibaba Cloud: Paste Redirect URL…',
+  showOutput: 'Alibaba Cloud: Show Output',
+  restart: 'Alibaba Cloud: Restart Sidecar',
   // The config file starts with `current: seeded`: the status bar shows it once the sidecar is up
   // (while it starts, the item says "Alibaba Cloud" with a spinner).
   statusReady: /\bseeded\b/,
@@ -153,19 +164,31 @@ const EXT = {
   fatalNotification: /helper is not running|cannot import|not found/i,
   // answerPrompts takes the FIRST entry whose `ask` matches the prompt's title/placeholder/message,
   // so the generic /profile/ comes last.
-  signInAnswers: [
+  signInAnswers: (profile) => [
     { ask: /\bsite\b/i, pick: /\bCN\b|China/i },
     { ask: /\bregion\b/i, value: 'cn-hangzhou', pick: /cn-hangzhou/ },
     { ask: /\blanguage\b/i, pick: /\ben\b|English/i },
-    { ask: /\bprofile\b/i, value: 'e2e' },
+    { ask: /\bprofile\b/i, value: profile },
   ],
   switchAnswers: [{ ask: /profile/i, pick: /\bseeded\b/ }],
+  // Who the emulator signs in as: first a RAM user, then (for "e2e-role") a role in another account.
+  user: { kind: 'user', name: 'e2e-dev', account_id: '1000200030004000' },
+  role: { kind: 'role', name: 'e2e-admin-role', account_id: '5000600070008000' },
 };
+
+/** A profile name in a status text or picker row, not a prefix of a longer name ("e2e" ≠ "e2e-role"). */
+function nameRe(name) {
+  return new RegExp(`(?:^|[\\s)"])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![-\\w])`);
+}
+
+/** Values of the config file that must never be shown: the tokens and STS secrets of every profile. */
+const SECRET_FIELDS = ['access_key_secret', 'sts_token', 'oauth_access_token', 'oauth_refresh_token'];
 
 async function extensionScenario(dirs0) {
   const vsix = path.resolve(opt.vsix);
   if (!fs.existsSync(vsix)) throw new Error(`vsix not found: ${vsix}`);
   const emulator = await startRepoEmulator(dirs0);
+  await H.emulatorControl(emulator.url, 'POST', 'config', { identity: EXT.user });
   const callbackPorts = await H.freePortRange(3);
   // A pre-seeded profile to switch to (fake AK values, not credentials of anything).
   const configPath = path.join(dirs0, 'aliyun', 'config.json');
@@ -192,10 +215,40 @@ async function extensionScenario(dirs0) {
       2,
     ),
   );
+
+  // Every secret value the config file ever held (old STS credentials too), and the authorization
+  // code of the paste-back sign-in: none may appear in the output panel.
+  const secrets = new Set();
+  const readConfig = () => {
+    const doc = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+    for (const p of doc.profiles || []) for (const f of SECRET_FIELDS) if (typeof p[f] === 'string' && p[f].length >= 8) secrets.add(p[f]);
+    return doc;
+  };
+  const profileOf = (doc, name) => (doc.profiles || []).find((p) => p.name === name);
+  /** Poll the config file until `check(doc)` returns a truthy value; throws with `describe(doc)`. */
+  const waitConfig = async (check, describe, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    let doc;
+    while (Date.now() < deadline) {
+      doc = readConfig();
+      const ok = check(doc);
+      if (ok) return ok;
+      await H.sleep(200);
+    }
+    throw new Error(`config file not as expected: ${JSON.stringify(describe(doc))}`);
+  };
+  const summary = (doc) => ({
+    current: doc.current,
+    profiles: (doc.profiles || []).map((p) => ({ name: p.name, mode: p.mode, region_id: p.region_id, hasRefreshToken: Boolean(p.oauth_refresh_token) })),
+  });
+
   const popupUrls = [];
+  const st = {}; // what one step leaves for a later one
+
   return {
     vsix,
     configPath,
+    codeServerArgs: opt['no-trace'] ? [] : ['--log', 'trace'],
     settings: {
       'aliyun.sidecar.pythonPath': opt.python,
       'aliyun.configPath': configPath,
@@ -203,77 +256,339 @@ async function extensionScenario(dirs0) {
       'aliyun.endpoints.oauthBase': emulator.url,
       'aliyun.endpoints.stsEndpoint': emulator.url,
       'aliyun.callbackPorts': callbackPorts,
+      // The JSON-RPC trace (every params/result) and the sidecar's debug log go to the "Alibaba
+      // Cloud" output, so the Show Output step checks the redaction of a full log. The channel's
+      // trace level needs VS Code's log level at trace (code-server --log trace).
+      ...(opt['no-trace'] ? {} : { 'aliyun.trace.server': 'verbose', 'aliyun.sidecar.logLevel': 'debug' }),
     },
-    steps: (ctx) => [
-      {
-        name: `status bar item shows the current profile (extension activated${opt['no-trust'] ? '' : ' in Restricted Mode'}, sidecar up)`,
-        run: async () => {
-          await H.waitForStatus(ctx.page(), EXT.statusReady, 60_000, EXT.statusItem, {
-            failOnNotification: EXT.fatalNotification,
-          });
-          if (!opt['no-trust']) await H.expectRestrictedMode(ctx.page());
+    steps: (ctx) => {
+      const page = () => ctx.page();
+      /** Sign In from the palette, answering the four prompts for `profile`. */
+      const signInPrompts = async (profile) => {
+        await H.runCommand(page(), EXT.signIn);
+        const asked = await H.answerPrompts(page(), EXT.signInAnswers(profile));
+        H.log(`prompts: ${JSON.stringify(asked.map((a) => a.split(' | ')[0]))}`);
+      };
+      const waitStatus = (name, timeoutMs = 30_000) => H.waitForStatus(page(), nameRe(name), timeoutMs, EXT.statusItem);
+      return [
+        {
+          name: `status bar item shows the current profile (extension activated${opt['no-trust'] ? '' : ' in Restricted Mode'}, sidecar up)`,
+          run: async () => {
+            await H.waitForStatus(page(), EXT.statusReady, 60_000, EXT.statusItem, {
+              failOnNotification: EXT.fatalNotification,
+            });
+            if (!opt['no-trust']) await H.expectRestrictedMode(page());
+          },
         },
-      },
-      {
-        name: `palette runs "${EXT.signIn}" and the prompts are answered`,
-        run: async () => {
-          ctx.context.on('page', (p) => popupUrls.push(p.url()));
-          await H.runCommand(ctx.page(), EXT.signIn);
-          const asked = await H.answerPrompts(ctx.page(), EXT.signInAnswers);
-          H.log(`prompts: ${JSON.stringify(asked)}`);
+        {
+          name: `palette runs "${EXT.signIn}" and the prompts are answered`,
+          run: async () => {
+            ctx.context.on('page', (p) => popupUrls.push(p.url()));
+            await signInPrompts('e2e');
+          },
         },
-      },
-      {
-        name: 'sign-in page opens in the browser and completes (emulator auto-approves)',
-        run: async () => {
-          // openExternal -> a new page in chromium; the emulator redirects it to the loopback
-          // callback. Click through a link-protection dialog if code-server shows one.
-          const deadline = Date.now() + 30_000;
-          while (Date.now() < deadline) {
-            const d = await H.handleDialog(ctx.page(), /^open$/i);
-            if (d) ctx.dialogs.push(d);
-            const pages = ctx.context.pages().filter((p) => p !== ctx.page());
-            const done = pages.find((p) => /\/cli\/callback/.test(p.url()));
-            if (done) {
-              H.log(`callback page: ${redact(done.url())}`);
-              return;
+        {
+          name: 'sign-in page opens in the browser and completes (emulator auto-approves)',
+          run: async () => {
+            // openExternal -> a new page in chromium; the emulator redirects it to the loopback
+            // callback. Click through a link-protection dialog if code-server shows one.
+            const deadline = Date.now() + 30_000;
+            while (Date.now() < deadline) {
+              const d = await H.handleDialog(page(), /^open$/i);
+              if (d) ctx.dialogs.push(d);
+              const pages = ctx.context.pages().filter((p) => p !== page());
+              const done = pages.find((p) => /\/cli\/callback/.test(p.url()));
+              if (done) {
+                H.log(`callback page: ${redact(done.url())}`);
+                return;
+              }
+              const statusNow = await H.statusTexts(page());
+              if (statusNow.some((t) => /\be2e\b/.test(t))) return; // already signed in
+              await H.sleep(300);
             }
-            const statusNow = await H.statusTexts(ctx.page());
-            if (statusNow.some((t) => /\be2e\b/.test(t))) return; // already signed in
-            await H.sleep(300);
-          }
-          const urls = ctx.context.pages().map((p) => p.url());
-          throw new Error(`no page reached the loopback callback; pages: ${JSON.stringify(urls)}; notifications: ${JSON.stringify(await H.notificationTexts(ctx.page()))}`);
+            const urls = ctx.context.pages().map((p) => redact(p.url()));
+            throw new Error(`no page reached the loopback callback; pages: ${JSON.stringify(urls)}; notifications: ${JSON.stringify(await H.notificationTexts(page()))}`);
+          },
         },
-      },
-      {
-        name: 'status bar shows the new profile "e2e"',
-        run: () => H.waitForStatus(ctx.page(), /\be2e\b/, 30_000, EXT.statusItem),
-      },
-      {
-        name: `"${EXT.switchProfile}" to the pre-seeded profile changes the status bar`,
-        run: async () => {
-          await H.runCommand(ctx.page(), EXT.switchProfile);
-          await H.answerPrompts(ctx.page(), EXT.switchAnswers);
-          await H.waitForStatus(ctx.page(), /\bseeded\b/, 15_000, EXT.statusItem);
+        {
+          name: 'status bar shows the new profile "e2e"',
+          run: async () => {
+            await waitStatus('e2e');
+            await page().bringToFront();
+          },
         },
-      },
-      {
-        name: 'the shared config file has the OAuth profile "e2e" and current "seeded"',
-        run: async () => {
-          const deadline = Date.now() + 10_000;
-          let summary;
-          while (Date.now() < deadline) {
-            const doc = JSON.parse(fs.readFileSync(configPath, 'utf8'));
-            const e2e = (doc.profiles || []).find((p) => p.name === 'e2e');
-            summary = { current: doc.current, e2e: e2e && { mode: e2e.mode, region_id: e2e.region_id, language: e2e.language, hasRefreshToken: Boolean(e2e.oauth_refresh_token) } };
-            if (doc.current === 'seeded' && e2e && e2e.mode === 'OAuth' && e2e.oauth_refresh_token && e2e.region_id === 'cn-hangzhou') return;
-            await H.sleep(250);
-          }
-          throw new Error(`config file not as expected: ${JSON.stringify(summary)}`);
+        {
+          name: 'status bar TOOLTIP (hover) shows the RAM user identity and account of "e2e"',
+          soft: true,
+          run: async () => {
+            const text = await H.waitForHover(page(), EXT.statusItem, [
+              /profile\s+e2e\b/,
+              new RegExp(`RAM user ${EXT.user.name} in account ${EXT.user.account_id}`),
+              new RegExp(`acs:ram::${EXT.user.account_id}:user/${EXT.user.name}`),
+            ]);
+            H.log(`tooltip: ${JSON.stringify(text.split('\n').filter((l) => /Identity|ARN|State/.test(l)))}`);
+          },
         },
-      },
-    ],
+        {
+          name: `"${EXT.whoAmI}" shows "RAM user" and the emulator's account id`,
+          soft: true,
+          run: async () => {
+            const cfg = await H.emulatorControl(emulator.url, 'GET', 'config');
+            const account = cfg.identity && cfg.identity.account_id;
+            if (account !== EXT.user.account_id) throw new Error(`emulator identity not as configured: ${JSON.stringify(cfg.identity)}`);
+            await H.closeNotifications(page());
+            await H.runCommand(page(), EXT.whoAmI);
+            const toast = await H.waitForNotification(page(), new RegExp(`Profile "e2e": RAM user \\S+ in account ${account}`), 15_000);
+            H.log(`notification: ${toast}`);
+          },
+        },
+        {
+          name: `"${EXT.refresh}" renews the STS credentials (status message; new access key and sts_expiration in the file)`,
+          soft: true,
+          run: async () => {
+            const before = profileOf(readConfig(), 'e2e');
+            if (!before || !before.access_key_id) throw new Error('profile "e2e" has no STS credentials before the refresh');
+            await H.runCommand(page(), EXT.refresh);
+            const msg = await H.waitForStatus(page(), /credentials of "e2e" renewed/, 15_000, 'status.extensionMessage', {
+              failOnNotification: /renew|refresh|failed|error/i,
+            });
+            H.log(`status message: ${msg}`);
+            await waitConfig(
+              (doc) => {
+                const p = profileOf(doc, 'e2e');
+                return p && p.access_key_id && p.access_key_id !== before.access_key_id && p.sts_token !== before.sts_token && p.sts_expiration >= before.sts_expiration;
+              },
+              (doc) => {
+                const p = profileOf(doc, 'e2e') || {};
+                return { accessKeyChanged: p.access_key_id !== before.access_key_id, stsExpiration: [before.sts_expiration, p.sts_expiration] };
+              },
+            );
+            const after = profileOf(readConfig(), 'e2e');
+            // A new credential: new key id and token; its expiry (whole seconds) is not earlier.
+            H.log(`sts_expiration ${before.sts_expiration} -> ${after.sts_expiration}; access key id and STS token changed`);
+          },
+        },
+        {
+          name: 'emulator issues a ROLE identity; palette Sign In of a second profile "e2e-role" completes',
+          run: async () => {
+            await H.emulatorControl(emulator.url, 'POST', 'config', { identity: EXT.role });
+            await signInPrompts('e2e-role');
+            await waitStatus('e2e-role', 30_000);
+            await page().bringToFront();
+          },
+        },
+        {
+          name: 'status bar TOOLTIP (hover) shows the role identity and its account for "e2e-role"',
+          soft: true,
+          run: async () => {
+            const text = await H.waitForHover(page(), EXT.statusItem, [
+              /profile\s+e2e-role\b/,
+              new RegExp(`role ${EXT.role.name}\\b.* in account ${EXT.role.account_id}`),
+              new RegExp(`acs:ram::${EXT.role.account_id}:assumed-role/${EXT.role.name}/`),
+            ]);
+            H.log(`tooltip: ${JSON.stringify(text.split('\n').filter((l) => /Identity|ARN/.test(l)))}`);
+          },
+        },
+        {
+          name: 'status bar CLICK opens the profile quick pick; picking "e2e" switches to it',
+          run: async () => {
+            await H.resetUi(page());
+            await H.clickStatusItem(page(), EXT.statusItem);
+            const asked = await H.answerPrompts(page(), [{ ask: /Alibaba Cloud profiles|Select the profile/i, pick: nameRe('e2e') }]);
+            H.log(`picker: ${JSON.stringify(asked)}`);
+            await waitStatus('e2e', 15_000);
+            await waitConfig((doc) => doc.current === 'e2e', summary);
+          },
+        },
+        {
+          name: `"${EXT.switchProfile}" to the pre-seeded profile changes the status bar`,
+          run: async () => {
+            await H.runCommand(page(), EXT.switchProfile);
+            await H.answerPrompts(page(), EXT.switchAnswers);
+            await H.waitForStatus(page(), /\bseeded\b/, 15_000, EXT.statusItem);
+          },
+        },
+        {
+          name: 'the shared config file has the OAuth profiles "e2e" and "e2e-role" and current "seeded"',
+          run: () =>
+            waitConfig((doc) => {
+              const ok = (n) => {
+                const p = profileOf(doc, n);
+                return p && p.mode === 'OAuth' && p.oauth_refresh_token && p.region_id === 'cn-hangzhou';
+              };
+              return doc.current === 'seeded' && ok('e2e') && ok('e2e-role');
+            }, summary),
+        },
+        {
+          name: `"${EXT.restart}": the sidecar process is replaced, the status bar goes down and comes back with "seeded"`,
+          run: async () => {
+            const before = H.sidecarPids(ctx.cs.pgid);
+            if (!before.length) throw new Error('no sidecar process found in code-server\'s process group');
+            await H.watchStatusItem(page(), EXT.statusItem);
+            await H.runCommand(page(), EXT.restart);
+            const deadline = Date.now() + 20_000;
+            let now = [];
+            while (Date.now() < deadline) {
+              now = H.sidecarPids(ctx.cs.pgid);
+              if (now.length && !now.some((p) => before.includes(p))) break;
+              await H.sleep(150);
+            }
+            if (!now.length || now.some((p) => before.includes(p))) throw new Error(`sidecar process not replaced: before ${before}, now ${now}`);
+            // Back: our item shows "seeded" and the restart's progress item has gone.
+            let history = [];
+            const backBy = Date.now() + 20_000;
+            while (Date.now() < backBy) {
+              history = await H.statusHistory(page());
+              const last = history[history.length - 1];
+              if (history.length > 1 && last && !last.progress && /\bseeded\b/.test(last.text)) break;
+              await H.sleep(150);
+            }
+            const texts = history.map((h) => h.text + (h.progress ? ` [${h.progress}]` : ''));
+            H.log(`sidecar pid ${before} -> ${now}; status item went: ${JSON.stringify(texts)}`);
+            // "Down" in the status bar: our item says ": off" / shows the starting spinner, or (what
+            // code-server shows: the extension keeps the known profile list through stop + start, so
+            // its item's own "off" lasts microtasks and is never rendered) the window progress item
+            // "Alibaba Cloud: restarting the sidecar".
+            const itemDown = history.some((h) => /Alibaba Cloud: off|^Alibaba Cloud$/.test(h.text));
+            const progress = history.some((h) => /restarting the sidecar/.test(h.progress));
+            H.log(`down shown by: ${[itemDown && 'our item', progress && 'the "restarting the sidecar" progress item'].filter(Boolean).join(' and ') || 'nothing'}`);
+            const last = history[history.length - 1];
+            if (!itemDown && !progress) throw new Error(`the status bar never showed the restart (": off", the spinner or a "restarting" progress); it went: ${JSON.stringify(texts)}`);
+            if (!history.some((h) => h.t > (history.find((x) => /restart/.test(x.progress))?.t ?? 0) && !h.progress && /\bseeded\b/.test(h.text))) {
+              throw new Error(`the status bar did not come back after the restart: ${JSON.stringify(texts)}`);
+            }
+            if (!last || !/\bseeded\b/.test(last.text)) throw new Error(`status bar did not come back with "seeded": ${JSON.stringify(texts)}`);
+          },
+        },
+        {
+          name: 'paste-back: emulator auto-approve off; Sign In "e2e-paste" opens the sign-in page, which is not followed',
+          run: async () => {
+            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false, identity: EXT.user });
+            const seen = (st.pagesBefore = ctx.context.pages().length);
+            await signInPrompts('e2e-paste');
+            const deadline = Date.now() + 20_000;
+            let popup;
+            while (Date.now() < deadline && !popup) {
+              const d = await H.handleDialog(page(), /^open$/i);
+              if (d) ctx.dialogs.push(d);
+              popup = ctx.context.pages().slice(seen).find((p) => /\/oauth2\/v1\/auth\?/.test(p.url()));
+              if (!popup) await H.sleep(200);
+            }
+            if (!popup) throw new Error(`no sign-in page opened; pages: ${JSON.stringify(ctx.context.pages().map((p) => redact(p.url())))}`);
+            await popup.waitForLoadState('domcontentloaded').catch(() => {});
+            st.popupUrl = popup.url();
+            const title = await popup.title().catch(() => '');
+            if (/\/cli\/callback$/.test(new URL(popup.url()).pathname)) throw new Error('the sign-in page was followed to the callback (auto-approve still on?)');
+            H.log(`sign-in page (waiting for Authorize, title ${JSON.stringify(title)}): ${redact(st.popupUrl)}`);
+            await page().bringToFront();
+            await H.sleep(500);
+            const qi = await H.describeQuickInput(page());
+            H.log(`paste box opened by the sign-in itself: ${qi && /paste the redirect URL/i.test(qi.title) ? 'yes' : 'no'}`);
+          },
+        },
+        {
+          name: `"${EXT.copyUrl}" puts the waiting sign-in URL on the clipboard (status message; same state as the opened page)`,
+          soft: true,
+          run: async () => {
+            await H.runCommand(page(), EXT.copyUrl);
+            const msg = await H.waitForStatus(page(), /sign-in URL copied/, 10_000, 'status.extensionMessage');
+            const text = (await H.readClipboard(page())).trim();
+            const u = new URL(text);
+            const q = u.searchParams;
+            const popupQ = new URL(st.popupUrl).searchParams;
+            const problems = [];
+            if (u.origin !== emulator.url) problems.push(`origin ${u.origin}, expected the emulator's ${emulator.url}`);
+            if (u.pathname !== '/oauth2/v1/auth') problems.push(`path ${u.pathname}`);
+            if (!q.get('client_id')) problems.push('no client_id');
+            if (!q.get('state')) problems.push('no state');
+            if (!q.get('code_challenge')) problems.push('no code_challenge');
+            const redirect = q.get('redirect_uri') || '';
+            const m = /^http:\/\/127\.0\.0\.1:(\d+)\/cli\/callback$/.exec(redirect);
+            if (!m || +m[1] < callbackPorts[0] || +m[1] > callbackPorts[1]) problems.push(`redirect_uri ${redirect}`);
+            if (q.get('state') !== popupQ.get('state')) problems.push('state differs from the opened page\'s');
+            if (problems.length) throw new Error(`clipboard is not the waiting sign-in URL (${problems.join('; ')}): ${redact(text)}`);
+            st.signInUrl = text;
+            H.log(`${msg}; clipboard: ${redact(text)}`);
+          },
+        },
+        {
+          name: `"${EXT.pasteUrl}" takes the redirect address from the emulator's approve; the sign-in of "e2e-paste" completes`,
+          run: async () => {
+            // The URL to approve: the copied one, else the opened page's (code-server serves it under
+            // its port proxy /proxy/<port>/...).
+            let url = st.signInUrl;
+            if (!url) {
+              const p = new URL(st.popupUrl);
+              const m = /^\/proxy\/(\d+)(\/.*)$/.exec(p.pathname);
+              url = m ? `http://127.0.0.1:${m[1]}${m[2]}${p.search}` : st.popupUrl;
+              H.log('(no copied URL: approving the opened page\'s URL)');
+            }
+            const { location } = await H.emulatorControl(emulator.url, 'POST', 'approve', { url });
+            const loc = new URL(location);
+            if (!/^\/cli\/callback$/.test(loc.pathname) || !loc.searchParams.get('code')) throw new Error(`approve gave no callback with a code: ${redact(location)}`);
+            secrets.add(loc.searchParams.get('code'));
+            H.log(`redirect address to paste: ${redact(location)}`);
+            await H.closeNotifications(page());
+            await H.runCommand(page(), EXT.pasteUrl);
+            await H.answerPrompts(page(), [{ ask: /paste the redirect URL/i, value: location }]);
+            await H.waitForStatus(page(), nameRe('e2e-paste'), 20_000, EXT.statusItem, { failOnNotification: /sign-in failed|could not|invalid|expired/i });
+            await H.waitForNotification(page(), /Signed in as profile "e2e-paste"/, 10_000);
+            await waitConfig((doc) => doc.current === 'e2e-paste' && profileOf(doc, 'e2e-paste')?.oauth_refresh_token, summary);
+            const since = ctx.context.pages().slice(st.pagesBefore).map((p) => p.url());
+            if (since.some((u) => /\/cli\/callback$/.test(new URL(u).pathname))) {
+              throw new Error('a browser page reached the callback: the sign-in did not come through the paste box');
+            }
+            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: true });
+          },
+        },
+        {
+          name: `"${EXT.showOutput}" shows the "Alibaba Cloud" output, with no token or secret of the config file in it`,
+          soft: true,
+          run: async () => {
+            readConfig();
+            await H.runCommand(page(), EXT.showOutput);
+            const out = await H.outputPanelText(page());
+            if (!/Alibaba Cloud/.test(out.channel)) throw new Error(`the output panel shows channel ${JSON.stringify(out.channel)}, not "Alibaba Cloud"`);
+            const text = out.lines.join('\n');
+            if (!/sidecar/i.test(text)) throw new Error(`the output panel text does not look like the sidecar's log (${out.lines.length} lines)`);
+            const leaks = [...secrets].filter((s) => out.joined.includes(s) || text.includes(s));
+            // The whole log, as the channel writes it to disk (the panel renders only part of it).
+            const files = H.findFiles(ctx.dirs.root, /Alibaba Cloud\.log$/);
+            const fileLeaks = [];
+            for (const f of files) {
+              const body = fs.readFileSync(f, 'utf8');
+              for (const s of secrets) if (body.includes(s)) fileLeaks.push(path.basename(f));
+            }
+            H.log(`output: channel ${JSON.stringify(out.channel)}, ${out.lines.length} lines read in the panel; ${files.length} log file(s); ${secrets.size} secret values checked`);
+            if (leaks.length || fileLeaks.length) {
+              throw new Error(`secret values appear in the output: ${leaks.length} in the panel, ${fileLeaks.length} in the log file(s) (values not printed)`);
+            }
+            if (!files.length) H.log('(no "Alibaba Cloud.log" file found; only the panel text was checked)');
+            await H.resetUi(page());
+          },
+        },
+        {
+          name: `"${EXT.deleteProfile}" "e2e-paste": modal confirmed, gone from the config file, status bar follows`,
+          run: async () => {
+            await H.runCommand(page(), EXT.deleteProfile);
+            await H.answerPrompts(page(), [{ ask: /Delete an Alibaba Cloud profile|Profile to delete/i, pick: /^e2e-paste$/ }]);
+            let d = null;
+            const deadline = Date.now() + 10_000;
+            while (Date.now() < deadline && !d) {
+              d = await H.handleDialog(page(), null);
+              if (!d) await H.sleep(150);
+            }
+            if (!d) throw new Error('no confirmation dialog');
+            if (!/Delete the Alibaba Cloud profile "e2e-paste"/.test(d.message)) throw new Error(`unexpected dialog: ${JSON.stringify(d)}`);
+            const clicked = await H.handleDialog(page(), /^Delete$/);
+            if (!clicked || !clicked.clicked) throw new Error(`no "Delete" button: ${JSON.stringify(d)}`);
+            H.log(`dialog: ${JSON.stringify(d.message)} buttons ${JSON.stringify(d.buttons)}`);
+            await waitConfig((doc) => !profileOf(doc, 'e2e-paste') && doc.current === 'seeded' && profileOf(doc, 'e2e'), summary);
+            await H.waitForStatus(page(), /\bseeded\b/, 10_000, EXT.statusItem);
+          },
+        },
+      ];
+    },
   };
 }
 
@@ -302,7 +617,9 @@ async function main() {
   H.log(`temp root ${dirs.root}`);
 
   H.installVsix(dirs, scenario.vsix);
-  const cs = await H.startCodeServer(dirs, { extraArgs: (process.env.E2E_CODE_SERVER_ARGS || '').split(' ').filter(Boolean) });
+  const cs = await H.startCodeServer(dirs, {
+    extraArgs: [...(scenario.codeServerArgs || []), ...(process.env.E2E_CODE_SERVER_ARGS || '').split(' ').filter(Boolean)],
+  });
   H.onCleanup(() => H.killGroup(cs.pgid));
   H.log(`code-server at ${cs.url}`);
 
@@ -310,7 +627,9 @@ async function main() {
   H.onCleanup(() => browser.close().catch(() => {}));
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const consoleLines = [];
-  const ctx = { context, popups: [], dialogs: [], pageRef: null, page: () => ctx.pageRef };
+  const ctx = { context, cs, dirs, popups: [], dialogs: [], pageRef: null, page: () => ctx.pageRef };
+  // Copy Sign-in URL writes the browser's clipboard: let the test read it (code-server's origin only).
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: cs.url });
   context.on('page', (p) => {
     if (ctx.pageRef) ctx.popups.push(p.url());
     p.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
