@@ -259,3 +259,13 @@ def test_a_writer_that_never_stops_cannot_make_us_lose_our_change(cli_config: Pa
     ConfigStore(cli_config).update(lambda doc: P.switch_profile(doc, "sts"))
     monkeypatch.undo()
     assert load_json(cli_config)["current"] == "sts"
+
+
+def test_another_programs_temp_file_is_never_removed(cli_config: Path) -> None:
+    """Only our own leftovers are cleaned up; a CLI's write in progress is left alone."""
+    theirs = cli_config.parent / ".config.json.cli0.tmp"
+    theirs.write_text("{}")
+    ours = cli_config.parent / ".config.json.sidecar-dead1234.tmp"
+    ours.write_text("{}")
+    ConfigStore(cli_config).update(lambda doc: P.switch_profile(doc, "sts"))
+    assert theirs.exists() and not ours.exists()

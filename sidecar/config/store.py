@@ -44,6 +44,12 @@ _ANY = object()
 DEFAULT_PROFILE_NAME = "default"
 
 
+def _temp_prefix(target: Path) -> str:
+    """Our temp files' names: distinct from other writers' (the CLI, the SDKs), so that cleaning up
+    our own leftovers can never remove another program's write in progress."""
+    return f".{target.name}.sidecar-"
+
+
 def default_config_path() -> Path:
     """``$HOME/.aliyun/config.json``, the path the CLI and both SDKs use."""
     return Path(os.path.expanduser("~")) / ".aliyun" / "config.json"
@@ -250,7 +256,7 @@ class ConfigStore:
         """Temp files of ours that a killed writer left behind (they may hold tokens). Only called
         under the lock, when no writer of ours can be between its temp file and its rename."""
         target = Path(os.path.realpath(self.path))
-        for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+        for leftover in target.parent.glob(f"{_temp_prefix(target)}*.tmp"):
             with contextlib.suppress(OSError):
                 leftover.unlink()
 
@@ -277,7 +283,7 @@ class ConfigStore:
             if folder.stat().st_uid == os.getuid():
                 os.chmod(folder, 0o700)
         try:
-            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(target), suffix=".tmp")
         except OSError as exc:
             raise ConfigUnavailable(f"Cannot write in {folder}: {exc.strerror}.", path=str(self.path)) from None
         try:
