@@ -118,7 +118,7 @@ async def _demo(emu: Emulator, config: Path, interactive: bool) -> None:
         _step("7. Delete 'demo-intl' (its tokens leave the file; nothing is revoked)")
         await service.delete_profile("demo-intl")
         await _show(service)
-        _step(f"Done. The config file of this demo: {config}")
+        _step(f"Done. The demo's config file ({config}) goes away with its temporary folder.")
     finally:
         await service.aclose()
 
