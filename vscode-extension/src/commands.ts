@@ -15,17 +15,24 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
   const profileArg = (arg: unknown): string | undefined =>
     typeof arg === 'string' ? arg : arg && typeof arg === 'object' && 'profile' in arg ? String((arg as { profile: unknown }).profile) : undefined;
 
-  const refresh = async (): Promise<void> => {
+  /** The current profile when it is an OAuth one; otherwise says why nothing happens (and offers to sign in). */
+  const currentOAuthEntry = async (notOAuthReason: string): Promise<ProfileEntry | undefined> => {
     const entry = currentEntry(sidecar.profiles);
     if (!entry) {
       const choice = await vscode.window.showInformationMessage('Not signed in to Alibaba Cloud.', 'Sign In');
       if (choice) await signIn.signIn();
-      return;
+      return undefined;
     }
     if (entry.state === 'notOAuth') {
-      void vscode.window.showInformationMessage(`Profile "${entry.name}" is a ${entry.mode} profile: its credentials are not renewed by this extension.`);
-      return;
+      void vscode.window.showInformationMessage(`Profile "${entry.name}" is a ${entry.mode} profile: ${notOAuthReason}.`);
+      return undefined;
     }
+    return entry;
+  };
+
+  const refresh = async (): Promise<void> => {
+    const entry = await currentOAuthEntry('its credentials are not renewed by this extension');
+    if (!entry) return;
     try {
       const fresh = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: 'Alibaba Cloud: renewing credentials' },
@@ -40,16 +47,8 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
   };
 
   const whoAmI = async (): Promise<void> => {
-    const entry = currentEntry(sidecar.profiles);
-    if (!entry) {
-      const choice = await vscode.window.showInformationMessage('Not signed in to Alibaba Cloud.', 'Sign In');
-      if (choice) await signIn.signIn();
-      return;
-    }
-    if (entry.state === 'notOAuth') {
-      void vscode.window.showInformationMessage(`Profile "${entry.name}" is a ${entry.mode} profile: this extension does not look up its identity.`);
-      return;
-    }
+    const entry = await currentOAuthEntry('this extension does not look up its identity');
+    if (!entry) return;
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Alibaba Cloud: who am I?' }, () =>
       identities.lookUp(entry.name),
     );
