@@ -90,6 +90,8 @@ export class Sidecar implements vscode.Disposable {
   async stop(): Promise<void> {
     await this.starting?.catch(() => undefined);
     await this.disposeClient();
+    // Nothing answers for these profiles any more: the status bar must not look live meanwhile.
+    this._profiles = undefined;
     this.setStatus({ kind: 'down', reason: 'The sidecar was stopped.' });
   }
 
