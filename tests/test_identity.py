@@ -58,6 +58,7 @@ async def test_identity_of_a_ram_user(emulator: Emulator, config_path: Path) -> 
         "arn": "acs:ram::1111222233334444:user/alice",
         "principalId": "208800001111",
         "userId": "208800001111",
+        "roleId": None,
     }
     assert emulator.stats["caller_identity"] == 1
     assert_no_secret(json.dumps(answer), stored_sts(config_path))
@@ -75,6 +76,7 @@ async def test_identity_of_an_assumed_role(emulator: Emulator, config_path: Path
         "arn": "acs:ram::5555666677778888:assumed-role/OpsAdmin/bob",
         "principalId": "300999:bob",
         "userId": None,  # the real STS sends RoleId, not UserId, for a role
+        "roleId": "300999",
     }
     identity = await CallerIdentityClient().get(stored_sts(config_path), emulator.url)
     assert identity == Identity("5555666677778888", "AssumedRoleUser", answer["arn"], "300999:bob", None, "300999")

@@ -61,6 +61,7 @@ class Identity:
             "arn": self.arn,
             "principalId": self.principal_id,
             "userId": self.user_id,
+            "roleId": self.role_id,
         }
 
 

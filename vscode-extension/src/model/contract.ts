@@ -45,6 +45,8 @@ export interface Identity {
   principalId: string;
   /** Absent for an assumed role. */
   userId: string | null;
+  /** Set for assumed roles (their principalId is "<roleId>:<session>"). */
+  roleId?: string | null;
 }
 
 export interface SignInParams {
