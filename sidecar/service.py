@@ -182,7 +182,8 @@ class SidecarService:
             await task
         except asyncio.CancelledError:
             task.cancel()
-            if asyncio.current_task() is not None and asyncio.current_task().cancelling():  # type: ignore[union-attr]
+            caller = asyncio.current_task()
+            if caller is not None and caller.cancelling():
                 raise  # our caller was cancelled ($/cancelRequest): let the edge answer -32800
             raise Cancelled("The sign-in was cancelled (a newer sign-in started, or it was stopped).") from None
         finally:

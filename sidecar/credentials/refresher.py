@@ -123,12 +123,12 @@ class Refresher:
     def dead_profiles(self, doc: ConfigDoc) -> set[str]:
         """Profiles whose refresh token in ``doc`` is the one the service refused."""
         dead = set()
-        for name, print_ in self._dead.items():
+        for name, refused in self._dead.items():
             try:
                 tokens = read_oauth_tokens(get_profile(doc, name))
             except Exception:
                 continue
-            if tokens is not None and fingerprint(tokens.refresh_token) == print_:
+            if tokens is not None and fingerprint(tokens.refresh_token) == refused:
                 dead.add(name)
         return dead
 
