@@ -41,7 +41,7 @@ from benchmarks import seed  # noqa: E402
 from benchmarks.lsp import REPO, Client, RpcError, memory_kib  # noqa: E402
 from sidecar.config import profiles as P  # noqa: E402
 from sidecar.config.store import ConfigStore  # noqa: E402
-from sidecar.emulator import Emulator  # noqa: E402
+from emulator import Emulator  # noqa: E402
 
 
 # =================================================================================================

@@ -10,7 +10,7 @@ from typing import Any
 
 from sidecar.config import profiles as P
 from sidecar.config.store import ConfigStore
-from sidecar.emulator import Emulator
+from emulator import Emulator
 from sidecar.oauth.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 

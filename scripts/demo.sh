@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_venv
-"$PY" -m sidecar demo "$@"
+"$PY" -m emulator.demo "$@"

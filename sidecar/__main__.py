@@ -1,6 +1,7 @@
 """Entry points. No subcommand: the JSON-RPC sidecar over stdio. Subcommands are thin shells over
-the same domain code: ``credentials`` (the SDKs' External mode), ``signin`` (terminal sign-in),
-``emulator`` (the local stand-in for the sign-in service) and ``demo``.
+the same domain code: ``credentials`` (the SDKs' External mode) and ``signin`` (terminal sign-in).
+The emulator of the sign-in service and the demo live outside the shipped package
+(``python -m emulator``, ``python -m emulator.demo``).
 """
 
 from __future__ import annotations
@@ -30,21 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     signin.add_argument("--language", choices=("en", "zh"))
     signin.add_argument("--no-browser", action="store_true", help="only print the URL (for SSH sessions)")
     signin.add_argument("--callback-ports", metavar="FIRST-LAST", help="loopback ports for the callback (12345-12349)")
-
-    sub.add_parser("emulator", help="run the local emulator of the sign-in service", add_help=False)
-    demo = sub.add_parser("demo", help="sign-in, refresh, switch and delete against the embedded emulator")
-    demo.add_argument("--interactive", action="store_true", help="you click Authorize in your browser")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
-    # The emulator has its own options: hand it everything after its name.
-    if "emulator" in args_list:
-        index = args_list.index("emulator")
-        from .emulator.cli import main as emulator_main
-
-        return emulator_main(args_list[index + 1 :]) or 0
     args = _parser().parse_args(args_list)
     if args.command is None:
         # The imports below (pygls, lsprotocol: ~0.4 s) allocate many objects and trigger full

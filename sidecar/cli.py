@@ -114,10 +114,6 @@ def run_command(args: argparse.Namespace) -> int:
             until = format_rfc3339(entry["stsExpiresAt"]) if entry.get("stsExpiresAt") else "?"
             _say(f"Signed in: profile '{entry['name']}' ({entry['site']}) is now current; STS credentials valid until {until}.")
             return 0
-        if args.command == "demo":
-            from .demo import run_demo
-
-            return run_demo(interactive=args.interactive)
     except SignInRequired as exc:
         _say(f"error: {exc.message} Run: python -m sidecar signin --profile {exc.details.get('profile', 'NAME')}")
         return EXIT_SIGN_IN_REQUIRED

@@ -43,7 +43,7 @@ def load_json(path: Path) -> dict:
 
 @pytest.fixture
 def emulator() -> Iterator[object]:
-    from sidecar.emulator import Emulator
+    from emulator import Emulator
 
     emu = Emulator(host="127.0.0.1", port=0, auto_approve=True)
     emu.start()

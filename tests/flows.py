@@ -12,7 +12,7 @@ from typing import Any
 
 from sidecar.config import profiles as P
 from sidecar.credentials.refresher import CredentialEvent
-from sidecar.emulator import Emulator
+from emulator import Emulator
 from sidecar.oauth.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 

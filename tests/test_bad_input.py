@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from sidecar.config import profiles as P
 from sidecar.config.store import ConfigStore, parse_document, serialize_document, validate_shape
-from sidecar.emulator import Emulator
+from emulator import Emulator
 from sidecar.errors import KINDS, ConfigCorrupt, SidecarError
 from sidecar.rpc.errors import EDGE_KINDS
 from sidecar.oauth.callback import CallbackServer, PendingAuthorization

@@ -23,7 +23,7 @@ import pytest
 from sidecar.config import profiles as P
 from sidecar.credentials.endpoint import MIN_STS_LIFETIME, CredentialsEndpoint, service_source
 from sidecar.credentials.keeper import KEEPER_MARGINS, MAX_SLEEP, CredentialKeeper
-from sidecar.emulator import Emulator
+from emulator import Emulator
 from sidecar.service import SidecarService
 
 from .flows import age, profile_of, signed_in

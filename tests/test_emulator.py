@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from sidecar.emulator import AuthorizeError, Emulator, Identity, s256
+from emulator import AuthorizeError, Emulator, Identity, s256
 
 CN = "4038181954557748008"
 INTL = "4103531455503354461"
@@ -672,7 +672,7 @@ def test_control_can_be_disabled(http: httpx.Client) -> None:
 
 
 def test_logs_carry_no_secrets(emu: Emulator, http: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="sidecar.emulator")
+    caplog.set_level(logging.DEBUG, logger="emulator")
     verifier = new_verifier()
     page = http.get(authorize_url(emu, verifier, state="secret-state-value"))
     request_id = re.search(r'name="request_id" value="([^"]+)"', page.text)
@@ -706,7 +706,7 @@ def test_cli_prints_its_url_and_stops_on_sigterm() -> None:
         [
             sys.executable,
             "-c",
-            "import sys; from sidecar.emulator.cli import main; sys.exit(main())",
+            "import sys; from emulator.cli import main; sys.exit(main())",
             "--auto-approve",
             "--access-token-ttl",
             "90",

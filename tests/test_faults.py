@@ -35,7 +35,7 @@ import pytest
 from sidecar.config import profiles as P
 from sidecar.config.store import ConfigStore
 from sidecar.credentials.refresher import CredentialEvent
-from sidecar.emulator import Emulator
+from emulator import Emulator
 from sidecar.errors import ConfigUnavailable, SidecarError
 from sidecar.oauth.client import OAuthClient
 from sidecar.oauth.sites import PRODUCTION_SITES, Endpoints

@@ -23,8 +23,8 @@ import pytest
 
 from sidecar.config import profiles as P
 from sidecar.credentials.identity import CallerIdentityClient, Identity, sdk_endpoint
-from sidecar.emulator import Emulator
-from sidecar.emulator import Identity as EmuIdentity
+from emulator import Emulator
+from emulator import Identity as EmuIdentity
 from sidecar.errors import InvalidParams, NetworkError, UpstreamError
 from sidecar.tokens import StsCredentials
 
@@ -329,7 +329,7 @@ def test_first_lookup_does_not_stall_the_event_loop(tmp_path: Path) -> None:
         """
 import asyncio, time
 from sidecar.credentials.identity import CallerIdentityClient
-from sidecar.emulator import Emulator
+from emulator import Emulator
 from sidecar.errors import UpstreamError
 from sidecar.tokens import StsCredentials
 

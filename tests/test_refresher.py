@@ -12,7 +12,7 @@ import pytest
 
 from sidecar.config import profiles as P
 from sidecar.credentials.refresher import CredentialEvent, Margins
-from sidecar.emulator import Emulator
+from emulator import Emulator
 from sidecar.errors import InvalidParams, NetworkError, SignInRequired
 from sidecar.oauth.client import OAuthClient
 from sidecar.oauth.sites import Endpoints

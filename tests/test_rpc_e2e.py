@@ -15,7 +15,7 @@ import pytest
 from pygls.exceptions import JsonRpcException
 
 from sidecar.config import profiles as P
-from sidecar.emulator import Emulator
+from emulator import Emulator
 
 from .conftest import FIXTURES, load_json
 from .rpc_harness import Sidecar, follow_in_browser

@@ -24,7 +24,7 @@ import pytest
 from sidecar.config import profiles as P
 from sidecar.credentials.endpoint import CredentialsEndpoint, service_source
 from sidecar.credentials.keeper import CredentialKeeper
-from sidecar.emulator import Emulator
+from emulator import Emulator
 from sidecar.tokens import fingerprint
 
 from .conftest import load_json

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from sidecar.config import profiles as P
-from sidecar.emulator import Emulator
+from emulator import Emulator
 
 from .conftest import load_json
 

@@ -428,11 +428,11 @@ export async function startRecorder() {
 }
 
 /**
- * Start the sidecar's OAuth emulator: `<python> -m sidecar emulator --auto-approve --port 0`,
+ * Start the OAuth emulator: `<python> -m emulator --auto-approve --port 0` (run from the repository root),
  * which prints one JSON line `{"url": "http://127.0.0.1:PORT"}` on stdout.
  */
 export async function startEmulator({ python, cwd = REPO, logFile, timeoutMs = 20_000 }) {
-  const child = spawnGroup(python, ['-m', 'sidecar', 'emulator', '--auto-approve', '--port', '0'], {
+  const child = spawnGroup(python, ['-m', 'emulator', '--auto-approve', '--port', '0'], {
     cwd,
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,7 +2,7 @@
  * The contract (docs/contract.md) against the REAL sidecar: `<repo>/.venv/bin/python -m sidecar`,
  * driven over stdio with vscode-jsonrpc (the library under vscode-languageclient), HOME and the config
  * file in a temp folder. The sign-in part plays the browser against the sidecar's emulator
- * (`python -m sidecar emulator --auto-approve --port 0`). Nothing leaves 127.0.0.1.
+ * (`python -m emulator --auto-approve --port 0`). Nothing leaves 127.0.0.1.
  *
  * Skipped (with the reason printed) only when `import sidecar.rpc.server` fails in the repo's venv.
  */
@@ -310,7 +310,7 @@ describe('contract: browser sign-in against the emulator', { skip: SKIP }, () =>
   before(async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'aliyun-contract-signin-'));
     configPath = path.join(home, '.aliyun', 'config.json');
-    emulator = spawn(PYTHON, ['-m', 'sidecar', 'emulator', '--auto-approve', '--port', '0'], { cwd: REPO, env: childEnv(home), stdio: 'pipe' });
+    emulator = spawn(PYTHON, ['-m', 'emulator', '--auto-approve', '--port', '0'], { cwd: REPO, env: childEnv(home), stdio: 'pipe' });
     let emulatorErr = '';
     emulator.stderr.on('data', (d: Buffer) => (emulatorErr += d.toString()));
     emulatorUrl = await new Promise<string>((resolve, reject) => {

@@ -21,7 +21,7 @@ from .server import Emulator
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sidecar emulator", description="Local emulator of the Alibaba Cloud OAuth sign-in service."
+        prog="python -m emulator", description="Local emulator of the Alibaba Cloud OAuth sign-in service."
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=0, help="port (default: 0, any free port)")

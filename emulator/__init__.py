@@ -1,10 +1,10 @@
 """A local emulator of the Alibaba Cloud OAuth sign-in service (sign-in page, token and exchange API).
 
-It shares nothing with the sidecar but the wire protocol (``/work/shared/reference/protocol.md``), so
+It shares nothing with the sidecar but the wire protocol, so
 tests of the sidecar exercise real HTTP against a service with the real rules: PKCE, single-use codes,
 rotating refresh tokens, expiring access tokens and STS credentials, plus faults on demand.
 
-    from sidecar.emulator import Emulator
+    from emulator import Emulator
     with Emulator(auto_approve=True) as emu:
         ...  # point sign-in base and OAuth API base at emu.url
 """

@@ -29,7 +29,7 @@ from .sts import STS_PATH, CallerIdentityService, StsRequest
 if TYPE_CHECKING:
     from .server import Emulator
 
-logger = logging.getLogger("sidecar.emulator")
+logger = logging.getLogger("emulator")
 
 AUTHORIZE_PATH = "/oauth2/v1/auth"
 TOKEN_PATH = "/v1/token"

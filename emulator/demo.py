@@ -7,19 +7,21 @@ length + fingerprint.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .config.profiles import find_profile, read_oauth_tokens
-from .emulator import Emulator
-from .errors import SidecarError
-from .oauth.client import format_rfc3339
-from .oauth.sites import Endpoints
-from .service import Settings, SidecarService
-from .tokens import mask
+from sidecar.config.profiles import find_profile, read_oauth_tokens
+from sidecar.errors import SidecarError
+from sidecar.oauth.client import format_rfc3339
+from sidecar.oauth.sites import Endpoints
+from sidecar.service import Settings, SidecarService
+from sidecar.tokens import mask
+
+from .server import Emulator
 
 
 def _step(text: str) -> None:
@@ -134,3 +136,16 @@ def run_demo(interactive: bool = False) -> int:
                 print(f"demo failed: {exc.message}", file=sys.stderr)
                 return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator.demo",
+        description="Sign-in, credentials, refresh of each layer, switch and delete against the embedded emulator.",
+    )
+    parser.add_argument("--interactive", action="store_true", help="you click Authorize in your browser")
+    return run_demo(interactive=parser.parse_args(argv).interactive)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
