@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import subprocess
 import sys
 import time
@@ -356,6 +357,9 @@ async def main():
 asyncio.run(main())
 """
     )
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent.parent)
+    repo = Path(__file__).parent.parent
+    # A script's own folder leads sys.path: the repository (sidecar/, emulator/) must be named.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=repo, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.strip()) < 0.25  # the ~0.5 s import runs in a worker thread
