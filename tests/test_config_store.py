@@ -38,12 +38,27 @@ def test_first_write_creates_folder_0700_and_file_0600(config_path: Path) -> Non
     assert load_json(config_path) == {"current": "x", "profiles": [], "meta_path": ""}
 
 
-def test_existing_loose_permissions_are_tightened(cli_config: Path) -> None:
+def test_existing_loose_permissions_of_aliyun_folder_are_tightened(isolated_home: Path) -> None:
+    """``~/.aliyun`` is the CLI's folder for secrets: 0700. (Changed by issue 14 item 4: only that
+    folder is tightened, see the next test.)"""
+    folder = isolated_home / ".aliyun"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    config = folder / "config.json"
+    config.write_text((FIXTURES / "cli_config.json").read_text())
+    config.chmod(0o644)
+    ConfigStore().update(lambda doc: P.switch_profile(doc, "default"))
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_a_custom_config_folder_is_not_re_moded(cli_config: Path) -> None:
+    """A configured path's folder (a project, ``$HOME``) is not ours to re-mode; the file is 0600."""
     cli_config.chmod(0o644)
     cli_config.parent.chmod(0o755)
     ConfigStore(cli_config).update(lambda doc: P.switch_profile(doc, "default"))
     assert stat.S_IMODE(cli_config.stat().st_mode) == 0o600
-    assert stat.S_IMODE(cli_config.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(cli_config.parent.stat().st_mode) == 0o755
 
 
 def test_round_trip_is_lossless_except_changed_fields(cli_config: Path) -> None:
