@@ -629,3 +629,15 @@ def test_a_private_file_is_not_created_at_a_dangling_links_target(cli_config: Pa
     with pytest.raises(ConfigUnavailable, match="does not exist"):
         write_private_file(path, b"{}")
     assert not target.exists()
+
+
+def test_leftover_temp_files_of_a_private_file_are_removed(cli_config: Path) -> None:
+    from sidecar.config.files import remove_leftover_temp_files
+
+    path = ConfigStore(cli_config).sidecar_file("recovery", "oauth-dev")
+    leftover = path.with_name(f".{path.name}.sidecar-dead.tmp")
+    leftover.write_text("{}")
+    config_temp = cli_config.with_name(".config.json.sidecar-x.tmp")
+    config_temp.write_text("{}")
+    remove_leftover_temp_files(path)
+    assert not leftover.exists() and config_temp.exists()

@@ -103,6 +103,21 @@ def check_private(path: Path) -> None:
         raise ConfigInsecure(str(path), insecure.reason, insecure.fix)
 
 
+def remove_leftover_temp_files(path: Path) -> None:
+    """Remove the temp files that a killed writer of ``path`` left behind (they may hold a token).
+
+    Only call it where no other writer of the same file can be between its temp file and its
+    rename (for a profile's recovery record: under that profile's ``refresh_lock``)."""
+    target = Path(os.path.realpath(path))
+    for leftover in target.parent.glob(f"{glob_escape(temp_prefix(target))}*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
 def write_private_file(path: Path, data: bytes) -> None:
     """Write a small private file (0600) atomically and durably next to the config file.
 
