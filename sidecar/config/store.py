@@ -184,11 +184,8 @@ class ConfigStore:
         for path in dict.fromkeys((self.path.parent, real.parent, real)):
             check_private(path)
 
-    def read(self, *, settle_empty: bool = False) -> ConfigDoc:
-        """The current document; a new empty one when the file does not exist yet or is empty.
-
-        ``settle_empty``: an empty file may be an in-place writer between truncate and write; before
-        writing over it, give it the same moment as an unparseable file."""
+    def read(self) -> ConfigDoc:
+        """The current document; a new empty one when the file does not exist yet or is empty."""
         self.check_secure()
         deadline = time.monotonic() + self.settle_time
         while True:
@@ -202,17 +199,29 @@ class ConfigStore:
                 raise ConfigCorrupt(str(self.path), "it is a folder, not a file") from None
             except OSError as exc:
                 raise ConfigUnavailable(f"Cannot read {self.path}: {exc.strerror}.", path=str(self.path)) from None
-            settled = time.monotonic() >= deadline
-            if settle_empty and not settled and not raw.strip(_JSON_WHITESPACE.encode()):
-                time.sleep(0.02)
-                continue
             try:
                 return parse_document(self._decode(raw), str(self.path))
             except ConfigCorrupt:
                 # Possibly an in-place writer caught between truncate and write: give it a moment.
-                if settled:
+                if time.monotonic() >= deadline:
                     raise
                 time.sleep(0.02)
+
+    def _settle_if_empty(self) -> None:
+        """Before writing over an empty file, give it the moment an unparseable file gets: it may be
+        an in-place writer (the Node.js SDK) between truncate and write, not a user's empty file.
+        One ``stat`` for any real file."""
+        self.check_secure()  # nothing is read from an insecure file, not even to see if it is empty
+        deadline = time.monotonic() + self.settle_time
+        while time.monotonic() < deadline:
+            try:
+                if os.stat(self.path).st_size > 64:
+                    return
+                if self.path.read_bytes().strip(_JSON_WHITESPACE.encode()):
+                    return
+            except OSError:
+                return  # missing or unreadable: read() reports it
+            time.sleep(0.02)
 
     async def aread(self) -> ConfigDoc:
         return await asyncio.to_thread(self.read)
@@ -349,8 +358,9 @@ class LockedConfig:
             # The SDKs' lock on the file itself, on the inode the path names now (re-taken each
             # attempt: an unlocked writer may have renamed a new file in), held until after our rename.
             with lock_in_place(store.path, store.lock_timeout):
+                store._settle_if_empty()
                 stamp = store.stamp()
-                doc = store.read(settle_empty=True)
+                doc = store.read()
                 before = json.dumps(doc)
                 result = mutate(doc)
                 if json.dumps(doc) == before:
