@@ -641,3 +641,21 @@ def test_leftover_temp_files_of_a_private_file_are_removed(cli_config: Path) -> 
     config_temp.write_text("{}")
     remove_leftover_temp_files(path)
     assert not leftover.exists() and config_temp.exists()
+
+
+async def test_the_watcher_notices_when_an_insecure_config_is_fixed(cli_config: Path) -> None:
+    """``chmod go-w`` on the folder changes no stamp of the file: the watcher must still notice."""
+    from sidecar.config.watcher import ConfigWatcher
+
+    seen: list[str] = []
+
+    async def on_change(doc: dict | None, error: Exception | None) -> None:
+        seen.append(type(error).__name__ if error is not None else doc["current"])  # type: ignore[index]
+
+    cli_config.parent.chmod(0o777)
+    watcher = ConfigWatcher(ConfigStore(cli_config), on_change)
+    await watcher.check()
+    await watcher.check()  # reported once
+    cli_config.parent.chmod(0o700)
+    await watcher.check()
+    assert seen == ["ConfigInsecure", "oauth-dev"]
