@@ -65,6 +65,11 @@ def default_config_path() -> Path:
     return osfs.home() / ".aliyun" / "config.json"
 
 
+def _profile_digest(profile: str) -> str:
+    """A file-name-safe stand-in for any profile name (slashes, dots, non-ASCII, very long)."""
+    return hashlib.sha256(profile.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 def new_document() -> ConfigDoc:
     """The document the CLI creates when there is no file yet."""
     return {"current": "", "profiles": [], "meta_path": ""}
@@ -245,7 +250,7 @@ class ConfigStore:
         A lock file next to the config, ``.config.json.refresh-<16 hex>.lock``, named by a hash of the
         profile name so that any name (slashes, dots, non-ASCII) gives a safe file name. Take it
         BEFORE ``alocked``/``locked`` when both are needed (one order, no deadlock)."""
-        digest = hashlib.sha256(profile.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        digest = _profile_digest(profile)
         return FileLock(
             self.path.with_name(f".{self.path.name}.refresh-{digest}.lock"),
             timeout=self.lock_timeout if timeout is None else timeout,
@@ -256,7 +261,7 @@ class ConfigStore:
     def sidecar_file(self, tag: str, profile: str) -> Path:
         """A path for a small file of ours about ``profile`` next to the config (e.g. the refresher's
         recovery record, ``tag="recovery"``), for ``files.write_private_file``."""
-        digest = hashlib.sha256(profile.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        digest = _profile_digest(profile)
         return self.path.with_name(f".{self.path.name}.sidecar-{tag}-{digest}.json")
 
     @contextlib.contextmanager
