@@ -48,12 +48,33 @@ class ConfigCorrupt(SidecarError):
 
     kind = "configCorrupt"
 
-    def __init__(self, path: str, where: str) -> None:
+    def __init__(self, path: str, where: str, *, line: int | None = None, column: int | None = None) -> None:
+        # line/column (1-based) only when the JSON syntax error has a position; ``where`` says them too.
+        position = {"line": line, "column": column} if line is not None and column is not None else {}
         super().__init__(
             f"The config file {path} is not valid ({where}). Fix or move it away; "
             "nothing will be written to it until it is valid again.",
             path=path,
             where=where,
+            **position,
+        )
+
+
+class ConfigInsecure(SidecarError):
+    """The config file or its folder is owned by another user or writable by others (as ssh refuses
+    its files): another user could swap in a profile whose ``process_command`` we would run. Nothing
+    is read from it."""
+
+    kind = "configInsecure"
+
+    _WHY = {"owner": "is owned by another user", "writable": "can be written by other users"}
+
+    def __init__(self, path: str, reason: str, fix: str) -> None:
+        super().__init__(
+            f"{path} {self._WHY.get(reason, reason)}, so the config file is not read. Fix: {fix}",
+            path=path,
+            reason=reason,
+            fix=fix,
         )
 
 
@@ -126,6 +147,7 @@ KINDS: tuple[str, ...] = (
     "profileNotFound",
     "configCorrupt",
     "configUnavailable",
+    "configInsecure",
     "signInRequired",
     "signInDenied",
     "signInTimeout",

@@ -17,6 +17,7 @@ CODES: dict[str, int] = {
     "profileNotFound": -32010,
     "configCorrupt": -32011,
     "configUnavailable": -32012,
+    "configInsecure": -32013,
     "signInRequired": -32020,
     "signInDenied": -32021,
     "signInTimeout": -32022,

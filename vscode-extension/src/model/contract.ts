@@ -87,6 +87,7 @@ export type ErrorKind =
   | 'profileNotFound'
   | 'configCorrupt'
   | 'configUnavailable'
+  | 'configInsecure'
   | 'signInRequired'
   | 'signInDenied'
   | 'signInTimeout'
