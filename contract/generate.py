@@ -1,7 +1,7 @@
 """Write the extension's TypeScript contract from ``contract/aliyun-sidecar.contract.json``.
 
-Usage: ``python contract/generate.py`` (writes ``vscode-extension/src/model/contract.ts``) or
-``python contract/generate.py --check`` (exit 1 when the file is not what the source gives).
+Usage: ``python -m contract.generate`` (writes ``vscode-extension/src/model/contract.ts``) or
+``python -m contract.generate --check`` (exit 1 when the file is not what the source gives).
 ``tests/test_contract.py`` runs the check, so a hand edit of the TypeScript or a source change
 without a regeneration fails the suite.
 
@@ -20,14 +20,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import error_data_schema, load
+
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "contract" / "aliyun-sidecar.contract.json"
 TARGET = ROOT / "vscode-extension" / "src" / "model" / "contract.ts"
 
 HEADER = """\
 /**
  * GENERATED from contract/aliyun-sidecar.contract.json by contract/generate.py: do not edit.
- * Change the source, then run `python contract/generate.py` (a pytest fails while this file is stale).
+ * Change the source, then run `python -m contract.generate` (a pytest fails while this file is stale).
  *
  * The JSON-RPC contract with the sidecar, as TypeScript types (docs/contract.md explains it in prose).
  * No vscode import: tests and other modules use it as is.
@@ -35,10 +36,6 @@ HEADER = """\
 """
 
 PRIMITIVES = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean", "null": "null"}
-
-
-def load(path: Path = SOURCE) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def pascal(method: str) -> str:
@@ -107,16 +104,6 @@ def declare(name: str, schema: dict[str, Any]) -> str:
     return f"{doc}export type {name} = {ts_type(schema)};\n"
 
 
-def error_data_schema(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """The whole ``error.data`` object of one kind (``kind`` plus its fields); shared with the tests."""
-    return {
-        "type": "object",
-        "properties": {"kind": {"const": kind}, **spec.get("data", {})},
-        "required": ["kind", *spec.get("required", [])],
-        "additionalProperties": False,
-    }
-
-
 def render(contract: dict[str, Any]) -> str:
     parts = [HEADER]
     for name, schema in contract["$defs"].items():
@@ -163,11 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     text = render(load())
     if args.check:
         if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run python contract/generate.py", file=sys.stderr)
+            print(f"{TARGET} is stale: run python -m contract.generate", file=sys.stderr)
             return 1
         return 0
     TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET.relative_to(ROOT)}")
+    print(f"wrote {TARGET}")
     return 0
 
 

@@ -17,12 +17,15 @@ CODES: dict[str, int] = {
     "profileNotFound": -32010,
     "configCorrupt": -32011,
     "configUnavailable": -32012,
+    "configInsecure": -32013,
+    "unknownSite": -32014,
     "signInRequired": -32020,
     "signInDenied": -32021,
     "signInTimeout": -32022,
     "portsBusy": -32023,
     "network": -32030,
     "upstream": -32031,
+    "clientNotAuthorized": -32032,
 }
 
 

@@ -1,6 +1,6 @@
 /**
  * GENERATED from contract/aliyun-sidecar.contract.json by contract/generate.py: do not edit.
- * Change the source, then run `python contract/generate.py` (a pytest fails while this file is stale).
+ * Change the source, then run `python -m contract.generate` (a pytest fails while this file is stale).
  *
  * The JSON-RPC contract with the sidecar, as TypeScript types (docs/contract.md explains it in prose).
  * No vscode import: tests and other modules use it as is.
