@@ -15,25 +15,13 @@ import webbrowser
 from typing import Any
 
 from . import logs
-from .credentials.endpoint import uri_payload
 from .errors import InvalidParams, SidecarError, SignInRequired
 from .oauth.client import format_rfc3339
 from .oauth.sites import DEFAULT_CALLBACK_PORTS, check_ports
 from .service import Settings, SidecarService
-from .tokens import StsCredentials
+from .wire import external_json, uri_payload
 
 EXIT_SIGN_IN_REQUIRED = 2
-
-
-def external_json(sts: StsCredentials) -> dict[str, Any]:
-    """The JSON the SDKs' ``External`` mode reads from a ``process_command``."""
-    return {
-        "mode": "StsToken",
-        "access_key_id": sts.access_key_id,
-        "access_key_secret": sts.access_key_secret,
-        "sts_token": sts.security_token,
-        "expiration": format_rfc3339(sts.expires_at),
-    }
 
 
 def _say(text: str) -> None:

@@ -18,7 +18,8 @@ from .config.store import ConfigStore
 from .credentials.identity import CallerIdentityClient, IdentityCache
 from .credentials.refresher import CredentialEvent, Force, Margins, Refresher
 from .errors import Cancelled, InvalidParams
-from .oauth.client import OAuthClient, format_rfc3339
+from . import wire
+from .oauth.client import OAuthClient
 from .oauth.signin import DEFAULT_SIGNIN_TIMEOUT, ProgressCallback, SignInFlow, SignInRequest, StartedCallback
 from .oauth.sites import DEFAULT_CALLBACK_PORTS, Endpoints
 from .tokens import StsCredentials
@@ -76,11 +77,7 @@ class SidecarService:
 
     def _listing(self, doc: P.ConfigDoc) -> dict[str, Any]:
         dead = self.refresher.dead_profiles(doc)
-        return {
-            "current": doc.get("current") or "",
-            "configPath": str(self.store.path),
-            "profiles": [s.to_json() for s in P.summarize_all(doc, self._clock(), dead)],
-        }
+        return wire.profile_list(doc.get("current") or "", str(self.store.path), P.summarize_all(doc, self._clock(), dead))
 
     async def list_profiles(self) -> dict[str, Any]:
         return self._listing(await self.store.aread())
@@ -93,7 +90,7 @@ class SidecarService:
         doc = await self.store.aread()
         profile = P.get_profile(doc, name)
         dead = name in self.refresher.dead_profiles(doc)
-        return P.summarize(doc, profile, self._clock(), dead).to_json()
+        return wire.to_json(P.summarize(doc, profile, self._clock(), dead))
 
     async def _mutate(self, mutate: Callable[[P.ConfigDoc], None]) -> dict[str, Any]:
         def apply(doc: P.ConfigDoc) -> dict[str, Any]:
@@ -134,18 +131,7 @@ class SidecarService:
         """
         sts = await self.refresher.credentials(name)
         identity = await self._identities.get(name, sts, self.settings.endpoints.sts_endpoint)
-        return identity.to_json(name)
-
-    @staticmethod
-    def credentials_json(name: str, sts: StsCredentials) -> dict[str, Any]:
-        return {
-            "profile": name,
-            "accessKeyId": sts.access_key_id,
-            "accessKeySecret": sts.access_key_secret,
-            "securityToken": sts.security_token,
-            "expiration": format_rfc3339(sts.expires_at),
-            "expiresAt": sts.expires_at,
-        }
+        return wire.identity_json(name, identity)
 
     # ----------------------------------------------------------------- sign-in
 
