@@ -10,14 +10,12 @@ The end-to-end tests validate what leaves the sidecar against the contract sourc
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .oauth.client import format_rfc3339
 from .tokens import StsCredentials
 
 if TYPE_CHECKING:
-    from .config.profiles import ProfileSummary
     from .credentials.identity import Identity
     from .oauth.sites import Endpoints
 
@@ -42,11 +40,6 @@ def to_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: to_json(v) for k, v in value.items()}
     return value
-
-
-def profile_list(current: str, config_path: str, summaries: Iterable[ProfileSummary]) -> dict[str, Any]:
-    """The contract's ``ProfileList``."""
-    return {"current": current, "configPath": config_path, "profiles": [to_json(s) for s in summaries]}
 
 
 def identity_json(profile: str, identity: Identity) -> dict[str, Any]:

@@ -163,7 +163,7 @@ class Runtime:
             return
         assert doc is not None
         self.service.refresher.invalidate()
-        self.notify("aliyun/profilesChanged", self.service.listing_of(doc))
+        self.notify("aliyun/profilesChanged", wire.to_json(self.service.listing_of(doc)))
         if self.keeper is not None:
             self.keeper.poke()
 
@@ -215,7 +215,7 @@ def build_server(defaults: Settings) -> SidecarServer:
         def register(handler: Callable[[dict[str, Any]], Awaitable[Any]]) -> None:
             async def endpoint(params: Any) -> Any:
                 try:
-                    result = await handler(as_object(params))
+                    result = wire.to_json(await handler(as_object(params)))  # typed values → contract JSON
                     if writes:
                         await runtime().changed()
                     return result
@@ -292,7 +292,8 @@ def build_server(defaults: Settings) -> SidecarServer:
     @method("aliyun/whoAmI")
     async def who_am_i(p: dict[str, Any]) -> Any:
         rt = runtime()
-        return await rt.service.who_am_i(await rt.service.select(opt_str(p, "profile")))
+        name = await rt.service.select(opt_str(p, "profile"))
+        return wire.identity_json(name, await rt.service.who_am_i(name))
 
     @method("aliyun/signIn", writes=True)
     async def sign_in(p: dict[str, Any]) -> Any:
