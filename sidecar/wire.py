@@ -32,8 +32,9 @@ def to_json(value: Any) -> Any:
     Only for dataclasses whose every field is meant for the client (summaries, identities): secrets
     live in ``tokens`` types, which go through the explicit shapes below.
     """
+    if isinstance(value, StsCredentials):
+        raise TypeError("STS credentials have explicit shapes: see credentials_json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        assert not isinstance(value, StsCredentials), "STS credentials have explicit shapes: see credentials_json"
         return {camel(f.name): to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]

@@ -3,28 +3,34 @@ source at unit level (the end-to-end harness checks the real answers too)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import jsonschema
 import pytest
 
 from contract import CONTRACT, schema_for
 from sidecar import wire
-from sidecar.config.profiles import ProfileSummary
+from sidecar.config import profiles as P
 from sidecar.credentials.identity import Identity
 from sidecar.service import ProfileListing
 from sidecar.tokens import StsCredentials
 
 STS = StsCredentials("STS.id", "secret-value", "token-value", 1_800_000_000)
-SUMMARY = ProfileSummary(
-    **{
-        f.name: value
-        for f, value in zip(
-            dataclasses.fields(ProfileSummary),
-            ["dev", "OAuth", "CN", "cn-hangzhou", "en", True, "valid", 1, 2, 3, *([None] * 10)],
-        )
-    }
-)
+NOW = 1_700_000_000
+PROFILE = {
+    "name": "dev",
+    "mode": "OAuth",
+    "oauth_site_type": "CN",
+    "region_id": "cn-hangzhou",
+    "language": "en",
+    "access_key_id": "STS.id",
+    "access_key_secret": "secret-value",
+    "sts_token": "token-value",
+    "sts_expiration": NOW + 3600,
+    "oauth_access_token": "access-value",
+    "oauth_access_token_expire": NOW + 7200,
+    "oauth_refresh_token": "refresh-value",
+    "oauth_refresh_token_expire": NOW + 86400,
+}
+SUMMARY = P.summarize({"current": "dev", "profiles": [PROFILE]}, PROFILE, NOW)
 
 
 def test_camel() -> None:
@@ -35,6 +41,8 @@ def test_camel() -> None:
 def test_every_field_of_a_profile_summary_is_a_field_of_the_contracts_profile_entry() -> None:
     entry = wire.to_json(SUMMARY)
     assert set(entry) <= set(CONTRACT["$defs"]["ProfileEntry"]["properties"])
+    assert entry["stsExpiresAt"] == NOW + 3600 and entry["isCurrent"] is True and entry["state"] == "valid"
+    assert "value" not in str(entry)  # no token of the profile
     jsonschema.validate(entry, schema_for("result", "aliyun/refresh"))
 
 
@@ -63,5 +71,5 @@ def test_the_three_credentials_shapes_carry_the_same_credentials_and_instant() -
 
 
 def test_credentials_never_go_through_the_generic_rule() -> None:
-    with pytest.raises(AssertionError):
+    with pytest.raises(TypeError):
         wire.to_json(STS)
