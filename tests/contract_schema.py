@@ -40,7 +40,8 @@ def check_notification(method: str, params: Any) -> None:
 def check_error(code: int, data: Any) -> None:
     """An error answer: a known kind, its code, and exactly its data fields."""
     assert isinstance(data, dict) and data.get("kind") in CONTRACT["errors"], f"error without a contract kind: {data!r}"
-    assert code == CONTRACT["errors"][data["kind"]]["code"], f"{data['kind']} answered code {code}"
+    spec = CONTRACT["errors"][data["kind"]]
+    assert code in (spec["code"], *spec.get("otherCodes", ())), f"{data['kind']} answered code {code}"
     _check("error", data["kind"], data)
 
 

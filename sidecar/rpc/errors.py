@@ -23,14 +23,14 @@ CODES: dict[str, int] = {
     "signInDenied": -32021,
     "signInTimeout": -32022,
     "portsBusy": -32023,
+    "clientNotAuthorized": -32024,
     "network": -32030,
     "upstream": -32031,
-    "clientNotAuthorized": -32032,
 }
 
 
 #: Kinds that only the JSON-RPC edge produces (protocol-level failures, no domain error behind them).
-EDGE_KINDS: tuple[str, ...] = ("methodNotFound", "shuttingDown", "notInitialized")
+EDGE_KINDS: tuple[str, ...] = ("methodNotFound", "shuttingDown", "notInitialized", "invalidRequest")
 
 
 class SidecarRpcError(JsonRpcException):

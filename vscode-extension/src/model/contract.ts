@@ -329,6 +329,7 @@ export const ERROR_KINDS = [
   'methodNotFound',
   'shuttingDown',
   'notInitialized',
+  'invalidRequest',
   'profileNotFound',
   'configCorrupt',
   'configUnavailable',
@@ -353,6 +354,7 @@ export const ERROR_CODES: Record<ErrorKind, number> = {
   methodNotFound: -32601,
   shuttingDown: -32600,
   notInitialized: -32002,
+  invalidRequest: -32600,
   profileNotFound: -32010,
   configCorrupt: -32011,
   configUnavailable: -32012,
@@ -363,7 +365,7 @@ export const ERROR_CODES: Record<ErrorKind, number> = {
   portsBusy: -32023,
   network: -32030,
   upstream: -32031,
-  clientNotAuthorized: -32032,
+  clientNotAuthorized: -32024,
   unknownSite: -32014,
 };
 
@@ -388,6 +390,9 @@ export interface ErrorData {
   };
   notInitialized: {
     kind: 'notInitialized';
+  };
+  invalidRequest: {
+    kind: 'invalidRequest';
   };
   profileNotFound: {
     kind: 'profileNotFound';

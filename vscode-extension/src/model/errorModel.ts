@@ -217,6 +217,7 @@ export function describeError(err: unknown, ctx: ErrorContext = {}): ErrorView |
       };
     }
     case 'methodNotFound':
+    case 'invalidRequest':
       return {
         severity: 'error',
         message: 'The sign-in helper does not know this request: it is older or newer than the extension. Restart it; if that does not help, reinstall the extension.',
