@@ -57,6 +57,8 @@ PRODUCTION_SITES: dict[str, Site] = {
 def site_names() -> tuple[str, ...]:
     """The known site names, the default first."""
     return tuple(PRODUCTION_SITES)
+
+
 DEFAULT_STS_ENDPOINT = "https://sts.aliyuncs.com"
 DEFAULT_CALLBACK_PORTS = (12345, 12349)
 
