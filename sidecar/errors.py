@@ -143,18 +143,28 @@ class InvalidGrant(UpstreamError):
     """The refresh token (or code) was refused: expired, revoked, or already spent."""
 
 
-KINDS: tuple[str, ...] = (
-    "profileNotFound",
-    "configCorrupt",
-    "configUnavailable",
-    "configInsecure",
-    "signInRequired",
-    "signInDenied",
-    "signInTimeout",
-    "cancelled",
-    "portsBusy",
-    "network",
-    "upstream",
-    "invalidParams",
-    "internal",
-)
+class ClientNotAuthorized(SidecarError):
+    """A token call answered ``invalid_client``/``unauthorized_client``/``invalid_token``: the
+    official-cli application is not installed in the account or not assigned to the user. Permanent:
+    no retry loop. ``details``: ``profile``, ``error``, ``requestId``."""
+
+    kind = "clientNotAuthorized"
+
+
+class UnknownSite(SidecarError):
+    """A profile's ``oauth_site_type`` is not a known site; no site is called. ``details``: ``profile``,
+    ``site``, ``valid``."""
+
+    kind = "unknownSite"
+
+
+def kinds() -> frozenset[str]:
+    """Every ``kind`` the domain raises, read from the subclasses above (no hand list to drift);
+    ``tests/test_contract.py`` checks it against the contract source."""
+    found: set[str] = set()
+    pending: list[type[SidecarError]] = [SidecarError]
+    while pending:
+        cls = pending.pop()
+        found.add(cls.kind)
+        pending.extend(cls.__subclasses__())
+    return frozenset(found)

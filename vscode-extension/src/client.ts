@@ -24,11 +24,13 @@ import {
   type CredentialsChanged,
   type ProfileList,
   type SignInStarted,
+  type SiteInfo,
 } from './model/contract';
 import { SidecarDownError } from './model/errorModel';
 import { chooseLaunch, launchEnv, type SidecarLaunch } from './model/interpreter';
 import { stderrLevel } from './model/redact';
 import { initializationOptions } from './model/settings';
+import { sitesFrom } from './model/sites';
 import type { SidecarStatus } from './model/statusModel';
 import { probePython } from './pythonProbe';
 
@@ -73,6 +75,11 @@ export class Sidecar implements vscode.Disposable {
 
   get profiles(): ProfileList | undefined {
     return this._profiles;
+  }
+
+  /** The running sidecar's sign-in sites (its initialize result); [] while none runs. */
+  get sites(): SiteInfo[] {
+    return sitesFrom(this.client?.initializeResult);
   }
 
   /** Starts the sidecar once; concurrent callers share the start. Rejects with SidecarDownError. */

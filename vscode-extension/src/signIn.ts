@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { openInBrowser } from './browser';
 import type { Sidecar } from './client';
 import { callbackOrigin, callbackReachability, pasteBackInstructions, signInMode, type Reachability } from './model/callbackModel';
-import { Methods, type ProfileEntry, type ProfileList, type SignInParams, type SignInStarted } from './model/contract';
+import { Methods, type ProfileEntry, type ProfileList, type SignInParams, type SignInStarted, type SiteInfo } from './model/contract';
 import { describeError, errorKind, isCancelled } from './model/errorModel';
 import {
   defaultProfileName,
@@ -25,6 +25,7 @@ import {
   type SignInInput,
 } from './model/signInModel';
 import { showError } from './errors';
+import { sitePrompt } from './model/sites';
 
 /** After a cancel, how long to wait for the sidecar's `cancelled` answer before asking it directly. */
 const CANCEL_FALLBACK_MS = 3000;
@@ -36,7 +37,7 @@ const PASTE = 'Paste redirect URL…';
 const OPEN = 'Open again';
 
 /** What the sign-in needs of the Sidecar (a narrow interface, so tests can pass a double). */
-export type SidecarForSignIn = Pick<Sidecar, 'profiles' | 'onSignInStarted' | 'request' | 'refreshProfiles'> & {
+export type SidecarForSignIn = Pick<Sidecar, 'profiles' | 'sites' | 'onSignInStarted' | 'request' | 'refreshProfiles'> & {
   readonly log: Pick<vscode.LogOutputChannel, 'info'>;
 };
 
@@ -56,7 +57,7 @@ export class SignInFlow implements vscode.Disposable {
     const list = this.sidecar.profiles;
     const name = typeof arg === 'string' ? arg : arg?.profile;
     const existing = name ? list?.profiles.find((p) => p.name === name && p.state !== 'notOAuth') : undefined;
-    const input = existing ? inputFromEntry(existing) : await askSignInInput(list, name ?? (options.newProfile ? suggestNewProfileName(list) : undefined));
+    const input = existing ? inputFromEntry(existing) : await askSignInInput(list, this.sidecar.sites, name ?? (options.newProfile ? suggestNewProfileName(list) : undefined));
     if (input) await this.run(input);
   }
 
@@ -277,7 +278,11 @@ function pickRegion(previous: string | undefined, title: string): Promise<string
   });
 }
 
-export async function askSignInInput(list: ProfileList | undefined, preset?: string): Promise<SignInInput | undefined> {
+export async function askSignInInput(
+  list: ProfileList | undefined,
+  sites: readonly SiteInfo[],
+  preset?: string,
+): Promise<SignInInput | undefined> {
   const profile = await vscode.window.showInputBox({
     title: 'Sign in to Alibaba Cloud (1/4): profile',
     prompt: 'Name of the profile in the Alibaba Cloud config file (~/.aliyun/config.json), shared with the CLI',
@@ -293,9 +298,9 @@ export async function askSignInInput(list: ProfileList | undefined, preset?: str
   if (profile === undefined) return undefined;
   const previous = list?.profiles.find((p) => p.name === profile);
   const site = await pick(
-    siteChoices(previous?.site),
+    siteChoices(sites, previous?.site),
     'Sign in to Alibaba Cloud (2/4): site',
-    'Where is your account? CN = China site (aliyun.com), INTL = International site (alibabacloud.com)',
+    sitePrompt(sites),
   );
   if (!site) return undefined;
   const region = await pickRegion(previous?.region || undefined, 'Sign in to Alibaba Cloud (3/4): default region');

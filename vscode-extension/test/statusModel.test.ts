@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { statusView } from '../src/model/statusModel';
 import { sessionEndsAt, viewState } from '../src/model/profileView';
-import { ak, fmt, list, NOW, oauth } from '../test-helpers/fixtures';
+import { ak, fmt, list, NOW, oauth, SITES } from '../test-helpers/fixtures';
 
 const running = { kind: 'running' } as const;
 
 test('valid OAuth profile: short text with region, no background, click opens the picker', () => {
-  const v = statusView(running, list('dev', oauth('dev')), NOW, fmt);
+  const v = statusView(running, list('dev', oauth('dev')), NOW, fmt, undefined, SITES);
   assert.equal(v.state, 'valid');
   assert.equal(v.text, '$(cloud) dev · cn-hangzhou');
   assert.equal(v.background, undefined);

@@ -191,6 +191,45 @@ export function describeError(err: unknown, ctx: ErrorContext = {}): ErrorView |
         message: serverMessage || `Invalid value${data.field ? ` for "${str(data.field)}"` : ''}.`,
         actions: [],
       };
+    case 'configInsecure': {
+      const path = str(data.path);
+      const why = data.reason === 'owner' ? 'is owned by another user' : 'can be written by other users';
+      return {
+        severity: 'error',
+        message: `The config ${path ? `path ${path}` : 'folder'} ${why}, so nothing is read from it (another user could plant a profile). ${str(data.fix) || 'Fix its owner and permissions.'}`,
+        actions: [showOutput, { title: 'Retry', kind: 'retry' }],
+      };
+    }
+    case 'clientNotAuthorized':
+      return {
+        severity: 'error',
+        message:
+          `Alibaba Cloud refused the official CLI application${profile ? ` for profile "${profile}"` : ''} (${str(data.error) || 'not authorized'}). ` +
+          'Your RAM administrator must install the official-cli OAuth application and assign you to it; then sign in again.',
+        actions: [{ title: 'Open Documentation', kind: 'openDocs', arg: OAUTH_DOCS_URL }, signIn],
+      };
+    case 'unknownSite': {
+      const valid = Array.isArray(data.valid) ? (data.valid as unknown[]).map(str).join(', ') : '';
+      return {
+        severity: 'error',
+        message: `${profile ? `Profile "${profile}"` : 'This profile'} names the site "${str(data.site)}", which is not a known site${valid ? ` (known: ${valid})` : ''}. Sign in again to choose one.`,
+        actions: [signIn],
+      };
+    }
+    case 'methodNotFound':
+    case 'invalidRequest':
+      return {
+        severity: 'error',
+        message: 'The sign-in helper does not know this request: it is older or newer than the extension. Restart it; if that does not help, reinstall the extension.',
+        actions: [{ title: 'Restart', kind: 'restartSidecar' }, showOutput],
+      };
+    case 'shuttingDown':
+    case 'notInitialized':
+      return {
+        severity: 'warning',
+        message: 'The sign-in helper is starting or stopping; try again in a moment.',
+        actions: [{ title: 'Retry', kind: 'retry' }],
+      };
     case 'internal':
       return {
         severity: 'error',

@@ -4,9 +4,10 @@
  * StatusBarItem.
  */
 
-import type { ProfileEntry, ProfileList } from './contract';
+import type { ProfileEntry, ProfileList, SiteInfo } from './contract';
 import { identityState, identityTooltipLines, type IdentityState } from './identityModel';
-import { escapeMarkdown, SITE_LABELS, sessionEndsAt, stateShort, viewState, type ViewState } from './profileView';
+import { escapeMarkdown, sessionEndsAt, stateShort, viewState, type ViewState } from './profileView';
+import { siteLabel } from './sites';
 import { formatDuration, formatLocalTime, type TimeFormatter } from './time';
 
 export type SidecarStatus =
@@ -46,6 +47,8 @@ export function statusView(
   now: number,
   fmt: TimeFormatter = formatLocalTime,
   identityOf: IdentityOf = noIdentity,
+  /** The sidecar's site table (sites.ts), for the site's label. */
+  sites: readonly SiteInfo[] = [],
 ): StatusView {
   if (sidecar.kind === 'down') {
     return {
@@ -79,7 +82,7 @@ export function statusView(
   return {
     state,
     text: statusText(entry, state, now),
-    tooltip: tooltip(entry, list as ProfileList, now, fmt, identityOf(entry)),
+    tooltip: tooltip(entry, list as ProfileList, now, fmt, identityOf(entry), sites),
     background: state === 'signInRequired' ? 'warning' : undefined,
     command: 'aliyun.switchProfile',
   };
@@ -99,12 +102,19 @@ function statusText(entry: ProfileEntry, state: ViewState, now: number): string 
   }
 }
 
-function tooltip(entry: ProfileEntry, list: ProfileList, now: number, fmt: TimeFormatter, identity: IdentityState): string {
+function tooltip(
+  entry: ProfileEntry,
+  list: ProfileList,
+  now: number,
+  fmt: TimeFormatter,
+  identity: IdentityState,
+  sites: readonly SiteInfo[],
+): string {
   const lines: string[] = [`**${NAME}: profile \`${entry.name.replace(/`/g, "'")}\`**`, ''];
   lines.push(`State: ${escapeMarkdown(stateShort(entry, now))}`);
   lines.push(...identityTooltipLines(identity));
   lines.push(`Mode: ${escapeMarkdown(entry.mode || 'unknown')}`);
-  if (entry.site) lines.push(`Site: ${escapeMarkdown(SITE_LABELS[entry.site] ?? entry.site)}`);
+  if (entry.site) lines.push(`Site: ${escapeMarkdown(siteLabel(sites, entry.site))}`);
   lines.push(`Region: ${entry.region ? escapeMarkdown(entry.region) : '(none)'}`);
   const layer = (label: string, t: number | null): void => {
     if (t !== null) lines.push(`${label}: ${escapeMarkdown(fmt(t))}${t <= now ? ' (expired)' : ''}`);
