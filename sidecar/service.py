@@ -21,6 +21,7 @@ from .errors import Cancelled, InvalidParams
 from .oauth.client import OAuthClient, format_rfc3339
 from .oauth.signin import DEFAULT_SIGNIN_TIMEOUT, ProgressCallback, SignInFlow, SignInRequest, StartedCallback
 from .oauth.sites import DEFAULT_CALLBACK_PORTS, Endpoints
+from .timing import HTTP_TIMEOUT
 from .tokens import StsCredentials
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class Settings:
     callback_ports: tuple[int, int] = DEFAULT_CALLBACK_PORTS
     margins: Margins = Margins()
     signin_timeout: float = DEFAULT_SIGNIN_TIMEOUT
-    http_timeout: float = 15.0
+    http_timeout: float = HTTP_TIMEOUT
 
 
 class SidecarService:
@@ -92,7 +93,7 @@ class SidecarService:
     async def profile_entry(self, name: str) -> dict[str, Any]:
         doc = await self.store.aread()
         profile = P.get_profile(doc, name)
-        dead = name in self.refresher.dead_profiles(doc)
+        dead = self.refresher.dead_profiles(doc).get(name)
         return P.summarize(doc, profile, self._clock(), dead).to_json()
 
     async def _mutate(self, mutate: Callable[[P.ConfigDoc], None]) -> dict[str, Any]:

@@ -18,7 +18,13 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    for var in ("ALIBABA_CLOUD_PROFILE", "ALIBABACLOUD_PROFILE", "ALICLOUD_PROFILE"):
+    for var in (
+        "ALIBABA_CLOUD_PROFILE",
+        "ALIBABACLOUD_PROFILE",
+        "ALICLOUD_PROFILE",
+        "ALIBABA_CLOUD_IGNORE_PROFILE",
+        "ALIBABACLOUD_IGNORE_PROFILE",
+    ):
         monkeypatch.delenv(var, raising=False)
     return home
 
@@ -39,6 +45,11 @@ def cli_config(config_path: Path) -> Path:
 
 def load_json(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+def by_name(listing: dict, name: str) -> dict:
+    """The entry of ``name`` in a ``ProfileList`` (a new file also holds the CLI's ``default``)."""
+    return next(p for p in listing["profiles"] if p["name"] == name)
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def test_first_write_creates_folder_0700_and_file_0600(config_path: Path) -> Non
     store.update(lambda doc: doc.update(current="x"))
     assert stat.S_IMODE(config_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(config_path.parent.stat().st_mode) == 0o700
-    assert load_json(config_path) == {"current": "x", "profiles": [], "meta_path": ""}
+    assert load_json(config_path) == {**new_document(), "current": "x"}  # the CLI's new file, changed
 
 
 def test_existing_loose_permissions_are_tightened(cli_config: Path) -> None:

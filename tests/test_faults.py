@@ -41,7 +41,7 @@ from sidecar.oauth.client import OAuthClient
 from sidecar.oauth.sites import PRODUCTION_SITES, Endpoints
 from sidecar.service import Settings, SidecarService
 
-from .conftest import load_json
+from .conftest import by_name, load_json
 from .rpc_harness import REPO, Sidecar
 
 HTTP_TIMEOUT = 0.5
@@ -181,7 +181,7 @@ async def test_refresh_fault_keeps_tokens_and_recovers(
     unchanged = profile_of(config_path) == before
     assert unchanged, "a failed refresh changed the profile"
     assert sign_in_required_events(events) == 0, "a network or server error was reported as 'sign in again'"
-    assert (await svc.list_profiles())["profiles"][0]["state"] == "valid"
+    assert by_name(await svc.list_profiles(), "dev")["state"] == "valid"
     entry = await svc.refresh("dev", "accessToken")
     assert entry["state"] == "valid"
     rotated = profile_of(config_path)["oauth_refresh_token"] != before["oauth_refresh_token"]
@@ -240,7 +240,7 @@ async def test_refresh_the_service_completed_but_we_never_saw(
     assert nxt.value.kind == "signInRequired"
     unchanged = profile_of(config_path) == before
     assert unchanged
-    assert (await svc.list_profiles())["profiles"][0]["state"] == "valid"  # the STS credentials still serve
+    assert by_name(await svc.list_profiles(), "dev")["state"] == "valid"  # the STS credentials still serve
 
 
 # ------------------------------------------------------------------ the STS exchange
@@ -341,7 +341,7 @@ async def test_revoked_refresh_token_on_expiry(
     unchanged = profile_of(config_path) == before
     assert unchanged
     listing = await svc.list_profiles()
-    assert listing["profiles"][0]["state"] == "signInRequired"
+    assert by_name(listing, "dev")["state"] == "signInRequired"
     assert (await sign_in(svc, emu))["state"] == "valid"
     assert (await svc.credentials("dev")).expires_at > time.time()
 

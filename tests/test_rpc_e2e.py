@@ -17,7 +17,7 @@ from pygls.exceptions import JsonRpcException
 from sidecar.config import profiles as P
 from emulator import Emulator
 
-from .conftest import FIXTURES, load_json
+from .conftest import FIXTURES, by_name, load_json
 from .rpc_harness import Sidecar, follow_in_browser
 
 SECRET_FIELDS = ("oauth_access_token", "oauth_refresh_token", "access_key_secret", "sts_token")
@@ -342,7 +342,7 @@ async def test_revoked_refresh_token_means_sign_in_required(sidecar: Sidecar, co
         await sidecar.request("aliyun/refresh", {"force": "accessToken"})
     assert emu.stats["requests"]["token"] == calls
     listing = await sidecar.request("aliyun/listProfiles")
-    assert listing["profiles"][0]["state"] == "valid"  # STS is still good; only renewal is impossible
+    assert by_name(listing, "dev")["state"] == "valid"  # STS is still good; only renewal is impossible
     # signing in again clears it
     await sign_in(sidecar)
     await sidecar.request("aliyun/refresh", {"force": "accessToken"})

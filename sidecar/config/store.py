@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import errno
+import hashlib
 import fcntl
 import json
 import math
@@ -56,8 +58,14 @@ def default_config_path() -> Path:
 
 
 def new_document() -> ConfigDoc:
-    """The document the CLI creates when there is no file yet."""
-    return {"current": "", "profiles": [], "meta_path": ""}
+    """The document the CLI creates when there is no file yet (its ``NewConfiguration``): current
+    ``default`` and one ``default`` profile as its ``NewProfile`` marshals it (mode empty, JSON
+    output, English; the empty fields are ``omitempty``)."""
+    return {
+        "current": DEFAULT_PROFILE_NAME,
+        "profiles": [{"name": DEFAULT_PROFILE_NAME, "mode": "", "output_format": "json", "language": "en"}],
+        "meta_path": "",
+    }
 
 
 @dataclass(frozen=True)
@@ -240,6 +248,20 @@ class ConfigStore:
             yield LockedConfig(self)
         finally:
             os.close(fd)
+
+    def refresh_lock(self, profile: str) -> contextlib.AbstractAsyncContextManager[LockedConfig]:
+        """The cross-process lock of one profile's token renewal, separate from the file lock.
+
+        It may be held across a network call (a refresh must not run twice, or one process spends
+        the rotating token the other holds); the file lock is only ever held around a
+        read-modify-write, so a profile edit in another window never waits for a refresh. The
+        same lock code on a per-profile lock file (the yielded handle is not for writing: write
+        with :meth:`aupdate`, which takes the file lock).
+        """
+        digest = hashlib.sha256(profile.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        per_profile = copy.copy(self)
+        per_profile.lock_path = self.path.with_name(f".{self.path.name}.refresh-{digest}.lock")
+        return per_profile.alocked()
 
     # ----------------------------------------------------------------- writing
 

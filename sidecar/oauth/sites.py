@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import InvalidParams
+from ..errors import InvalidParams, UnknownSite
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ PRODUCTION_SITES: dict[str, Site] = {
     "CN": Site("CN", "https://signin.aliyun.com", "https://oauth.aliyun.com", "4038181954557748008"),
     "INTL": Site("INTL", "https://signin.alibabacloud.com", "https://oauth.alibabacloud.com", "4103531455503354461"),
 }
+#: What a profile without ``oauth_site_type`` means (the SDKs' default; the CLI always writes the field).
+DEFAULT_SITE = "CN"
 DEFAULT_STS_ENDPOINT = "https://sts.aliyuncs.com"
 DEFAULT_CALLBACK_PORTS = (12345, 12349)
 
@@ -62,8 +64,20 @@ class Endpoints:
     sites: dict[str, Site] = field(default_factory=lambda: dict(PRODUCTION_SITES))
     sts_endpoint: str = DEFAULT_STS_ENDPOINT
 
-    def site(self, name: str) -> Site:
-        return self.sites[name.upper()] if name.upper() in self.sites else self.sites["CN"]
+    def site(self, name: str, *, profile: str = "") -> Site:
+        """The site called ``name`` (any case); :class:`UnknownSite` for any other value, never a
+        fallback: a guessed site would send the profile's tokens to the wrong service."""
+        found = self.sites.get(name.upper()) if isinstance(name, str) else None
+        if found is None:
+            raise UnknownSite(profile, str(name), list(self.sites))
+        return found
+
+    def site_of(self, profile: Mapping[str, Any], name: str) -> Site:
+        """The site of a profile: ``oauth_site_type``, ``CN`` when absent or empty (as the SDKs default)."""
+        value = profile.get("oauth_site_type")
+        if value is None or value == "":
+            value = DEFAULT_SITE
+        return self.site(value if isinstance(value, str) else repr(value), profile=name)
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Endpoints:
         """Apply ``{signinBase?, oauthBase?, stsEndpoint?, CN?: {...}, INTL?: {...}}``."""

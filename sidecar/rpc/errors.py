@@ -17,10 +17,12 @@ CODES: dict[str, int] = {
     "profileNotFound": -32010,
     "configCorrupt": -32011,
     "configUnavailable": -32012,
+    "unknownSite": -32013,
     "signInRequired": -32020,
     "signInDenied": -32021,
     "signInTimeout": -32022,
     "portsBusy": -32023,
+    "clientNotAuthorized": -32024,
     "network": -32030,
     "upstream": -32031,
 }
