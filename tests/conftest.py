@@ -62,3 +62,21 @@ def emulator() -> Iterator[object]:
         yield emu
     finally:
         emu.stop()
+
+
+@pytest.fixture(params=["camel", "pascal", "noRefreshToken", "noRotation", "strict"])
+def variant_emulator(request: pytest.FixtureRequest) -> Iterator[object]:
+    """An auto-approving emulator playing one reading of the service (``tests.flows.VARIANTS``)."""
+    from emulator import Emulator
+
+    from .flows import VARIANTS
+
+    # Domain tests let the OS pick the callback port; the registered-ports rule is the e2e tests' part.
+    settings = {k: v for k, v in VARIANTS[request.param].items() if k != "registered_ports_only"}
+    emu = Emulator(host="127.0.0.1", port=0, auto_approve=True, **settings)
+    emu.variant = request.param  # type: ignore[attr-defined]
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
