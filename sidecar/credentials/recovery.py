@@ -87,8 +87,8 @@ class RecoveryRecords:
     # ----------------------------------------------------------------- writing
 
     def save(self, record: Recovery) -> bool:
-        """Write the record durably (temp file, fsync, rename, fsync of the folder). False when it
-        could not be written: the caller still holds the tokens in memory and goes on."""
+        """Write the record durably (temp file, rename, fsync of the file and the folder). False when
+        it could not be written: the caller still holds the tokens in memory and goes on."""
         if not self.enabled:
             return False
         data = json.dumps(record.to_json()).encode("utf-8")
@@ -104,10 +104,13 @@ class RecoveryRecords:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
+                # Renamed first, then fsynced: once the name exists a killed process loses nothing
+                # (the kernel holds the data), and the fsyncs that follow (still before the main
+                # write) cover a power loss; a record torn by one is unreadable and is dropped.
+                os.replace(tmp, self.path_for(record.profile))
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, self.path_for(record.profile))
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
