@@ -162,11 +162,12 @@ class SidecarService:
         """Run a browser sign-in; a sign-in already running is cancelled first (one at a time)."""
         P.validate_profile_name(profile)
         existing = P.find_profile(await self.store.aread(), profile)
-        if site is None:
-            site = str((existing or {}).get("oauth_site_type") or "CN")
+        endpoints = self.settings.endpoints
+        # Without a site, the profile's own (unknownSite when it is not one: never a guess).
+        chosen = endpoints.site_of(existing or {}, profile) if site is None else endpoints.site(P.validate_site(site))
         request = SignInRequest(
             profile=profile,
-            site=self.settings.endpoints.site(P.validate_site(site)),
+            site=chosen,
             region=P.validate_region(region) if region is not None else None,
             language=P.validate_language(language) if language is not None else None,
         )

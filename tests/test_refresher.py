@@ -550,3 +550,23 @@ async def test_a_successful_renewal_leaves_no_recovery_record(emulator: Emulator
     await service.refresher.credentials("dev", force="accessToken")
     assert list(config_path.parent.glob(".config.json.sidecar-recovery-*")) == []
     await service.aclose()
+
+
+async def test_a_sign_in_again_without_a_site_refuses_an_unknown_one(emulator: Emulator, config_path: Path) -> None:
+    from sidecar.errors import UnknownSite
+
+    service = await signed_in(emulator, config_path)
+    doc = load_json(config_path)
+    P.get_profile(doc, "dev")["oauth_site_type"] = "MARS"
+    config_path.write_text(json.dumps(doc))
+    started: list[str] = []
+
+    async def browser(url: str, _redirect: str) -> None:
+        started.append(url)
+
+    with pytest.raises(UnknownSite):
+        await service.sign_in("dev", None, None, None, browser)
+    assert started == []  # no site was opened
+    await signed_in(emulator, config_path, service=service)  # an explicit site (CN) fixes it
+    assert P.get_profile(load_json(config_path), "dev")["oauth_site_type"] == "CN"
+    await service.aclose()

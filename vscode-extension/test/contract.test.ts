@@ -211,9 +211,10 @@ describe('contract: profiles, errors, shutdown', { skip: SKIP }, () => {
     if (home) fs.rmSync(home, { recursive: true, force: true });
   });
 
-  test('listProfiles on an absent config file: no profiles', { timeout: 30000 }, async () => {
+  test('listProfiles on an absent config file: the file the CLI would create', { timeout: 30000 }, async () => {
     const list = await sc.request<ProfileList>('aliyun/listProfiles');
-    assert.deepEqual(list.profiles, []);
+    // No file yet reads as the file the CLI would create: one empty "default" profile.
+    assert.deepEqual(list.profiles.map((p) => [p.name, p.mode, p.state]), [['default', '', 'notOAuth']]);
     assert.equal(list.configPath, configPath);
     assert.equal(typeof list.current, 'string');
   });
@@ -237,6 +238,7 @@ describe('contract: profiles, errors, shutdown', { skip: SKIP }, () => {
       stsExpiresAt: null,
       accessTokenExpiresAt: null,
       refreshTokenExpiresAt: null,
+      hasRefreshToken: false,
     });
     assert.deepEqual(byName.oauth1, {
       name: 'oauth1',
@@ -249,6 +251,7 @@ describe('contract: profiles, errors, shutdown', { skip: SKIP }, () => {
       stsExpiresAt: now + 3600,
       accessTokenExpiresAt: now + 7200,
       refreshTokenExpiresAt: now + 86400 * 30,
+      hasRefreshToken: true,
     });
     assert.equal(byName.stale!.state, 'signInRequired');
     assert.equal(byName.stale!.site, 'INTL');

@@ -18,7 +18,20 @@ export interface ProfileEntry {
   stsExpiresAt: number | null;
   accessTokenExpiresAt: number | null;
   refreshTokenExpiresAt: number | null;
+  /** False for a profile signed in without a refresh token (usable until its access token expires). */
+  hasRefreshToken: boolean;
+  /** Why a `signInRequired` profile needs a sign-in. */
+  stateReason?: StateReason;
+  /** The `source_profile` of a chained profile (shown as "via <source>"). */
+  sourceProfile?: string;
 }
+
+export type StateReason =
+  | 'refreshTokenRefused'
+  | 'refreshTokenExpired'
+  | 'noRefreshToken'
+  | 'clientNotAuthorized'
+  | 'unknownSite';
 
 export interface ProfileList {
   current: string;
@@ -92,7 +105,9 @@ export type ErrorKind =
   | 'signInTimeout'
   | 'portsBusy'
   | 'network'
-  | 'upstream';
+  | 'upstream'
+  | 'clientNotAuthorized'
+  | 'unknownSite';
 
 /** `initializationOptions` of `initialize` (every field optional). */
 export interface InitializationOptions {
