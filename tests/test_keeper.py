@@ -195,3 +195,15 @@ async def test_keeper_saves_tokens_the_file_refused_without_a_new_call(emu: Emul
     await service.refresher.credentials("dev", force="accessToken")
     assert emu.stats["invalid_grant"] == 0
     await service.aclose()
+
+
+async def test_keeper_does_not_spin_on_a_profile_without_a_refresh_token(config_path: Path) -> None:
+    """Its access token cannot be renewed: the keeper waits for the STS layer only, calls nothing."""
+    with Emulator(auto_approve=True, refresh_token_in_code_grant=False) as emu:
+        service = await signed_in(emu, config_path)
+        age(config_path, access=KEEPER_MARGINS.access_token - 100)  # inside the keeper's margin
+        calls = emulator_calls(emu)
+        delay = await CredentialKeeper(service.refresher).tick()
+        assert emulator_calls(emu) == calls
+        assert delay > KEEPER_RETRY_AFTER_FAILURE
+        await service.aclose()

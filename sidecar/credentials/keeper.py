@@ -95,9 +95,11 @@ class CredentialKeeper:
             return KEEPER_MAX_SLEEP
         times = layer_times(find_profile(await store.aread(), name) or {})
         now = self._clock()
+        # Without a refresh token the access token cannot be renewed: only its STS layer is due.
+        access_at = times.access_expires_at if times.has_refresh_token else None
         due = [
             t - margin - now
-            for t, margin in ((times.sts_expires_at, self.margins.sts), (times.access_expires_at, self.margins.access_token))
+            for t, margin in ((times.sts_expires_at, self.margins.sts), (access_at, self.margins.access_token))
             if t is not None
         ]
         return max(KEEPER_MIN_SLEEP, min([KEEPER_MAX_SLEEP, *due]))

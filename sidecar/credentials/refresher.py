@@ -228,10 +228,12 @@ class Refresher:
             if force == "accessToken" or tokens.access_expires_at - self._clock() <= self._access_margin(margins):
                 renewed = await self._renew_access_token(name, site, tokens, force == "accessToken")
                 renewed_access, tokens = renewed is not tokens, renewed
+            changed = renewed_access or sts is None
             if sts is None:
                 sts = await self._exchange(name, site, tokens, renewed_access)
             self._remember(name, sts)
-        self._emit(CredentialEvent(name, "refreshed", sts.expires_at))
+        if changed:  # (a profile without a refresh token may have had nothing to renew)
+            self._emit(CredentialEvent(name, "refreshed", sts.expires_at))
         return sts
 
     def _access_ok(self, profile: dict[str, Any], margins: Margins) -> bool:
