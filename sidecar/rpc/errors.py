@@ -50,6 +50,30 @@ LEVELS: dict[str, int] = {
 }
 
 
+#: The next step for the log line, where the error's own message does not already say it.
+NEXT_STEPS: dict[str, str] = {
+    "signInDenied": "sign in again to retry; if the service said the call is not authorized, a RAM "
+    "administrator must install the official-cli application in the account and assign it to this user",
+    "signInRequired": "sign in again in the browser",
+    "network": "check the network connection (or proxy) to the sign-in service, then retry",
+    "upstream": "retry later; if it keeps failing, report the requestId",
+    "configUnavailable": "check the config file's permissions and the free disk space",
+}
+_DENIED_STEPS: dict[str, str] = {
+    "userDenied": "the user chose Deny; sign in again when ready",
+    "notAuthorized": "a RAM administrator must install the official-cli application in the account and "
+    "assign it to this user, then sign in again",
+}
+
+
+def log_line(method: str, exc: SidecarError) -> str:
+    """``<method>: <kind>: <message> Next: <step>`` (the message is secret-free by design)."""
+    step = NEXT_STEPS.get(exc.kind)
+    if exc.kind == "signInDenied":
+        step = _DENIED_STEPS.get(str(exc.details.get("reason")), step)
+    return f"{method}: {exc.kind}: {exc.message}" + (f" Next: {step}." if step else "")
+
+
 class RpcError(Exception):
     """A JSON-RPC error answer: ``code``, a fixed or domain ``message``, ``data`` with ``kind``."""
 
@@ -72,7 +96,7 @@ def to_rpc_error(exc: BaseException, method: str) -> RpcError:
     if isinstance(exc, RpcError):
         return exc
     if isinstance(exc, SidecarError):
-        log.log(LEVELS.get(exc.kind, logging.WARNING), "%s: %s: %s", method, exc.kind, exc.message)
+        log.log(LEVELS.get(exc.kind, logging.WARNING), "%s", log_line(method, exc))
         return RpcError(CODES.get(exc.kind, -32603), exc.message, exc.to_data())
     # A bug. Its text may hold anything, so it stays in the (redacted) log only.
     log.error("%s failed unexpectedly (a bug; please report it with this log)", method, exc_info=exc)
