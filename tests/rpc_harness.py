@@ -18,9 +18,18 @@ import httpx
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from sidecar.rpc.params import to_plain
-
 REPO = Path(__file__).resolve().parent.parent
+
+
+def to_plain(value: Any) -> Any:
+    """namedtuples (how pygls' client structures JSON it has no type for) back into dicts, recursively."""
+    if hasattr(value, "_asdict"):
+        return {k: to_plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
 
 
 class Sidecar:

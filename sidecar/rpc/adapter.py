@@ -194,16 +194,16 @@ class Edge:
         elif method in self._protocol.fm.builtin_features or method in self._protocol.fm.features:
             self._to_pygls(message)
         else:
-            log.warning("answered a request for an unknown method")
+            log.warning("answered a request for an unknown method %r", method[:100])
             self._answer(msg_id, error=method_not_found(method))
 
     def _notification(self, method: str, params: Any, message: dict[str, Any]) -> None:
         if method == types.CANCEL_REQUEST:
+            # Only our own requests can be cancelled (pygls runs no request of the client's that
+            # lasts); a cancel for one already answered is normal and ignored.
             task = self._inflight.get(params.get("id")) if isinstance(params, dict) else None
             if task is not None:
                 task.cancel()
-            else:
-                self._to_pygls(message)  # one of pygls' own requests, or one already answered
         elif method == types.EXIT:
             self._exit_code = 0 if self.shut_down else 1
             assert self._stopped is not None

@@ -17,18 +17,6 @@ Field = Callable[[dict[str, Any], str], Any]
 MAX_STRING = 4096
 
 
-def to_plain(value: Any) -> Any:
-    """namedtuples (how pygls structures JSON it has no type for, e.g. in a pygls client) back into
-    dicts, recursively."""
-    if hasattr(value, "_asdict"):
-        return {k: to_plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    return value
-
-
 def as_object(params: Any) -> dict[str, Any]:
     if params is None:
         return {}

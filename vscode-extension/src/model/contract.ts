@@ -69,10 +69,16 @@ export interface CredentialsChanged {
   expiresAt?: number;
 }
 
+/** `aliyun/configError`: the error's `data` plus its `message`. */
 export interface ConfigError {
   kind: string;
   message: string;
   path: string;
+  where?: string;
+  line?: number;
+  column?: number;
+  reason?: string;
+  fix?: string;
 }
 
 export interface CredentialsEndpoint {
