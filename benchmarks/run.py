@@ -359,6 +359,7 @@ async def bench_single(emu: Emulator, work: Path, sizes: Sizes) -> dict[str, Any
 
         log(f"expiry stampede: {sizes.storm_rounds} x {sizes.storm} concurrent getCredentials")
         rounds = []
+        client.track = True
         for _ in range(sizes.storm_rounds):
             seed.expire(config, "dev")
             before = emu.stats

@@ -210,6 +210,8 @@ class Edge:
             self._stopped.set()
         elif method == types.INITIALIZED:
             self.hooks.initialized()
+        elif method == types.WINDOW_WORK_DONE_PROGRESS_CANCEL:
+            log.debug("ignored a progress cancel (the contract's cancel is $/cancelRequest)")
         elif not self.shut_down and (method in self._protocol.fm.builtin_features or method in self._protocol.fm.features):
             self._to_pygls(message)
         else:
