@@ -276,6 +276,18 @@ async def test_switch_by_another_process_is_noticed(sidecar: Sidecar, config_pat
     await sidecar.wait_for("aliyun/profilesChanged", lambda p: p["current"] == "a", timeout=5)
 
 
+async def test_get_credentials_follows_current_changed_by_another_process(sidecar: Sidecar, config_path: Path) -> None:
+    """The selected profile is remembered by the file's stamp: a write by anyone is seen at once."""
+    await sign_in(sidecar, "a")
+    await sign_in(sidecar, "b")
+    assert (await sidecar.request("aliyun/getCredentials", {}))["profile"] == "b"
+    for name in ("a", "b", "a"):
+        doc = load_json(config_path)
+        doc["current"] = name
+        config_path.write_text(json.dumps(doc, indent=4))  # in place, no lock, same size each time
+        assert (await sidecar.request("aliyun/getCredentials", {}))["profile"] == name
+
+
 async def test_corrupt_file_is_reported_and_kept(sidecar: Sidecar, config_path: Path) -> None:
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text('{"current": "x", "profiles": [}')
