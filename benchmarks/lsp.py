@@ -64,13 +64,15 @@ class Client:
         *,
         python_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        module: str = "sidecar",
     ) -> Client:
+        """``python -m <module>``: the sidecar, or ``benchmarks.floor`` (the bare loop it is compared with)."""
         started = time.perf_counter()
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             *python_args,
             "-m",
-            "sidecar",
+            module,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

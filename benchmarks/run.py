@@ -280,6 +280,62 @@ def import_probes(runs: int) -> dict[str, float]:
 # =================================================================================================
 
 
+async def sequential(client: Client, n: int) -> tuple[list[float], float]:
+    """``n`` requests one at a time; the latencies and the elapsed time."""
+    latencies = []
+    t_start = time.perf_counter()
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await client.request("aliyun/getCredentials", {})
+        latencies.append(time.perf_counter() - t0)
+    return latencies, time.perf_counter() - t_start
+
+
+async def pipelined(client: Client, n: int) -> dict[str, float]:
+    """``n`` requests written at once; requests per second and the p99 arrival time."""
+    client.track = True
+    t0 = time.perf_counter()
+    futures = [client.send("aliyun/getCredentials", {}) for _ in range(n)]
+    await client.drain()
+    await asyncio.wait_for(asyncio.gather(*(f for _, f in futures)), 120)
+    elapsed = time.perf_counter() - t0
+    lat = [client.arrivals[i] - t0 for i, _ in futures]
+    client.arrivals.clear()
+    client.track = False
+    return {"rps": n / elapsed, "n": n, "p99": pct(lat, 99), "elapsed": elapsed}
+
+
+async def measure_request_path(side: Client, floor: Client, sizes: Sizes) -> dict[str, Any]:
+    """``getCredentials`` on the sidecar beside the floor (a bare asyncio JSON-RPC loop answering the
+    same request from memory, ``benchmarks/floor.py``), in alternating blocks so that both see the
+    same load on a shared machine."""
+    for target in (side, floor):
+        for _ in range(100):  # warm-up
+            await target.request("aliyun/getCredentials", {})
+    log(f"getCredentials: {sizes.sequential} sequential, beside the floor")
+    lat: dict[str, list[float]] = {"side": [], "floor": []}
+    elapsed = {"side": 0.0, "floor": 0.0}
+    blocks = 8
+    for _ in range(blocks):
+        for key, target in (("floor", floor), ("side", side)):
+            values, took = await sequential(target, sizes.sequential // blocks)
+            lat[key] += values
+            elapsed[key] += took
+
+    def seq(key: str) -> dict[str, Any]:
+        return {"median": statistics.median(lat[key]), "p99": pct(lat[key], 99),
+                "rps": len(lat[key]) / elapsed[key], "n": len(lat[key])}
+
+    log(f"getCredentials: {sizes.pipelined} pipelined, beside the floor")
+    floor_pipe = await pipelined(floor, sizes.pipelined)
+    side_pipe = await pipelined(side, sizes.pipelined)
+    return {
+        "sequential": seq("side"),
+        "pipelined": side_pipe,
+        "floor": {"sequential": seq("floor"), "pipelined": floor_pipe},
+    }
+
+
 async def bench_single(emu: Emulator, work: Path, sizes: Sizes) -> dict[str, Any]:
     home = work / "single"
     config = home / ".aliyun" / "config.json"
@@ -294,38 +350,20 @@ async def bench_single(emu: Emulator, work: Path, sizes: Sizes) -> dict[str, Any
         await asyncio.sleep(0.6)  # let the watcher's first look pass
         result["idle_rss_kib"] = memory_kib(client.pid).get("VmRSS", 0)
 
-        log(f"getCredentials: {sizes.sequential} sequential")
-        for _ in range(100):
-            await client.request("aliyun/getCredentials", {})
         before = emu.stats
-        latencies = []
-        t_start = time.perf_counter()
-        for _ in range(sizes.sequential):
-            t0 = time.perf_counter()
-            await client.request("aliyun/getCredentials", {})
-            latencies.append(time.perf_counter() - t0)
-        elapsed = time.perf_counter() - t_start
-        result["sequential"] = {
-            "median": statistics.median(latencies),
-            "p99": pct(latencies, 99),
-            "rps": sizes.sequential / elapsed,
-            "n": sizes.sequential,
-            "upstream": stats_delta(before, emu.stats),
-        }
-
-        log(f"getCredentials: {sizes.pipelined} pipelined")
-        client.track = True
-        t0 = time.perf_counter()
-        futures = [client.send("aliyun/getCredentials", {}) for _ in range(sizes.pipelined)]
-        await client.drain()
-        await asyncio.wait_for(asyncio.gather(*(f for _, f in futures)), 120)
-        elapsed = time.perf_counter() - t0
-        lat = [client.arrivals[i] - t0 for i, _ in futures]
-        client.arrivals.clear()
-        result["pipelined"] = {"rps": sizes.pipelined / elapsed, "n": sizes.pipelined, "p99": pct(lat, 99)}
+        floor = await Client.spawn(home, module="benchmarks.floor")
+        try:
+            await floor.initialize({})
+            result.update(await measure_request_path(client, floor, sizes))
+            await floor.stop()
+        finally:
+            if floor.proc.returncode is None:
+                floor.proc.kill()
+        result["sequential"]["upstream"] = stats_delta(before, emu.stats)
 
         log(f"expiry stampede: {sizes.storm_rounds} x {sizes.storm} concurrent getCredentials")
         rounds = []
+        client.track = True
         for _ in range(sizes.storm_rounds):
             seed.expire(config, "dev")
             before = emu.stats
@@ -558,14 +596,21 @@ def render(r: dict[str, Any]) -> str:
                  "sent right after `initialized`"))
     one = r["single"]
     seq = one["sequential"]
+    floor = one["floor"]
+    fseq, fpipe = floor["sequential"], floor["pipelined"]
     rows.append(("`aliyun/getCredentials`, fresh cached STS",
-                 f"median {ms(seq['median'])}, p99 {ms(seq['p99'])}; {seq['rps']:.0f} req/s",
+                 f"median {ms(seq['median'])}, p99 {ms(seq['p99'])}; {seq['rps']:.0f} req/s "
+                 f"(floor: median {ms(fseq['median'])}, p99 {ms(fseq['p99'])}; "
+                 f"{seq['median'] / fseq['median']:.1f}× the floor's median)",
                  f"sequential: one request at a time on one connection, n={seq['n']}; upstream calls: "
-                 f"{seq['upstream']['exchanges'] + seq['upstream']['refreshes']}"))
+                 f"{seq['upstream']['exchanges'] + seq['upstream']['refreshes']}; floor: a bare asyncio "
+                 "JSON-RPC loop over stdio answering from memory, measured in alternating blocks"))
     pipe = one["pipelined"]
     rows.append(("`aliyun/getCredentials`, pipelined",
-                 f"{pipe['rps']:.0f} req/s",
-                 f"{pipe['n']} requests written at once on one connection; last answer after {ms(pipe['p99'])} (p99)"))
+                 f"{pipe['n']} answered in {ms(pipe['elapsed'])}; {pipe['rps']:.0f} req/s "
+                 f"(floor: {ms(fpipe['elapsed'])}; {pipe['elapsed'] / fpipe['elapsed']:.1f}× the floor)",
+                 f"{pipe['n']} requests written at once on one connection; p99 arrival {ms(pipe['p99'])} "
+                 f"(floor {ms(fpipe['p99'])})"))
     storm = one["storm"]
     exchanges = ", ".join(str(x["upstream"]["exchanges"]) for x in storm)
     p99 = max(x["p99"] for x in storm)
@@ -663,6 +708,30 @@ async def run(sizes: Sizes, work: Path, *, startup: bool = True) -> dict[str, An
     return results
 
 
+async def run_request_path(sizes: Sizes, work: Path) -> str:
+    """Only the request-path figures (``--request-path``): the sidecar's ``getCredentials`` beside the
+    floor, for quick before/after comparisons of the edge."""
+    with Emulator(host="127.0.0.1", port=0, auto_approve=True) as emu:
+        home = work / "request-path"
+        config = home / ".aliyun" / "config.json"
+        await seed.sign_in(emu, config, "dev")
+        client = await start_sidecar(home, {"configPath": str(config), "endpoints": seed.emulator_endpoints(emu),
+                                            "keepFresh": False, "logLevel": "warning"})
+        floor = await Client.spawn(home, module="benchmarks.floor")
+        try:
+            await floor.initialize({})
+            r = await measure_request_path(client, floor, sizes)
+        finally:
+            await floor.stop()
+            await client.stop()
+    seq, fseq = r["sequential"], r["floor"]["sequential"]
+    pipe, fpipe = r["pipelined"], r["floor"]["pipelined"]
+    return (f"sequential: median {ms(seq['median'])} p99 {ms(seq['p99'])} | floor median {ms(fseq['median'])} "
+            f"p99 {ms(fseq['p99'])} | ratio {seq['median'] / fseq['median']:.1f}x\n"
+            f"pipelined {pipe['n']}: {ms(pipe['elapsed'])} (p99 {ms(pipe['p99'])}) | floor {ms(fpipe['elapsed'])} | "
+            f"ratio {pipe['elapsed'] / fpipe['elapsed']:.1f}x")
+
+
 def invariants(results: dict[str, Any]) -> list[str]:
     """What must hold whatever the timings; an empty list when all do."""
     broken = []
@@ -688,9 +757,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run of every scenario")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
+    parser.add_argument("--request-path", action="store_true",
+                        help="only getCredentials beside the floor (sequential and pipelined)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     work = Path(tempfile.mkdtemp(prefix="aliyun-sidecar-bench-"))
+    if args.request_path:
+        try:
+            print(asyncio.run(run_request_path(sizes, work)))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     started = time.perf_counter()
     try:
         results = asyncio.run(run(sizes, work))

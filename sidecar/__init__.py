@@ -2,7 +2,9 @@
 
 Layers, each importing only from the ones before it:
 ``errors``/``tokens`` → ``config`` (the shared file) → ``oauth`` (PKCE, callback, HTTP client) →
-``credentials`` (refresh, serving) → ``rpc`` (the pygls edge) and ``cli`` (command-line entry points).
+``credentials`` (refresh, serving) → ``service`` (the use cases) → ``app`` (the composition root of the
+JSON-RPC sidecar) → ``rpc`` (the JSON-RPC edge; only ``rpc/adapter.py`` knows pygls) and ``cli``
+(command-line entry points).
 The emulator stands beside them and shares nothing with them but the wire protocol.
 """
 

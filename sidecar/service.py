@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import profiles as P
-from .config.store import ConfigStore
+from .config.store import ConfigStore, FileStamp
 from .credentials.identity import CallerIdentityClient, Identity, IdentityCache
+from .timing import ENDPOINT_MIN_STS_LIFETIME
 from .credentials.refresher import CredentialEvent, Force, Margins, Refresher
 from .errors import Cancelled, InvalidParams
 from .oauth.client import OAuthClient
@@ -73,6 +75,8 @@ class SidecarService:
         self._signin_flow: SignInFlow | None = None
         #: Caller identities per profile, valid while the STS AccessKeyId is the same (memory only).
         self._identities = IdentityCache(CallerIdentityClient(timeout=settings.http_timeout).get)
+        #: ``current`` of the file as of its stamp (see :meth:`select`).
+        self._selected: tuple[FileStamp | None, str] | None = None
 
     def _oauth_client(self) -> OAuthClient:
         if self._client is None:
@@ -121,8 +125,19 @@ class SidecarService:
         return await self._mutate(lambda doc: P.set_profile_options(doc, name, region, language))
 
     async def select(self, explicit: str | None) -> str:
-        """The profile a request without a name means (explicit, environment, then ``current``)."""
-        return P.select_profile_name(await self.store.aread(), explicit)
+        """The profile a request without a name means (explicit, environment, then ``current``).
+
+        ``current`` is remembered with the file's stamp, so that the request path (``getCredentials``
+        for the selected profile) does not read and parse the whole file on every call."""
+        if explicit or any(os.environ.get(var) for var in P.PROFILE_ENV_VARS):
+            return P.select_profile_name({}, explicit)
+        stamp = self.store.stamp()  # before the read: a write in between only causes a re-read
+        known = self._selected
+        if stamp is not None and known is not None and known[0] == stamp:
+            return known[1]
+        name = P.select_profile_name(await self.store.aread(), None)
+        self._selected = (stamp, name)
+        return name
 
     # ----------------------------------------------------------------- credentials
 
@@ -132,6 +147,14 @@ class SidecarService:
 
     async def credentials(self, name: str) -> StsCredentials:
         return await self.refresher.credentials(name)
+
+    async def served_credentials(self, profile: str | None) -> tuple[str, StsCredentials]:
+        """The credentials endpoint's source: the named (or selected) profile's STS credentials, with
+        the STS margin raised to the endpoint's minimum lifetime so that an SDK can cache them."""
+        base = self.settings.margins
+        margins = Margins(sts=max(base.sts, ENDPOINT_MIN_STS_LIFETIME), access_token=base.access_token)
+        name = await self.select(profile)
+        return name, await self.refresher.credentials(name, margins=margins)
 
     async def who_am_i(self, name: str) -> Identity:
         """The caller identity of the profile's STS credentials (``aliyun/whoAmI``).

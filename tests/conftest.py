@@ -5,7 +5,9 @@ from __future__ import annotations
 
 
 import json
+import random
 import shutil
+import socket
 from collections.abc import Iterator
 from typing import Any
 from pathlib import Path
@@ -85,3 +87,24 @@ def variant_emulator(request: pytest.FixtureRequest) -> Iterator[object]:
         yield emu
     finally:
         emu.stop()
+
+
+def free_port_range(size: int = 5) -> list[int]:
+    """``[first, last]``: ``size`` loopback ports that are free now, below Linux's ephemeral range
+    (32768 and up), so that no outgoing connection of another test takes one meanwhile. For the
+    callback's ``callbackPorts``: a test that holds them all (ports busy) can bind every one."""
+    for _ in range(200):
+        first = random.randrange(20000, 32768 - size, size)
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(first, first + size):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return [first, first + size - 1]
+    raise RuntimeError("no free range of loopback ports")

@@ -22,11 +22,20 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
 
-from sidecar.rpc.params import to_plain
-
 from .contract_schema import check_error, check_initialize, check_notification, check_result
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def to_plain(value: Any) -> Any:
+    """namedtuples (how pygls' client structures JSON it has no type for) back into dicts, recursively."""
+    if hasattr(value, "_asdict"):
+        return {k: to_plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
 
 
 class Sidecar:

@@ -39,6 +39,7 @@ from sidecar.rpc.errors import EDGE_KINDS
 from sidecar.oauth.callback import CallbackServer, PendingAuthorization
 from sidecar.tokens import OAuthTokens, StsCredentials
 
+from .conftest import free_port_range
 from .rpc_harness import REPO
 
 # =================================================================================================
@@ -387,8 +388,7 @@ def emu() -> Iterator[Emulator]:
 
 
 def ports() -> list[int]:
-    first = 21000 + (os.getpid() * 7 + int(time.time() * 1000)) % 30000 // 5 * 5
-    return [first, first + 4]
+    return free_port_range()
 
 
 async def _seed(emu: Emulator, config_path: Path) -> None:
@@ -592,6 +592,76 @@ def test_unknown_method_error_carries_data_kind(frames_sidecar: RawSidecar) -> N
     answer = frames_sidecar.request("aliyun/noSuchMethod", {})
     assert answer["error"]["code"] == -32601
     assert answer["error"]["data"] == {"kind": "methodNotFound"}
+
+
+def error_answer_to_null(side: RawSidecar, start: int) -> dict[str, Any]:
+    return side.wait(lambda m: "method" not in m and m.get("id") is None and "error" in m, timeout=5, start=start)
+
+
+RESYNC_CASES = [
+    pytest.param(b"Content-Length: 1x\r\n\r\n", id="length-with-a-letter"),
+    pytest.param(b"Content-Length: 99999999999999999999\r\n\r\n", id="length-absurd"),
+    pytest.param(b"Content-Length:\r\n\r\n", id="length-empty"),
+    pytest.param(b"Content-Type: application/json\r\n\r\n", id="no-length"),
+]
+
+
+@pytest.mark.parametrize("header", RESYNC_CASES)
+def test_a_bad_header_loses_only_its_own_frame(frames_sidecar: RawSidecar, header: bytes) -> None:
+    """The frame's body (no newline after it) must not swallow the frames that follow it."""
+    side = frames_sidecar
+    bad = header + b'{"jsonrpc": "2.0", "id": "lost", "method": "aliyun/listProfiles", "params": {}}'
+    good = [body(json.dumps({"jsonrpc": "2.0", "id": f"after{i}", "method": "aliyun/listProfiles", "params": {}}))
+            for i in range(3)]
+    side.write(bad + b"".join(good))
+    for i in range(3):
+        assert "result" in side.answer(f"after{i}", timeout=5)
+
+
+def test_header_names_are_case_insensitive(frames_sidecar: RawSidecar) -> None:
+    message = b'{"jsonrpc": "2.0", "id": "lower", "method": "aliyun/listProfiles", "params": {}}'
+    frames_sidecar.write(b"content-length: %d\r\n\r\n" % len(message) + message)
+    assert "result" in frames_sidecar.answer("lower")
+
+
+def test_a_numeric_method_gets_invalid_request_without_python_text(frames_sidecar: RawSidecar) -> None:
+    frames_sidecar.send({"jsonrpc": "2.0", "id": "num", "method": 5, "params": {}})
+    error = frames_sidecar.answer("num")["error"]
+    assert error["code"] == -32600 and error["data"] == {"kind": "invalidRequest"}
+    assert "Error" not in error["message"] and "str" not in error["message"] and "int" not in error["message"]
+
+
+def test_a_batch_gets_one_invalid_request_answer(frames_sidecar: RawSidecar) -> None:
+    """docs/contract.md: batches are not supported (LSP never sends them); one error, id null."""
+    side = frames_sidecar
+    start = len(side.messages)
+    side.write(body(json.dumps([{"jsonrpc": "2.0", "id": "b1", "method": "aliyun/listProfiles", "params": {}}])))
+    error = error_answer_to_null(side, start)["error"]
+    assert error["code"] == -32600 and error["data"] == {"kind": "invalidRequest"}
+    assert not any(m.get("id") == "b1" for m in side.messages[start:])
+
+
+def test_unparseable_json_gets_a_parse_error_answer(frames_sidecar: RawSidecar) -> None:
+    side = frames_sidecar
+    start = len(side.messages)
+    side.write(body('{"jsonrpc": "2.0", "id": "p1", "method": '))
+    error = error_answer_to_null(side, start)["error"]
+    assert error["code"] == -32700 and error["data"] == {"kind": "invalidRequest"}
+    assert "Expecting" not in error["message"]  # never the parser's text
+
+
+@pytest.mark.parametrize("message", [
+    pytest.param({"jsonrpc": "1.0", "id": "v1", "method": "aliyun/listProfiles"}, id="wrong-version"),
+    pytest.param({"jsonrpc": "2.0", "id": "n1"}, id="no-method"),
+    pytest.param({"jsonrpc": "2.0", "id": [1], "method": "aliyun/listProfiles"}, id="id-an-array"),
+])
+def test_other_invalid_requests_get_an_answer(frames_sidecar: RawSidecar, message: dict[str, Any]) -> None:
+    side = frames_sidecar
+    start = len(side.messages)
+    side.send(message)
+    expected_id = message["id"] if isinstance(message["id"], str) else None
+    answer = side.wait(lambda m: "method" not in m and m.get("id") == expected_id and "error" in m, 5, start)
+    assert answer["error"]["data"] == {"kind": "invalidRequest"}
 
 
 @pytest.fixture

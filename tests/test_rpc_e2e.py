@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,16 +16,11 @@ from pygls.exceptions import JsonRpcException
 from sidecar.config import profiles as P
 from emulator import Emulator
 
-from .conftest import FIXTURES, by_name, load_json
+from .conftest import FIXTURES, by_name, free_port_range, load_json
 from .flows import VARIANT_DEFAULTS, VARIANTS, has_refresh_token
 from .rpc_harness import Sidecar, follow_in_browser
 
 SECRET_FIELDS = ("oauth_access_token", "oauth_refresh_token", "access_key_secret", "sts_token")
-
-
-def free_port_range() -> list[int]:
-    first = random.randrange(20000, 60000, 5)
-    return [first, first + 4]
 
 
 @pytest.fixture(scope="module")
@@ -293,6 +287,18 @@ async def test_switch_by_another_process_is_noticed(sidecar: Sidecar, config_pat
     await sidecar.wait_for("aliyun/profilesChanged", lambda p: p["current"] == "a", timeout=5)
 
 
+async def test_get_credentials_follows_current_changed_by_another_process(sidecar: Sidecar, config_path: Path) -> None:
+    """The selected profile is remembered by the file's stamp: a write by anyone is seen at once."""
+    await sign_in(sidecar, "a")
+    await sign_in(sidecar, "b")
+    assert (await sidecar.request("aliyun/getCredentials", {}))["profile"] == "b"
+    for name in ("a", "b", "a"):
+        doc = load_json(config_path)
+        doc["current"] = name
+        config_path.write_text(json.dumps(doc, indent=4))  # in place, no lock, same size each time
+        assert (await sidecar.request("aliyun/getCredentials", {}))["profile"] == name
+
+
 async def test_corrupt_file_is_reported_and_kept(sidecar: Sidecar, config_path: Path) -> None:
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text('{"current": "x", "profiles": [}')
@@ -306,6 +312,20 @@ async def test_corrupt_file_is_reported_and_kept(sidecar: Sidecar, config_path: 
     assert info.value.code == -32011 and info.value.data["kind"] == "configCorrupt"
     assert "line 1" in info.value.data["where"]
     assert config_path.read_text() == '{"current": "x", "profiles": [}'
+    # the notification carries the error's data (where, line, column...) and its message
+    assert {k: v for k, v in note.items() if k != "message"} == info.value.data
+    assert note["message"] == info.value.message
+    # the broken file is logged once (by the watcher), not once per poll
+    await asyncio.sleep(1.2)
+    watcher_lines = [line for line in sidecar.stderr.decode().splitlines() if "config file: configCorrupt" in line]
+    assert len(watcher_lines) == 1 and " WARNING " in watcher_lines[0], watcher_lines
+    seen = len(sidecar.of("aliyun/profilesChanged"))
+    config_path.write_text('{"current": "", "profiles": []}')
+    await sidecar.wait_for("aliyun/profilesChanged", lambda _p: len(sidecar.of("aliyun/profilesChanged")) > seen, timeout=5)
+    config_path.write_text('{\n  "current": "x",\n  "profiles": [}')  # broken again: a new transition, a new line
+    await sidecar.wait_for("aliyun/configError", lambda p: p["where"] != note["where"], timeout=5)
+    await asyncio.sleep(0.2)
+    assert sum("config file: configCorrupt" in line for line in sidecar.stderr.decode().splitlines()) == 2
 
 
 # ------------------------------------------------------------------ refresh & credentials
@@ -594,3 +614,80 @@ async def test_refused_client_and_unknown_site_over_rpc(sidecar: Sidecar, config
     assert info.value.data == {"kind": "unknownSite", "profile": "dev", "site": "EU", "valid": ["CN", "INTL"]}
     entry = by_name(await sidecar.request("aliyun/listProfiles"), "dev")
     assert entry["stateReason"] == "unknownSite"
+
+
+# ------------------------------------------------------------------ the log: one line per failure
+
+
+def lines_naming(stderr: bytes, kind: str) -> list[str]:
+    return [line for line in stderr.decode("utf-8", "replace").splitlines() if f": {kind}: " in line]
+
+
+async def test_each_sign_in_failure_leaves_one_log_line_naming_its_cause(
+    emu: Emulator, isolated_home: Path, config_path: Path
+) -> None:
+    """Denied, cancelled, timed out, ports busy, network down: one line each, at its level; never
+    pygls' generic "Exception occurred" line, never "could not handle", never a secret."""
+    ports = free_port_range()
+    side = Sidecar(isolated_home, {
+        "configPath": str(config_path), "callbackPorts": ports, "signInTimeoutSeconds": 2, "keepFresh": False,
+        "endpoints": {"signinBase": emu.url, "oauthBase": emu.url},
+    })
+    side.browser = follow_in_browser
+    await side.start()
+    try:
+        emu.set_not_authorized(True)
+        try:
+            with pytest.raises(JsonRpcException):
+                await sign_in(side)
+        finally:
+            emu.set_not_authorized(False)
+        side.browser = None
+        seen = len(side.of("aliyun/signInStarted"))
+        _, answer = side.start_request("aliyun/signIn", {"profile": "dev"})
+        await side.wait_for("aliyun/signInStarted", lambda _p: len(side.of("aliyun/signInStarted")) > seen)
+        assert await side.request("aliyun/cancelSignIn") == {"cancelled": True}
+        with pytest.raises(JsonRpcException):
+            await asyncio.wait_for(answer, 5)
+        with pytest.raises(JsonRpcException):
+            await sign_in(side)  # nobody opens the page: timeout
+        holders = [await asyncio.start_server(lambda r, w: None, "127.0.0.1", p) for p in range(ports[0], ports[1] + 1)]
+        try:
+            with pytest.raises(JsonRpcException):
+                await sign_in(side)
+        finally:
+            for holder in holders:
+                holder.close()
+    finally:
+        assert await side.stop() == 0
+
+    # network down: the token endpoint does not answer (a closed port on loopback)
+    closed = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    dead_port = closed.sockets[0].getsockname()[1]
+    closed.close()
+    await closed.wait_closed()
+    net = Sidecar(isolated_home, {
+        "configPath": str(config_path), "callbackPorts": free_port_range(), "keepFresh": False,
+        "endpoints": {"signinBase": emu.url, "oauthBase": f"http://127.0.0.1:{dead_port}"},
+    })
+    net.browser = follow_in_browser
+    await net.start()
+    try:
+        with pytest.raises(JsonRpcException) as info:
+            await sign_in(net)
+        assert info.value.data["kind"] == "network"
+    finally:
+        assert await net.stop() == 0
+
+    for stderr in (side.stderr, net.stderr):
+        text = stderr.decode("utf-8", "replace")
+        assert "Exception occurred" not in text and "could not handle" not in text, text[-2000:]
+        assert "Traceback" not in text
+    expected = {"signInDenied": "WARNING", "cancelled": "INFO", "signInTimeout": "WARNING", "portsBusy": "WARNING"}
+    for kind, level in expected.items():
+        found = lines_naming(side.stderr, kind)
+        assert len(found) == 1, (kind, found)
+        assert f" {level} " in found[0], found[0]
+    found = lines_naming(net.stderr, "network")
+    assert len(found) == 1 and " WARNING " in found[0], found
+    assert_no_secrets(side, config_path)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import shlex
 import stat
 import sys
@@ -27,7 +26,7 @@ from sidecar.credentials.keeper import CredentialKeeper
 from emulator import Emulator
 from sidecar.tokens import fingerprint
 
-from .conftest import load_json
+from .conftest import free_port_range, load_json
 from .rpc_harness import Sidecar, follow_in_browser
 from .test_credentials_serving import emu  # noqa: F401 - the module's emulator fixture
 from .flows import age, profile_of, signed_in
@@ -224,13 +223,13 @@ async def test_sdk_uses_the_endpoint_of_a_real_sidecar(emu: Emulator, home_confi
     """``aliyun/credentialsEndpoint`` on a real ``python -m sidecar``: started once, follows the
     profile switched over JSON-RPC, and gone when the sidecar shuts down."""
     emu.set_auto_approve(True)
-    first = random.randrange(20000, 60000, 5)
+    first, last = free_port_range()
     side = Sidecar(
         isolated_home,
         {
             "configPath": str(home_config),
             "endpoints": {"signinBase": emu.url, "oauthBase": emu.url},
-            "callbackPorts": [first, first + 4],
+            "callbackPorts": [first, last],
             "keepFresh": False,
             "logLevel": "debug",
         },

@@ -15,7 +15,7 @@ from sidecar.__main__ import _parser
 from sidecar.config import profiles as P
 from sidecar.errors import InvalidParams
 from sidecar.oauth import sites
-from sidecar.rpc.server import settings_from_options
+from sidecar.rpc.options import options_from
 from sidecar.service import Settings
 
 from .contract_schema import check_initialize
@@ -62,7 +62,7 @@ def test_a_third_site_is_in_the_initialize_result_with_its_overridden_endpoints(
     third_site: sites.Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALIYUN_SIDECAR_XX_SIGNIN_BASE", "http://127.0.0.1:9/signin")
-    settings, _keep, _level = settings_from_options({"endpoints": {"XX": {"oauthBase": "http://127.0.0.1:9/oauth"}}}, Settings())
+    settings = options_from({"endpoints": {"XX": {"oauthBase": "http://127.0.0.1:9/oauth"}}}, Settings()).settings
     capabilities = wire.aliyun_capabilities(settings.endpoints, __version__)
     check_initialize({"capabilities": {"experimental": {"aliyun": capabilities}}})
     assert [s["name"] for s in capabilities["sites"]] == ["CN", "INTL", "XX"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pty
-import random
 import re
 import select
 import subprocess
@@ -18,7 +17,7 @@ import pytest
 from sidecar.config import profiles as P
 from emulator import Emulator
 
-from .conftest import load_json
+from .conftest import free_port_range, load_json
 
 REPO = Path(__file__).resolve().parent.parent
 URL_RE = re.compile(r"(http://127\.0\.0\.1:\d+/oauth2/v1/auth\?\S+)")
@@ -79,10 +78,10 @@ def terminal_env(emulator: Emulator, isolated_home: Path) -> dict[str, str]:
 
 
 def signin_argv(config: Path, *extra: str) -> list[str]:
-    first = random.randrange(20000, 60000, 5)
+    first, last = free_port_range()
     return [
         sys.executable, "-m", "sidecar", "--config-path", str(config), "signin", "--profile", "ssh",
-        "--site", "INTL", "--region", "ap-southeast-1", "--no-browser", "--callback-ports", f"{first}-{first + 4}",
+        "--site", "INTL", "--region", "ap-southeast-1", "--no-browser", "--callback-ports", f"{first}-{last}",
         *extra,
     ]
 

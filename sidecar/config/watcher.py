@@ -59,10 +59,14 @@ class ConfigWatcher:
         except SidecarError as exc:
             self._insecure = isinstance(exc, ConfigInsecure)
             if exc.message != self._last_error:  # report a broken file once, not every poll
+                if self._last_error is None:  # one log line per transition into the broken state
+                    log.warning("config file: %s: %s", exc.kind, exc.message)
                 self._last_error = exc.message
                 await self.on_change(None, exc)
             return
         self._insecure = False
+        if self._last_error is not None:
+            log.info("config file: valid again")
         self._last_error = None
         await self.on_change(doc, None)
 

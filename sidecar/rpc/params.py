@@ -1,37 +1,28 @@
-"""Params validation at the edge: plain dicts in, typed values out, ``InvalidParams`` on anything else.
+"""Params validation at the edge: plain JSON in, typed values out, ``InvalidParams`` on anything else.
 
-pygls structures the params of methods it does not know into namedtuples (and never answers a request
-whose typed params do not fit), so handlers take whatever arrived, turn it back into plain JSON values
-here, and check each field themselves.
+Each method's params are declared as a table of fields (``sidecar/rpc/methods.py``); the checks here
+are those fields' types.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidParams
 
+#: One field's check: (the params object, the field's name) → its typed value, or ``InvalidParams``.
+Field = Callable[[dict[str, Any], str], Any]
+
 MAX_STRING = 4096
 
 
-def to_plain(value: Any) -> Any:
-    """namedtuples (pygls' structuring of unknown params) back into dicts, recursively."""
-    if hasattr(value, "_asdict"):
-        return {k: to_plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    return value
-
-
 def as_object(params: Any) -> dict[str, Any]:
-    plain = to_plain(params)
-    if plain is None:
+    if params is None:
         return {}
-    if not isinstance(plain, dict):
+    if not isinstance(params, dict):
         raise InvalidParams("The params must be a JSON object.", field="params")
-    return plain
+    return params
 
 
 def opt_str(params: dict[str, Any], key: str) -> str | None:
@@ -64,3 +55,20 @@ def opt_progress_token(params: dict[str, Any]) -> str | int | None:
     if isinstance(token, bool) or not isinstance(token, (str, int)):
         raise InvalidParams("'workDoneToken' must be a string or an integer.", field="workDoneToken")
     return token
+
+
+def flag(default: bool) -> Field:
+    """An optional boolean field with a default."""
+    return lambda params, key: opt_bool(params, key, default)
+
+
+def progress_token(params: dict[str, Any], _key: str) -> str | int | None:
+    return opt_progress_token(params)
+
+
+def force(params: dict[str, Any], key: str) -> str | None:
+    """``aliyun/refresh``'s ``force``: which layer to renew (``true`` means the access token)."""
+    value = params.get(key, False)
+    if not (isinstance(value, bool) or value in ("sts", "accessToken")):
+        raise InvalidParams("'force' must be true, false, \"sts\" or \"accessToken\".", field=key)
+    return None if value is False else ("accessToken" if value is True else value)

@@ -1,0 +1,324 @@
+"""The one module that knows pygls (tested with pygls 2.1.1, pinned in pyproject.toml).
+
+What pygls does for us: the ``initialize`` answer (server capabilities and info, built from the
+client's capabilities) and requests *to* the client (``window/showDocument``), matched with their
+answers. What this module does itself, and why:
+
+* the stdio loop: pygls reads stdin a line at a time through a thread (three thread hops per message)
+  and gives up on the stream after one malformed ``Content-Length``; here an asyncio pipe feeds
+  :class:`~sidecar.rpc.framing.FrameDecoder`, which skips a bad frame and keeps serving;
+* the ``aliyun/*`` requests and every lifecycle message: parsed to plain dicts and answered with
+  plain JSON, without pygls' cattrs structuring of every message (our handlers take plain dicts
+  anyway); one task per request, so ``$/cancelRequest`` cancels it (answered -32800);
+* invalid messages (a batch, a number for a method, unparseable JSON) get a JSON-RPC error with a
+  fixed message and ``data.kind``, never an exception's text;
+* ``shutdown``/``exit``: requests after ``shutdown`` are refused (InvalidRequest, ``shuttingDown``)
+  instead of left waiting; the exit code is 0 only after a ``shutdown``, as the LSP spec asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from ..errors import Cancelled
+from .errors import RpcError, invalid_request, method_not_found, shutting_down, to_rpc_error
+from .framing import PARSE_ERROR, BadFrame, FrameDecoder, answer_id, encode, shape_problem
+
+log = logging.getLogger("sidecar.rpc")
+
+#: (method, params) → the result; raises :class:`RpcError` (or anything: mapped to ``internal``).
+Dispatch = Callable[[str, Any], Awaitable[Any]]
+
+
+@dataclass
+class Hooks:
+    """What the server module plugs in: the request table and the lifecycle."""
+
+    dispatch: Dispatch
+    methods: Mapping[str, object]
+    #: ``initialize`` params (plain JSON) → ``capabilities.experimental`` of the answer; raises
+    #: :class:`RpcError` to refuse them.
+    initialize: Callable[[dict[str, Any]], dict[str, Any]]
+    initialized: Callable[[], None]
+    shutdown: Callable[[], Awaitable[None]]
+
+
+class _Protocol(LanguageServerProtocol):
+    """pygls' protocol, advertising no document synchronisation (the sidecar reads no documents) and
+    our own ``capabilities.experimental`` (the site table: docs/contract.md, "initialize")."""
+
+    experimental: dict[str, Any] | None = None
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):  # type: ignore[override]
+        result = yield from super().lsp_initialize(params)
+        result.capabilities.text_document_sync = None
+        result.capabilities.notebook_document_sync = None
+        result.capabilities.experimental = self.experimental
+        return result
+
+
+class _Server(LanguageServer):
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # pygls would log the error's text, which may quote a message: the kind of problem only.
+        log.warning("pygls could not handle a message (%s)", type(error).__name__)
+
+
+class _Output:
+    """Frames out to stdout: an asyncio pipe (never blocks the loop), or plain writes for a file."""
+
+    def __init__(self, transport: asyncio.WriteTransport | None, stream: BinaryIO) -> None:
+        self._transport = transport
+        self._stream = stream
+
+    def write(self, data: bytes) -> None:  # also pygls' writer interface
+        if self._transport is not None:
+            if not self._transport.is_closing():
+                self._transport.write(data)
+        else:
+            self._stream.write(data)
+            self._stream.flush()
+
+    def close(self) -> None:  # pygls' writer interface; the loop below owns the end
+        pass
+
+    async def flush(self, timeout: float = 5.0) -> None:
+        transport = self._transport
+        if transport is None:
+            return
+        deadline = asyncio.get_running_loop().time() + timeout
+        while transport.get_write_buffer_size() and not transport.is_closing():
+            if asyncio.get_running_loop().time() > deadline:
+                return
+            await asyncio.sleep(0.005)
+
+
+class Edge:
+    """The JSON-RPC connection over stdio: read, route, answer."""
+
+    def __init__(self, name: str, version: str, hooks: Hooks) -> None:
+        self.hooks = hooks
+        self._server = _Server(name, version, protocol_cls=_Protocol, text_document_sync_kind=types.TextDocumentSyncKind.None_)
+        self._protocol = self._server.protocol
+        self._inflight: dict[str | int, asyncio.Task[None]] = {}
+        self._out: _Output | None = None
+        self.shut_down = False
+        self._exit_code: int | None = None
+        self._stopped: asyncio.Event | None = None  # made in run(), on the loop
+
+    # ----------------------------------------------------------------- to the client
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self._out is not None:
+            self._out.write(encode(message))
+
+    def notify(self, method: str, params: Any) -> None:
+        self._send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def progress(self, token: str | int, value: dict[str, Any]) -> None:
+        """``$/progress`` on a ``workDoneToken`` the client created (sent with its request)."""
+        self.notify("$/progress", {"token": token, "value": value})
+
+    def can_show_documents(self) -> bool:
+        caps = getattr(self._protocol, "client_capabilities", None)
+        window = caps.window if caps is not None else None
+        return bool(window is not None and window.show_document and window.show_document.support)
+
+    async def show_document(self, uri: str) -> bool:
+        """``window/showDocument`` with ``external: true``; whether the editor says it opened it."""
+        result = await self._server.window_show_document_async(types.ShowDocumentParams(uri=uri, external=True))
+        return bool(result.success)
+
+    def _answer(self, msg_id: str | int | None, result: Any = None, error: RpcError | None = None) -> None:
+        if error is not None:
+            self._send({"jsonrpc": "2.0", "id": msg_id, "error": error.to_json()})
+            return
+        try:
+            data = encode({"jsonrpc": "2.0", "id": msg_id, "result": result})
+        except (TypeError, ValueError) as exc:  # a handler returned something that is not JSON
+            self._answer(msg_id, error=to_rpc_error(exc, "answer"))
+            return
+        if self._out is not None:
+            self._out.write(data)
+
+    # ----------------------------------------------------------------- from the client
+
+    def _receive(self, body: bytes) -> None:
+        try:
+            message = json.loads(body)
+        except (ValueError, RecursionError):
+            log.warning("answered a message that is not valid JSON (%d bytes)", len(body))
+            self._answer(None, error=invalid_request(PARSE_ERROR))
+            return
+        problem = shape_problem(message)
+        if problem is not None:
+            if isinstance(message, dict) and "id" not in message and isinstance(message.get("method"), str):
+                log.warning("ignored an invalid notification (%s)", problem)
+                return
+            log.warning("answered an invalid message (%s)", problem)
+            self._answer(answer_id(message), error=invalid_request())
+            return
+        method = message.get("method")
+        if method is None:  # an answer to one of our requests (showDocument)
+            self._to_pygls(message)
+        elif "id" in message:
+            self._request(message["id"], method, message.get("params"), message)
+        else:
+            self._notification(method, message.get("params"), message)
+
+    def _request(self, msg_id: str | int, method: str, params: Any, message: dict[str, Any]) -> None:
+        if self.shut_down:
+            log.info("refused %s after shutdown", method[:100])
+            self._answer(msg_id, error=shutting_down())
+            return
+        if method in self.hooks.methods:
+            task = asyncio.ensure_future(self._run(msg_id, method, params))
+            self._inflight[msg_id] = task
+            return
+        if method == types.INITIALIZE:
+            try:
+                self._protocol.experimental = self.hooks.initialize(params if isinstance(params, dict) else {})
+            except Exception as exc:
+                self._answer(msg_id, error=to_rpc_error(exc, method))
+                return
+            self._to_pygls(message)
+        elif method == types.SHUTDOWN:
+            self.shut_down = True
+            asyncio.ensure_future(self._shutdown(msg_id))
+        elif method in self._protocol.fm.builtin_features or method in self._protocol.fm.features:
+            self._to_pygls(message)
+        else:
+            log.warning("answered a request for an unknown method %r", method[:100])
+            self._answer(msg_id, error=method_not_found(method))
+
+    def _notification(self, method: str, params: Any, message: dict[str, Any]) -> None:
+        if method == types.CANCEL_REQUEST:
+            # Only our own requests can be cancelled (pygls runs no request of the client's that
+            # lasts); a cancel for one already answered is normal and ignored.
+            task = self._inflight.get(params.get("id")) if isinstance(params, dict) else None
+            if task is not None:
+                task.cancel()
+        elif method == types.EXIT:
+            self._exit_code = 0 if self.shut_down else 1
+            assert self._stopped is not None
+            self._stopped.set()
+        elif method == types.INITIALIZED:
+            self.hooks.initialized()
+        elif method == types.WINDOW_WORK_DONE_PROGRESS_CANCEL:
+            log.debug("ignored a progress cancel (the contract's cancel is $/cancelRequest)")
+        elif not self.shut_down and (method in self._protocol.fm.builtin_features or method in self._protocol.fm.features):
+            self._to_pygls(message)
+        else:
+            log.debug("ignored a notification %s", method[:100])
+
+    async def _run(self, msg_id: str | int, method: str, params: Any) -> None:
+        try:
+            result = await self.hooks.dispatch(method, params)
+        except asyncio.CancelledError:
+            # $/cancelRequest (or shutdown): answered -32800; a cancel the user asked for is not an error.
+            self._answer(msg_id, error=to_rpc_error(Cancelled("The request was cancelled."), method))
+        except Exception as exc:
+            self._answer(msg_id, error=to_rpc_error(exc, method))
+        else:
+            self._answer(msg_id, result)
+        finally:
+            self._inflight.pop(msg_id, None)
+
+    async def _shutdown(self, msg_id: str | int) -> None:
+        for task in list(self._inflight.values()):
+            task.cancel()
+        try:
+            await self.hooks.shutdown()
+        except Exception as exc:
+            to_rpc_error(exc, "shutdown")  # logged; the client still gets its answer
+        self._answer(msg_id, None)
+
+    def _to_pygls(self, message: dict[str, Any]) -> None:
+        if "method" in message and "params" not in message:
+            message = {**message, "params": None}  # JSON-RPC lets a message leave "params" out
+        try:
+            self._protocol.handle_message(self._protocol.structure_message(message))
+        except Exception as exc:
+            log.warning("could not handle a %s message (%s)", str(message.get("method", "response"))[:100], type(exc).__name__)
+            if "method" in message and answer_id(message) is not None:
+                self._answer(message["id"], error=RpcError(-32602, "The params do not fit the method.", {"kind": "invalidParams"}))
+
+    # ----------------------------------------------------------------- the loop
+
+    async def run(self, stdin: BinaryIO, stdout: BinaryIO) -> int:
+        loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        transport: asyncio.WriteTransport | None = None
+        try:
+            transport, _ = await loop.connect_write_pipe(asyncio.Protocol, stdout)
+        except (ValueError, OSError):  # a regular file: plain blocking writes
+            transport = None
+        self._out = _Output(transport, stdout)
+        self._protocol.set_writer(self._out)
+        decoder = FrameDecoder()
+        reading = asyncio.ensure_future(self._read(stdin, decoder))
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        await asyncio.wait({reading, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        reading.cancel()
+        stopped.cancel()
+        for task in list(self._inflight.values()):
+            task.cancel()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight.values()), timeout=2)
+        if not self.shut_down:
+            try:
+                await asyncio.wait_for(self.hooks.shutdown(), 5)
+            except Exception as exc:
+                to_rpc_error(exc, "stop")
+        await self._out.flush()
+        return self._exit_code if self._exit_code is not None else (0 if self.shut_down else 1)
+
+    async def _read(self, stdin: BinaryIO, decoder: FrameDecoder) -> None:
+        async for chunk in _chunks(stdin):
+            for item in decoder.feed(chunk):
+                if isinstance(item, BadFrame):
+                    log.warning("skipped a malformed frame (%s); reading on from the next header", item.reason)
+                    continue
+                try:
+                    self._receive(item)
+                except Exception as exc:  # a bug in routing: the loop must go on
+                    to_rpc_error(exc, "receive")
+                if self._stopped is not None and self._stopped.is_set():
+                    return
+
+
+async def _chunks(stdin: BinaryIO):  # type: ignore[no-untyped-def]
+    """Whatever arrives on stdin, as it arrives: an asyncio pipe, or a thread for a regular file."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=1 << 16)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    except (ValueError, OSError):
+        fd = stdin.fileno()
+        while chunk := await loop.run_in_executor(None, os.read, fd, 1 << 16):
+            yield chunk
+        return
+    while chunk := await reader.read(1 << 16):
+        yield chunk
+
+
+def run_stdio(name: str, version: str, hooks: Hooks, bind: Callable[[Edge], None]) -> int:
+    """Serve over stdin/stdout until ``exit`` or the end of stdin; the process's exit code."""
+
+    async def main() -> int:
+        edge = Edge(name, version, hooks)
+        bind(edge)
+        return await edge.run(sys.stdin.buffer, sys.stdout.buffer)
+
+    return asyncio.run(main())
