@@ -18,7 +18,7 @@ from .. import __version__
 from .. import logs
 from ..config.store import ConfigDoc
 from ..config.watcher import ConfigWatcher
-from ..credentials.endpoint import CredentialsEndpoint, service_source
+from ..credentials.endpoint import CredentialsEndpoint, refresher_source
 from ..credentials.keeper import CredentialKeeper
 from ..credentials.refresher import CredentialEvent, Margins
 from ..errors import Cancelled, InvalidParams, SidecarError
@@ -140,7 +140,9 @@ class Runtime:
         """The loopback credentials endpoint, started on first use (once per sidecar)."""
         async with self._endpoint_starting:
             if self.endpoint is None:
-                self.endpoint = await CredentialsEndpoint.start(service_source(self.service))
+                self.endpoint = await CredentialsEndpoint.start(
+                    refresher_source(self.service.select, self.service.refresher, self.service.settings.margins)
+                )
             return self.endpoint
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
