@@ -8,11 +8,14 @@ that a ``Host`` header names this server, a tight per-connection deadline for th
 connection cap, and closing. Routing, pages and the secret/state checks stay with each server.
 
 Starvation (any local process can connect): a connection that has not yet sent a complete request
-head is worth nothing, so when the cap is reached the OLDEST such connection (or one whose answer is
-already written) is dropped to make room, instead of refusing the newcomer. A legitimate client
-sends its whole head at once, so it is parsed one event-loop turn after it is admitted and from then
-on cannot be evicted; a flood of half-sent requests only evicts itself. Only connections whose
-complete request is being answered are protected; if all of them are, the newcomer gets 503.
+head is worth nothing, so when the cap is reached one such connection is dropped to make room
+instead of refusing the newcomer: the oldest that sent part of a head and stopped (or whose answer
+is already out), else the oldest that has sent nothing yet. A legitimate client sends its whole head
+at once, so it is parsed one event-loop turn after it is admitted and from then on cannot be
+evicted; a flood of half-sent requests only evicts itself. The head must also arrive within
+``HEAD_TIMEOUT`` of the connection's admission (a per-connection deadline; dripping bytes does not
+extend it). Only connections whose complete request is being answered are protected; if all of
+them are, the newcomer gets 503.
 
 Written on ``asyncio.Protocol`` rather than streams: the head is parsed synchronously in
 ``data_received`` as bytes arrive, so no task per connection and no extra loop turns before a
@@ -163,9 +166,9 @@ class _Connection(asyncio.Protocol):
     # --- the server's handles --------------------------------------------------------------------
 
     @property
-    def evictable(self) -> bool:
-        """No complete request yet (or its answer is already written): dropping it costs nobody."""
-        return self.state in ("head", "answered")
+    def sent_something(self) -> bool:
+        """Whether part of a request head has arrived (the head is not complete yet)."""
+        return bool(self._head)
 
     def close(self) -> None:
         self._cancel_timer()
@@ -284,7 +287,7 @@ class LoopbackServer:
         self._max_connections = max_connections
         self._listener: asyncio.Server | None = None
         self._port = 0
-        #: Open connections in the order they were admitted: the first evictable one is the oldest.
+        #: Open connections in the order they were admitted (oldest first: see :meth:`_victim`).
         self._connections: dict[_Connection, None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
@@ -362,7 +365,7 @@ class LoopbackServer:
             connection.abort()
             return False
         if len(self._connections) >= self._max_connections:
-            victim = next((c for c in self._connections if c.evictable), None)
+            victim = self._victim()
             if victim is None:
                 log.debug("%s: every connection is serving a request -> 503", self.label)
                 connection.answer(self.error_response(503))
@@ -374,6 +377,22 @@ class LoopbackServer:
         self._connections[connection] = None
         self._idle.clear()
         return True
+
+    def _victim(self) -> _Connection | None:
+        """The connection to drop for a newcomer: the oldest that sent part of a head and stopped
+        (or whose answer is out), else the oldest that has sent nothing yet; never one being served.
+
+        A legitimate client sends its whole head at once, so it is never "partial" for longer than
+        a segment takes; while it is still silent (admitted, not yet read) it is the youngest, so
+        every older silent connection goes first.
+        """
+        oldest_silent: _Connection | None = None
+        for connection in self._connections:  # in the order they were admitted
+            if connection.state == "answered" or (connection.state == "head" and connection.sent_something):
+                return connection
+            if oldest_silent is None and connection.state == "head":
+                oldest_silent = connection
+        return oldest_silent
 
     def _forget(self, connection: _Connection) -> None:
         self._connections.pop(connection, None)

@@ -19,8 +19,12 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from benchmarks.flood import Flood
+from emulator import Emulator
 from sidecar.errors import Cancelled, InvalidParams, PortsBusy, SignInDenied, SignInTimeout
 from sidecar.oauth.callback import CallbackServer, PendingAuthorization
+from sidecar.oauth.sites import Endpoints
+from sidecar.service import Settings, SidecarService
 
 STATE = "fake-state_0123456789abcdefABCDEF"
 CODE = "fake-code-9876543210"
@@ -469,6 +473,44 @@ async def test_the_page_still_reaches_a_browser_that_reads_it_late(pending: Pend
         await asyncio.wait_for(srv.wait_closed(), 2.0)
     finally:
         await srv.close()
+
+
+async def test_six_quick_sign_ins_in_a_row_on_a_five_port_range(emulator: Emulator, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: each finished sign-in held its port for the linger, so the 6th in a row got portsBusy."""
+    with held_ports(5) as (base, sockets):
+        for sock in sockets:
+            sock.close()
+    endpoints = Endpoints().with_overrides(
+        {"signinBase": emulator.url, "oauthBase": emulator.url, "stsEndpoint": emulator.url}
+    )
+    service = SidecarService(
+        Settings(config_path=str(tmp_path / "config.json"), endpoints=endpoints, callback_ports=(base, base + 4))
+    )
+    used: list[int] = []
+
+    async def browser(url: str, redirect_uri: str) -> None:
+        location = await asyncio.to_thread(emulator.approve, url)  # the user presses Authorize...
+        used.append(int(redirect_uri.rsplit(":", 1)[1].split("/")[0]))
+        async with client() as http:  # ...and the browser follows the redirect to our port
+            assert (await http.get(location)).status_code == 200
+
+    try:
+        for index in range(7):
+            await service.sign_in(f"p{index}", "CN", "cn-hangzhou", "en", browser)
+    finally:
+        await service.aclose()
+    assert len(used) == 7 and set(used) <= set(range(base, base + 5))
+
+
+async def test_the_browsers_redirect_gets_through_a_connection_flood(pending: PendingAuthorization) -> None:
+    """Issue 14: 40 held connections blocked the browser's redirect (the cap was full)."""
+    async with await CallbackServer.bind(pending, ports=(0, 0), linger=LINGER, read_timeout=2.0) as srv:
+        async with Flood(srv.port, 200) as flood:
+            await flood.until_full()
+            answer = await raw_request(srv.port, get(callback_query()))
+            assert status_of(answer) == 200
+            got_code = await pending.wait(1.0) == CODE
+            assert got_code
 
 
 async def test_stops_after_a_timeout_too(server: CallbackServer, pending: PendingAuthorization) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.flood import Flood
 from sidecar.config import profiles as P
 from sidecar.credentials.endpoint import MIN_STS_LIFETIME, CredentialsEndpoint, CredentialsSource, refresher_source
 from sidecar.credentials.keeper import KEEPER_MARGINS, MAX_SLEEP, CredentialKeeper
@@ -256,6 +257,17 @@ async def test_malformed_requests(served: tuple[SidecarService, CredentialsEndpo
     assert status == 431
     status, _, _ = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri), extra=f"Host: 127.0.0.1:{endpoint.port}"))
     assert status == 400  # a second Host
+
+
+async def test_a_flood_of_half_sent_requests_does_not_starve_the_endpoint(served: tuple[SidecarService, CredentialsEndpoint]) -> None:
+    """Issue 14: 33 half-sent requests, re-opened as they were dropped, filled the cap: every SDK got 503."""
+    _service, endpoint = served
+    async with Flood(endpoint.port, 200) as flood:
+        await flood.until_full()
+        for _ in range(5):
+            status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri)))
+            assert status == 200 and json.loads(body)["Code"] == "Success"
+        assert flood.opened > 200  # the flood kept coming back while we were served
 
 
 async def test_follows_the_current_profile_and_serves_fixed_ones(emu: Emulator, config_path: Path) -> None:
