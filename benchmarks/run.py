@@ -37,7 +37,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"
 
-from benchmarks import seed  # noqa: E402
+from benchmarks import flood, seed  # noqa: E402
 from benchmarks.lsp import REPO, Client, RpcError, memory_kib  # noqa: E402
 from sidecar.config import profiles as P  # noqa: E402
 from sidecar.config.store import ConfigStore  # noqa: E402
@@ -595,6 +595,7 @@ def render(r: dict[str, Any]) -> str:
                  f"idle {s['idle_rss_kib'] / 1024:.0f} MiB RSS; peak {one['peak_rss_kib'] / 1024:.0f} MiB",
                  f"peak (VmHWM) after all the single-sidecar load above; max of the {m['sidecars']} sidecars "
                  f"in the multi-process run: {m['peak_rss_kib'] / 1024:.0f} MiB"))
+    rows.append(flood.render_row(r["flood"], ms))
     out = ["| measurement | result | notes |", "| --- | --- | --- |"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(out)
@@ -646,6 +647,7 @@ async def run(sizes: Sizes, work: Path, *, startup: bool = True) -> dict[str, An
     with Emulator(host="127.0.0.1", port=0, auto_approve=True) as emu:
         results["single"] = await bench_single(emu, work, sizes)
         results["multi"] = await bench_multiprocess(emu, work, sizes)
+        results["flood"] = await flood.bench_flood(emu, work, quick=sizes is QUICK)
     return results
 
 
