@@ -15,6 +15,7 @@ import random
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -111,6 +112,14 @@ def held_ports(count: int) -> Iterator[tuple[int, list[socket.socket]]]:
     pytest.skip("no run of free consecutive ports found")
 
 
+def emulator_service(emulator: Emulator, folder: Path, ports: tuple[int, int]) -> SidecarService:
+    """A service whose sign-in, OAuth and STS calls all go to the emulator, on the given ports."""
+    endpoints = Endpoints().with_overrides(
+        {"signinBase": emulator.url, "oauthBase": emulator.url, "stsEndpoint": emulator.url}
+    )
+    return SidecarService(Settings(config_path=str(folder / "config.json"), endpoints=endpoints, callback_ports=ports))
+
+
 def other_local_addresses() -> list[str]:
     """Addresses of this machine other than 127.0.0.1 (a server bound to 0.0.0.0 would answer there)."""
     found: list[str] = []
@@ -201,7 +210,7 @@ async def test_denial_fails_the_sign_in(server: CallbackServer, pending: Pending
     assert "The user denied it" in answer.text
     with pytest.raises(SignInDenied) as info:
         await pending.wait(1.0)
-    assert info.value.details == {"error": "access_denied", "description": "The user denied it"}
+    assert info.value.details == {"error": "access_denied", "description": "The user denied it", "reason": "userDenied"}
 
 
 async def test_error_description_is_escaped_and_cleaned(server: CallbackServer, pending: PendingAuthorization) -> None:
@@ -409,6 +418,59 @@ async def test_wait_timeout_raises_sign_in_timeout(pending: PendingAuthorization
     assert pending.deliver({"code": CODE, "state": STATE}) == "already_done"
 
 
+async def test_timeout_data_says_how_long_and_that_it_may_be_not_authorized(pending: PendingAuthorization) -> None:
+    """Issue 15: the service's not-authorized page may never redirect, so a timeout names the
+    administrator's two documented steps (install the official-cli application, assign the user)."""
+    with pytest.raises(SignInTimeout) as info:
+        await pending.wait(0.05)
+    assert info.value.details == {"seconds": 0.05, "mayBeNotAuthorized": True}
+    message = str(info.value)
+    assert "The call is not authorized" in message
+    assert "install the official-cli application" in message and "Provision Official Application" in message
+    assert "assign you to it" in message and "Create Assignment" in message
+
+
+@pytest.mark.parametrize(
+    ("error", "description", "reason"),
+    [
+        ("access_denied", "", "userDenied"),
+        ("access_denied", "The user denied the request.", "userDenied"),
+        ("access_denied", "The call is not authorized.", "notAuthorized"),
+        ("access_denied", "You are not allowed to do this action.", "notAuthorized"),
+        ("unauthorized_client", "The call is NOT AUTHORIZED", "notAuthorized"),
+        ("server_error", "", "other"),
+        ("invalid_request", "bad redirect_uri", "other"),
+    ],
+)
+async def test_a_denial_says_why(pending: PendingAuthorization, error: str, description: str, reason: str) -> None:
+    assert pending.deliver({"error": error, "error_description": description, "state": STATE}) == "denied"
+    with pytest.raises(SignInDenied) as info:
+        await pending.wait(1.0)
+    assert info.value.details["reason"] == reason
+    assert info.value.to_data()["reason"] == reason
+
+
+@pytest.mark.parametrize(("not_authorized", "reason"), [(False, "userDenied"), (True, "notAuthorized")])
+async def test_the_emulators_deny_and_not_authorized_answers_are_told_apart(
+    emulator: Emulator, tmp_path: Path, not_authorized: bool, reason: str
+) -> None:
+    emulator.set_not_authorized(not_authorized)
+    service = emulator_service(emulator, tmp_path, (0, 0))
+
+    async def browser(url: str, _redirect_uri: str) -> None:
+        decide = emulator.approve if not_authorized else emulator.deny  # not authorized: even Authorize fails
+        location = await asyncio.to_thread(decide, url)
+        async with client() as http:
+            assert (await http.get(location)).status_code == 200
+
+    try:
+        with pytest.raises(SignInDenied) as info:
+            await service.sign_in("dev", "CN", "cn-hangzhou", "en", browser)
+    finally:
+        await service.aclose()
+    assert info.value.details["reason"] == reason and info.value.details["error"] == "access_denied"
+
+
 async def test_task_cancellation_propagates_and_ends_the_attempt(pending: PendingAuthorization) -> None:
     waiter = asyncio.create_task(pending.wait(5.0))
     await asyncio.sleep(0)
@@ -475,17 +537,12 @@ async def test_the_page_still_reaches_a_browser_that_reads_it_late(pending: Pend
         await srv.close()
 
 
-async def test_six_quick_sign_ins_in_a_row_on_a_five_port_range(emulator: Emulator, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_six_quick_sign_ins_in_a_row_on_a_five_port_range(emulator: Emulator, tmp_path: Path) -> None:
     """Issue 14: each finished sign-in held its port for the linger, so the 6th in a row got portsBusy."""
     with held_ports(5) as (base, sockets):
         for sock in sockets:
             sock.close()
-    endpoints = Endpoints().with_overrides(
-        {"signinBase": emulator.url, "oauthBase": emulator.url, "stsEndpoint": emulator.url}
-    )
-    service = SidecarService(
-        Settings(config_path=str(tmp_path / "config.json"), endpoints=endpoints, callback_ports=(base, base + 4))
-    )
+    service = emulator_service(emulator, tmp_path, (base, base + 4))
     used: list[int] = []
 
     async def browser(url: str, redirect_uri: str) -> None:

@@ -31,7 +31,7 @@ import logging
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Literal, Self
 
@@ -85,6 +85,26 @@ NOT_A_CALLBACK_MESSAGE = (
     "sign-in (it contains /cli/callback?code=...&state=...)."
 )
 FINISHED_MESSAGE = "This sign-in is no longer waiting for an answer; start the sign-in again."
+#: The administrator's two documented steps, for an answer (or a silence) that may be "not authorized".
+NOT_AUTHORIZED_STEPS = (
+    'If the sign-in page said "The call is not authorized", a RAM administrator must first '
+    "(1) install the official-cli application in the account (RAM console, Integrations > OAuth "
+    "(Preview) > Third-party Application > Provision Official Application > Official CLI) and "
+    "(2) assign you to it (the official-cli application's Assignments tab > Create Assignment)."
+)
+
+#: How a denial reads, first match wins: the service's not-authorized wording (the documented error
+#: is "The call is not authorized" / "You are not allowed to do this action"), then the user's Deny.
+_DENIAL_REASONS: tuple[tuple[Callable[[str, str], bool], str], ...] = (
+    (lambda error, description: bool(_NOT_AUTHORIZED_RE.search(f"{error} {description}")), "notAuthorized"),
+    (lambda error, _description: error == "access_denied", "userDenied"),
+)
+_NOT_AUTHORIZED_RE = re.compile(r"not authori[sz]ed|not allowed", re.IGNORECASE)
+
+
+def denial_reason(error: str, description: str) -> str:
+    """``userDenied``, ``notAuthorized`` or ``other`` for an ``error=`` answer (``signInDenied`` data)."""
+    return next((reason for matches, reason in _DENIAL_REASONS if matches(error, description)), "other")
 
 
 # =================================================================================================
@@ -128,7 +148,8 @@ class PendingAuthorization:
         error = params.get("error")
         if error is not None:
             description = _clean_text(params.get("error_description", ""), MAX_DESCRIPTION_LENGTH)
-            fut.set_exception(SignInDenied(_clean_text(error, MAX_ERROR_LENGTH) or "unknown", description))
+            error = _clean_text(error, MAX_ERROR_LENGTH) or "unknown"
+            fut.set_exception(SignInDenied(error, description, denial_reason(error, description)))
             return "denied"
         code = params.get("code")
         if code is None or len(code) > MAX_CODE_LENGTH or not _CODE_RE.fullmatch(code):
@@ -188,8 +209,10 @@ class PendingAuthorization:
             error = SignInTimeout(
                 f"No answer came back from the browser sign-in within {_duration(timeout)}. "
                 "Start the sign-in again; if the browser cannot reach this machine, paste the "
-                "address the browser ended on instead.",
-                timeoutSeconds=timeout,
+                "address the browser ended on instead. " + NOT_AUTHORIZED_STEPS,
+                seconds=timeout,
+                # The service's not-authorized page may never redirect here: a timeout can be that.
+                mayBeNotAuthorized=True,
             )
             fut.set_exception(error)
             raise error from None
