@@ -63,6 +63,21 @@ export interface SignInStarted {
   redirectUri: string;
 }
 
+/** `data` of a `signInDenied` error: why the browser came back with `error=`. */
+export interface SignInDeniedData {
+  kind: 'signInDenied';
+  error: string;
+  description: string;
+  reason: 'userDenied' | 'notAuthorized' | 'other';
+}
+
+/** `data` of a `signInTimeout` error (the not-authorized page may never redirect). */
+export interface SignInTimeoutData {
+  kind: 'signInTimeout';
+  seconds: number;
+  mayBeNotAuthorized: true;
+}
+
 export interface CredentialsChanged {
   profile: string;
   kind: 'refreshed' | 'signInRequired';
