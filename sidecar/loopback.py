@@ -31,7 +31,6 @@ import http
 import inspect
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -119,11 +118,9 @@ class _Connection(asyncio.Protocol):
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_LINE + MAX_HEADER_BYTES)
         self._transport: asyncio.Transport | None = None
         self.state: ConnectionState = "head"
-        self.admitted_at = time.monotonic()
         self._timer: asyncio.TimerHandle | None = None
         self._head = bytearray()  # raw bytes until the head is complete (bounded by h11's limit)
         self._drained = 0
-        self.task: asyncio.Task[None] | None = None
 
     # --- asyncio.Protocol ------------------------------------------------------------------------
 

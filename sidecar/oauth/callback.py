@@ -93,13 +93,13 @@ NOT_AUTHORIZED_STEPS = (
     "(2) assign you to it (the official-cli application's Assignments tab > Create Assignment)."
 )
 
+_NOT_AUTHORIZED_RE = re.compile(r"not authori[sz]ed|not allowed", re.IGNORECASE)
 #: How a denial reads, first match wins: the service's not-authorized wording (the documented error
 #: is "The call is not authorized" / "You are not allowed to do this action"), then the user's Deny.
 _DENIAL_REASONS: tuple[tuple[Callable[[str, str], bool], str], ...] = (
     (lambda error, description: bool(_NOT_AUTHORIZED_RE.search(f"{error} {description}")), "notAuthorized"),
     (lambda error, _description: error == "access_denied", "userDenied"),
 )
-_NOT_AUTHORIZED_RE = re.compile(r"not authori[sz]ed|not allowed", re.IGNORECASE)
 
 
 def denial_reason(error: str, description: str) -> str:
