@@ -40,6 +40,7 @@ class Flood:
         self._tasks: list[asyncio.Task[None]] = []
         self._held = 0
         self._full = asyncio.Event()
+        self._churning = asyncio.Event()
 
     async def __aenter__(self) -> Self:
         self._tasks = [asyncio.create_task(self._client()) for _ in range(self.connections)]
@@ -54,6 +55,13 @@ class Flood:
         async with asyncio.timeout(timeout):
             await self._full.wait()
 
+    async def until_churning(self, timeout: float = 10.0) -> None:
+        """Wait until every client is connected AND some were dropped and came back (the flood is
+        at full strength and the server is pushing back, as it must once it is over its cap)."""
+        async with asyncio.timeout(timeout):
+            await self._full.wait()
+            await self._churning.wait()
+
     async def _client(self) -> None:
         first = True
         while not self._stop.is_set():
@@ -64,6 +72,8 @@ class Flood:
                 await asyncio.sleep(0.01)
                 continue
             self.opened += 1
+            if self.opened > self.connections:
+                self._churning.set()
             if first:
                 first = False
                 self._held += 1

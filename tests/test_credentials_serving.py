@@ -263,11 +263,10 @@ async def test_a_flood_of_half_sent_requests_does_not_starve_the_endpoint(served
     """Issue 14: 33 half-sent requests, re-opened as they were dropped, filled the cap: every SDK got 503."""
     _service, endpoint = served
     async with Flood(endpoint.port, 200) as flood:
-        await flood.until_full()
+        await flood.until_churning()  # all 200 held, and the dropped ones are coming back
         for _ in range(5):
             status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri)))
             assert status == 200 and json.loads(body)["Code"] == "Success"
-        assert flood.opened > 200  # the flood kept coming back while we were served
 
 
 async def test_follows_the_current_profile_and_serves_fixed_ones(emu: Emulator, config_path: Path) -> None:

@@ -107,8 +107,7 @@ async def test_a_request_being_served_is_never_evicted_and_a_full_server_says_50
 async def test_a_legitimate_request_is_served_while_a_flood_reconnects() -> None:
     async with serving(lambda _request: Response(200, b"ok"), max_connections=32) as server:
         async with Flood(server.port, 200) as flood:
-            await flood.until_full()
+            await flood.until_churning()  # all 200 held, and the dropped ones are coming back
             answers = [await get(server.port) for _ in range(10)]
             assert [status_of(a) for a in answers] == [200] * 10
-            assert flood.opened > 200  # the flood was dropped and came back while we were served
         assert server.evicted > 0
