@@ -29,11 +29,13 @@ HALF_REQUEST = b"GET /"
 
 
 class Flood:
-    """``connections`` clients that each send half a request line, hold it, and reconnect when dropped."""
+    """``connections`` clients that each send half a request line (or ``payload``), hold the
+    connection, and reconnect as soon as it is dropped."""
 
-    def __init__(self, port: int, connections: int) -> None:
+    def __init__(self, port: int, connections: int, payload: bytes = HALF_REQUEST) -> None:
         self.port = port
         self.connections = connections
+        self.payload = payload
         self.opened = 0
         self.refused = 0
         self._stop = asyncio.Event()
@@ -80,8 +82,9 @@ class Flood:
                 if self._held == self.connections:
                     self._full.set()
             try:
-                writer.write(HALF_REQUEST)
-                await writer.drain()
+                if self.payload:
+                    writer.write(self.payload)
+                    await writer.drain()
                 dropped = asyncio.ensure_future(reader.read())
                 stop = asyncio.ensure_future(self._stop.wait())
                 await asyncio.wait({dropped, stop}, return_when=asyncio.FIRST_COMPLETED)

@@ -104,9 +104,10 @@ async def test_a_request_being_served_is_never_evicted_and_a_full_server_says_50
         assert [status_of(a) for a in await asyncio.gather(first, second)] == [200, 200]
 
 
-async def test_a_legitimate_request_is_served_while_a_flood_reconnects() -> None:
+@pytest.mark.parametrize("payload", [b"GET /", b""], ids=["half-sent", "silent"])
+async def test_a_legitimate_request_is_served_while_a_flood_reconnects(payload: bytes) -> None:
     async with serving(lambda _request: Response(200, b"ok"), max_connections=32) as server:
-        async with Flood(server.port, 200) as flood:
+        async with Flood(server.port, 200, payload) as flood:
             await flood.until_churning()  # all 200 held, and the dropped ones are coming back
             answers = [await get(server.port) for _ in range(10)]
             assert [status_of(a) for a in answers] == [200] * 10
