@@ -33,9 +33,11 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
 
-import h11
+if TYPE_CHECKING:
+    import h11
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,15 @@ DRAIN_TIMEOUT = 0.5
 DRAIN_BYTES = 64 * 1024
 
 Headers = tuple[tuple[str, str], ...]
+
+
+def _h11() -> ModuleType:
+    """h11, imported on the first connection: the sidecar starts (and answers ``initialize``) without
+    paying for it, as it does for httpx."""
+    import h11
+
+    return h11
+
 _FOLDED = re.compile(rb"\n[ \t]")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 
@@ -115,6 +126,7 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, server: LoopbackServer) -> None:
         self._server = server
+        h11 = _h11()
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_LINE + MAX_HEADER_BYTES)
         self._transport: asyncio.Transport | None = None
         self.state: ConnectionState = "head"
@@ -217,6 +229,7 @@ class _Connection(asyncio.Protocol):
         if line_end > MAX_REQUEST_LINE + 1 or (line_end == -1 and len(self._head) > MAX_REQUEST_LINE):
             self._refuse(414)  # before h11's own size limit answers 431 for an endless request line
             return
+        h11 = _h11()
         try:
             event = self._h11.next_event()
         except h11.RemoteProtocolError as exc:
@@ -427,6 +440,7 @@ class LoopbackServer:
 
     def serialize(self, conn: h11.Connection, response: Response, *, head_only: bool) -> bytes:
         """Status line, ``Date``, the server's fixed headers, the response's own, ``Content-Length``."""
+        h11 = _h11()
         status = http.HTTPStatus(response.status)
         headers = [
             ("Date", email.utils.formatdate(usegmt=True)),
