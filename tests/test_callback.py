@@ -304,6 +304,17 @@ async def test_other_paths_are_404(server: CallbackServer, pending: PendingAutho
     assert not pending.done()
 
 
+async def test_host_must_name_this_server_exactly(server: CallbackServer, pending: PendingAuthorization) -> None:
+    """The one Host check of both loopback servers: 127.0.0.1 or localhost, bare or with OUR port
+    (the callback used to take any loopback address with any port)."""
+    for host in (f"[::1]:{server.port}", f"127.0.0.2:{server.port}", f"127.0.0.1:{server.port + 1}", "127.1"):
+        answer = await raw_request(server.port, get(callback_query()).replace(b"Host: 127.0.0.1", f"Host: {host}".encode()))
+        assert status_of(answer) == 400, host
+    assert not pending.done()
+    answer = await raw_request(server.port, get(callback_query()).replace(b"127.0.0.1", f"127.0.0.1:{server.port}".encode()))
+    assert status_of(answer) == 200
+
+
 async def test_favicon_is_a_quiet_404(server: CallbackServer) -> None:
     answer = await raw_request(server.port, get("/favicon.ico"))
     assert status_of(answer) == 404

@@ -269,6 +269,17 @@ async def test_a_flood_of_half_sent_requests_does_not_starve_the_endpoint(served
             assert status == 200 and json.loads(body)["Code"] == "Success"
 
 
+def test_the_endpoint_does_not_import_the_service_layer() -> None:
+    """Issue 16: no arrow runs up the layers; the composition root hands the endpoint a source."""
+    import ast
+
+    tree = ast.parse((REPO / "sidecar" / "credentials" / "endpoint.py").read_text())
+    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    upward = sorted(m for m in imported if {"service", "rpc"} & set(m.lstrip(".").split(".")))
+    assert upward == []
+
+
 async def test_follows_the_current_profile_and_serves_fixed_ones(emu: Emulator, config_path: Path) -> None:
     service = await signed_in(emu, config_path, "dev", "my team")  # the last sign-in becomes current
     async with await CredentialsEndpoint.start(source_of(service)) as endpoint:
