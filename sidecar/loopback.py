@@ -26,7 +26,6 @@ endpoint's path is a secret).
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import http
 import inspect
 import logging
@@ -440,6 +439,8 @@ class LoopbackServer:
 
     def serialize(self, conn: h11.Connection, response: Response, *, head_only: bool) -> bytes:
         """Status line, ``Date``, the server's fixed headers, the response's own, ``Content-Length``."""
+        import email.utils  # here, not at start-up: the email package costs tens of milliseconds
+
         h11 = _h11()
         status = http.HTTPStatus(response.status)
         headers = [

@@ -188,7 +188,11 @@ class CredentialsEndpoint:
         port: int = 0,
         read_timeout: float = HEAD_TIMEOUT,
     ) -> CredentialsEndpoint:
-        """Listen on 127.0.0.1 (only) on ``port`` (0: the system picks a free one)."""
+        """Listen on 127.0.0.1 (only) on ``port`` (0: the system picks a free one).
+
+        ``source`` is all the endpoint knows of the sidecar (see :func:`refresher_source`);
+        ``read_timeout`` is each connection's deadline for its request head.
+        """
         endpoint = cls(source, secret=secrets.token_urlsafe(32), read_timeout=read_timeout)
         await endpoint._http.listen([port])
         log.info("credentials endpoint listening on %s:%d", LOOPBACK_HOST, endpoint.port)

@@ -458,8 +458,10 @@ class CallbackServer:
     ) -> CallbackServer:
         """Listen on the first port of ``ports`` (inclusive) that can be bound, on 127.0.0.1 only.
 
-        ``(0, 0)`` lets the system choose (tests). Raises :class:`PortsBusy` when none of them can be
-        bound, ``ValueError`` for another host or a bad range.
+        ``(0, 0)`` lets the system choose (tests). ``read_timeout`` is each connection's deadline for
+        its request head; ``linger`` bounds how long the result page may take once the port is
+        released. Raises :class:`PortsBusy` when none of them can be bound, ``ValueError`` for another
+        host or a bad range.
         """
         first, last = ports
         if not 0 <= first <= last <= 65535:
