@@ -132,6 +132,7 @@ class _Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._head = bytearray()  # raw bytes until the head is complete (bounded by h11's limit)
         self._drained = 0
+        self._eof = False  # the client has half-closed: nothing left to drain after the answer
 
     # --- asyncio.Protocol ------------------------------------------------------------------------
 
@@ -154,6 +155,7 @@ class _Connection(asyncio.Protocol):
         # while routing, a body (which no route reads) is dropped
 
     def eof_received(self) -> bool:
+        self._eof = True
         if self.state == "head":
             if not self._head:
                 self.close()  # gone before saying anything
@@ -195,6 +197,9 @@ class _Connection(asyncio.Protocol):
         self._cancel_timer()
         self.state = "answered"
         self._transport.write(self._server.serialize(self._h11, response, head_only=head_only))
+        if self._eof:
+            self.close()  # flushes the answer, then closes
+            return
         if self._transport.can_write_eof():
             self._transport.write_eof()
         self._timer = asyncio.get_running_loop().call_later(DRAIN_TIMEOUT, self._drain_over)
