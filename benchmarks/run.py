@@ -37,7 +37,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"
 
-from benchmarks import seed  # noqa: E402
+from benchmarks import flood, seed  # noqa: E402
 from benchmarks.lsp import REPO, Client, RpcError, memory_kib  # noqa: E402
 from benchmarks.sigkill import bench_sigkill, per_hundred  # noqa: E402
 from sidecar.config import profiles as P  # noqa: E402
@@ -653,6 +653,7 @@ def render(r: dict[str, Any]) -> str:
                      f"{with_record['kills']} kills each at a random moment of a renewal loop "
                      f"({with_record['renewals']} / {without['renewals']} renewals reached the service); "
                      f"file {with_record['file_kib']} KiB; sign-outs {with_record['signouts']} / {without['signouts']}"))
+    rows.append(flood.render_row(r["flood"], ms))
     out = ["| measurement | result | notes |", "| --- | --- | --- |"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(out)
@@ -705,6 +706,7 @@ async def run(sizes: Sizes, work: Path, *, startup: bool = True) -> dict[str, An
         results["single"] = await bench_single(emu, work, sizes)
         results["multi"] = await bench_multiprocess(emu, work, sizes)
         results["sigkill"] = await bench_sigkill(emu, work, sizes.sigkills)
+        results["flood"] = await flood.bench_flood(emu, work, quick=sizes is QUICK)
     return results
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from . import wire
 from .config.store import ConfigDoc
 from .config.watcher import ConfigWatcher
-from .credentials.endpoint import CredentialsEndpoint
+from .credentials.endpoint import CredentialsEndpoint, refresher_source
 from .credentials.keeper import CredentialKeeper
 from .credentials.refresher import CredentialEvent
 from .errors import SidecarError
@@ -54,7 +54,10 @@ class App:
         """The loopback credentials endpoint, started on first use (once per sidecar)."""
         async with self._endpoint_starting:
             if self.endpoint is None:
-                self.endpoint = await CredentialsEndpoint.start(self.service.served_credentials)
+                service = self.service
+                self.endpoint = await CredentialsEndpoint.start(
+                    refresher_source(service.select, service.refresher, service.settings.margins)
+                )
             return self.endpoint
 
     async def changed(self) -> None:

@@ -92,15 +92,20 @@ class SignInRequired(SidecarError):
 
 
 class SignInDenied(SidecarError):
-    """The browser came back with ``error=...`` (the user pressed Deny, or the app is not assigned)."""
+    """The browser came back with ``error=...`` (the user pressed Deny, or the app is not assigned).
+
+    ``reason`` tells the two apart for the extension's sentence: ``userDenied`` (the user's own Deny),
+    ``notAuthorized`` (the service's "The call is not authorized": the official-cli application is
+    not installed in the account or not assigned to the user) or ``other``.
+    """
 
     kind = "signInDenied"
 
-    def __init__(self, error: str, description: str = "") -> None:
+    def __init__(self, error: str, description: str = "", reason: str = "other") -> None:
         text = f"Sign-in was refused by the sign-in service ({error})"
         if description:
             text += f": {description}"
-        super().__init__(text, error=error, description=description)
+        super().__init__(text, error=error, description=description, reason=reason)
 
 
 class SignInTimeout(SidecarError):

@@ -18,7 +18,6 @@ from typing import Any
 from .config import profiles as P
 from .config.store import ConfigStore, FileStamp
 from .credentials.identity import CallerIdentityClient, Identity, IdentityCache
-from .timing import ENDPOINT_MIN_STS_LIFETIME
 from .credentials.refresher import CredentialEvent, Force, Margins, Refresher
 from .errors import Cancelled, InvalidParams
 from .oauth.client import OAuthClient
@@ -147,14 +146,6 @@ class SidecarService:
 
     async def credentials(self, name: str) -> StsCredentials:
         return await self.refresher.credentials(name)
-
-    async def served_credentials(self, profile: str | None) -> tuple[str, StsCredentials]:
-        """The credentials endpoint's source: the named (or selected) profile's STS credentials, with
-        the STS margin raised to the endpoint's minimum lifetime so that an SDK can cache them."""
-        base = self.settings.margins
-        margins = Margins(sts=max(base.sts, ENDPOINT_MIN_STS_LIFETIME), access_token=base.access_token)
-        name = await self.select(profile)
-        return name, await self.refresher.credentials(name, margins=margins)
 
     async def who_am_i(self, name: str) -> Identity:
         """The caller identity of the profile's STS credentials (``aliyun/whoAmI``).

@@ -15,12 +15,17 @@ import random
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from benchmarks.flood import Flood
+from emulator import Emulator
 from sidecar.errors import Cancelled, InvalidParams, PortsBusy, SignInDenied, SignInTimeout
 from sidecar.oauth.callback import CallbackServer, PendingAuthorization
+from sidecar.oauth.sites import Endpoints
+from sidecar.service import Settings, SidecarService
 
 STATE = "fake-state_0123456789abcdefABCDEF"
 CODE = "fake-code-9876543210"
@@ -105,6 +110,14 @@ def held_ports(count: int) -> Iterator[tuple[int, list[socket.socket]]]:
                 sock.close()
         return
     pytest.skip("no run of free consecutive ports found")
+
+
+def emulator_service(emulator: Emulator, folder: Path, ports: tuple[int, int]) -> SidecarService:
+    """A service whose sign-in, OAuth and STS calls all go to the emulator, on the given ports."""
+    endpoints = Endpoints().with_overrides(
+        {"signinBase": emulator.url, "oauthBase": emulator.url, "stsEndpoint": emulator.url}
+    )
+    return SidecarService(Settings(config_path=str(folder / "config.json"), endpoints=endpoints, callback_ports=ports))
 
 
 def other_local_addresses() -> list[str]:
@@ -197,7 +210,7 @@ async def test_denial_fails_the_sign_in(server: CallbackServer, pending: Pending
     assert "The user denied it" in answer.text
     with pytest.raises(SignInDenied) as info:
         await pending.wait(1.0)
-    assert info.value.details == {"error": "access_denied", "description": "The user denied it"}
+    assert info.value.details == {"error": "access_denied", "description": "The user denied it", "reason": "userDenied"}
 
 
 async def test_error_description_is_escaped_and_cleaned(server: CallbackServer, pending: PendingAuthorization) -> None:
@@ -254,8 +267,12 @@ async def test_invalid_answers_are_400_and_keep_waiting(
 async def test_answer_after_the_attempt_ended_is_already_done(
     server: CallbackServer, pending: PendingAuthorization
 ) -> None:
+    # A second tab's connection, accepted before the answer arrived (the port is released after it).
+    late_reader, late_writer = await asyncio.open_connection("127.0.0.1", server.port)
     assert status_of(await raw_request(server.port, get(callback_query()))) == 200
-    answer = await raw_request(server.port, get(callback_query(code="another")))
+    late_writer.write(get(callback_query(code="another")))
+    answer = await asyncio.wait_for(late_reader.read(), 2.0)
+    late_writer.close()
     assert status_of(answer) == 200
     assert b"already finished" in answer
     got_first = await pending.wait(1.0) == CODE
@@ -285,6 +302,17 @@ async def test_other_paths_are_404(server: CallbackServer, pending: PendingAutho
     answer = await raw_request(server.port, get(f"{path}?code={CODE}&state={STATE}"))
     assert status_of(answer) == 404
     assert not pending.done()
+
+
+async def test_host_must_name_this_server_exactly(server: CallbackServer, pending: PendingAuthorization) -> None:
+    """The one Host check of both loopback servers: 127.0.0.1 or localhost, bare or with OUR port
+    (the callback used to take any loopback address with any port)."""
+    for host in (f"[::1]:{server.port}", f"127.0.0.2:{server.port}", f"127.0.0.1:{server.port + 1}", "127.1"):
+        answer = await raw_request(server.port, get(callback_query()).replace(b"Host: 127.0.0.1", f"Host: {host}".encode()))
+        assert status_of(answer) == 400, host
+    assert not pending.done()
+    answer = await raw_request(server.port, get(callback_query()).replace(b"127.0.0.1", f"127.0.0.1:{server.port}".encode()))
+    assert status_of(answer) == 200
 
 
 async def test_favicon_is_a_quiet_404(server: CallbackServer) -> None:
@@ -401,6 +429,59 @@ async def test_wait_timeout_raises_sign_in_timeout(pending: PendingAuthorization
     assert pending.deliver({"code": CODE, "state": STATE}) == "already_done"
 
 
+async def test_timeout_data_says_how_long_and_that_it_may_be_not_authorized(pending: PendingAuthorization) -> None:
+    """Issue 15: the service's not-authorized page may never redirect, so a timeout names the
+    administrator's two documented steps (install the official-cli application, assign the user)."""
+    with pytest.raises(SignInTimeout) as info:
+        await pending.wait(0.05)
+    assert info.value.details == {"seconds": 0.05, "mayBeNotAuthorized": True}
+    message = str(info.value)
+    assert "The call is not authorized" in message
+    assert "install the official-cli application" in message and "Provision Official Application" in message
+    assert "assign you to it" in message and "Create Assignment" in message
+
+
+@pytest.mark.parametrize(
+    ("error", "description", "reason"),
+    [
+        ("access_denied", "", "userDenied"),
+        ("access_denied", "The user denied the request.", "userDenied"),
+        ("access_denied", "The call is not authorized.", "notAuthorized"),
+        ("access_denied", "You are not allowed to do this action.", "notAuthorized"),
+        ("unauthorized_client", "The call is NOT AUTHORIZED", "notAuthorized"),
+        ("server_error", "", "other"),
+        ("invalid_request", "bad redirect_uri", "other"),
+    ],
+)
+async def test_a_denial_says_why(pending: PendingAuthorization, error: str, description: str, reason: str) -> None:
+    assert pending.deliver({"error": error, "error_description": description, "state": STATE}) == "denied"
+    with pytest.raises(SignInDenied) as info:
+        await pending.wait(1.0)
+    assert info.value.details["reason"] == reason
+    assert info.value.to_data()["reason"] == reason
+
+
+@pytest.mark.parametrize(("not_authorized", "reason"), [(False, "userDenied"), (True, "notAuthorized")])
+async def test_the_emulators_deny_and_not_authorized_answers_are_told_apart(
+    emulator: Emulator, tmp_path: Path, not_authorized: bool, reason: str
+) -> None:
+    emulator.set_not_authorized(not_authorized)
+    service = emulator_service(emulator, tmp_path, (0, 0))
+
+    async def browser(url: str, _redirect_uri: str) -> None:
+        decide = emulator.approve if not_authorized else emulator.deny  # not authorized: even Authorize fails
+        location = await asyncio.to_thread(decide, url)
+        async with client() as http:
+            assert (await http.get(location)).status_code == 200
+
+    try:
+        with pytest.raises(SignInDenied) as info:
+            await service.sign_in("dev", "CN", "cn-hangzhou", "en", browser)
+    finally:
+        await service.aclose()
+    assert info.value.details["reason"] == reason and info.value.details["error"] == "access_denied"
+
+
 async def test_task_cancellation_propagates_and_ends_the_attempt(pending: PendingAuthorization) -> None:
     waiter = asyncio.create_task(pending.wait(5.0))
     await asyncio.sleep(0)
@@ -433,17 +514,71 @@ async def test_repr_does_not_show_the_state(pending: PendingAuthorization) -> No
 # --- lifetime -------------------------------------------------------------------------------------------
 
 
-async def test_lingers_then_stops_by_itself(pending: PendingAuthorization) -> None:
-    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=0.3, read_timeout=READ_TIMEOUT)
+async def test_a_settled_sign_in_frees_its_port_at_once_and_stops_by_itself(pending: PendingAuthorization) -> None:
+    """The next sign-in can bind the same port right after the answer (issue 14: the 6th quick
+    sign-in in a row got portsBusy while each finished one held its port for the linger)."""
+    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=30.0, read_timeout=READ_TIMEOUT)
+    port = srv.port
     try:
-        assert status_of(await raw_request(srv.port, get(callback_query()))) == 200
-        assert not srv.closed
-        assert status_of(await raw_request(srv.port, get("/favicon.ico"))) == 404  # still serving
-        await asyncio.wait_for(srv.wait_closed(), 2.0)
+        assert status_of(await raw_request(port, get(callback_query()))) == 200
+        assert not srv.listening
         with pytest.raises(OSError):
-            await asyncio.open_connection("127.0.0.1", srv.port)
+            await asyncio.open_connection("127.0.0.1", port)  # nobody listens there any more
+        async with await CallbackServer.bind(PendingAuthorization(STATE), ports=(port, port)) as again:
+            assert again.port == port
+        await asyncio.wait_for(srv.wait_closed(), 2.0)  # its last page is out: no need for the linger
     finally:
         await srv.close()
+
+
+async def test_the_page_still_reaches_a_browser_that_reads_it_late(pending: PendingAuthorization) -> None:
+    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=5.0, read_timeout=READ_TIMEOUT)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        writer.write(get(callback_query()))
+        got_code = await pending.wait(1.0) == CODE
+        assert got_code
+        await asyncio.sleep(0.05)
+        assert not srv.listening
+        answer = await asyncio.wait_for(reader.read(), 2.0)
+        writer.close()
+        assert status_of(answer) == 200 and b"Authorization successful" in answer
+        await asyncio.wait_for(srv.wait_closed(), 2.0)
+    finally:
+        await srv.close()
+
+
+async def test_six_quick_sign_ins_in_a_row_on_a_five_port_range(emulator: Emulator, tmp_path: Path) -> None:
+    """Issue 14: each finished sign-in held its port for the linger, so the 6th in a row got portsBusy."""
+    with held_ports(5) as (base, sockets):
+        for sock in sockets:
+            sock.close()
+    service = emulator_service(emulator, tmp_path, (base, base + 4))
+    used: list[int] = []
+
+    async def browser(url: str, redirect_uri: str) -> None:
+        location = await asyncio.to_thread(emulator.approve, url)  # the user presses Authorize...
+        used.append(int(redirect_uri.rsplit(":", 1)[1].split("/")[0]))
+        async with client() as http:  # ...and the browser follows the redirect to our port
+            assert (await http.get(location)).status_code == 200
+
+    try:
+        for index in range(7):
+            await service.sign_in(f"p{index}", "CN", "cn-hangzhou", "en", browser)
+    finally:
+        await service.aclose()
+    assert len(used) == 7 and set(used) <= set(range(base, base + 5))
+
+
+async def test_the_browsers_redirect_gets_through_a_connection_flood(pending: PendingAuthorization) -> None:
+    """Issue 14: 40 held connections blocked the browser's redirect (the cap was full)."""
+    async with await CallbackServer.bind(pending, ports=(0, 0), linger=LINGER, read_timeout=2.0) as srv:
+        async with Flood(srv.port, 200) as flood:
+            await flood.until_churning()  # all 200 held, and the dropped ones are coming back
+            answer = await raw_request(srv.port, get(callback_query()))
+            assert status_of(answer) == 200
+            got_code = await pending.wait(1.0) == CODE
+            assert got_code
 
 
 async def test_stops_after_a_timeout_too(server: CallbackServer, pending: PendingAuthorization) -> None:

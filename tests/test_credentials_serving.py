@@ -14,14 +14,17 @@ import os
 import socket
 import sys
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from benchmarks.flood import Flood
 from sidecar.config import profiles as P
-from sidecar.credentials.endpoint import MIN_STS_LIFETIME, CredentialsEndpoint, service_source
+from sidecar.credentials.endpoint import MIN_STS_LIFETIME, CredentialsEndpoint, CredentialsSource, refresher_source
+
 from emulator import Emulator
 from sidecar.service import SidecarService
 
@@ -118,6 +121,17 @@ def path_of(uri: str) -> str:
     return "/" + uri.split("/", 3)[3]
 
 
+def source_of(service: SidecarService) -> CredentialsSource:
+    """What the composition root hands the endpoint: the service's selection and refresher."""
+    return refresher_source(service.select, service.refresher, service.settings.margins)
+
+
+def profile_uri(endpoint: CredentialsEndpoint, name: str) -> str:
+    """The URL of one fixed profile's credentials: ``/<secret>/profiles/<name>/credentials``."""
+    base = endpoint.uri.removesuffix("/credentials")
+    return f"{base}/profiles/{urllib.parse.quote(name, safe='')}/credentials"
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -127,7 +141,7 @@ def closed_port() -> int:
 @pytest.fixture
 async def served(emu: Emulator, config_path: Path) -> AsyncIterator[tuple[SidecarService, CredentialsEndpoint]]:
     service = await signed_in(emu, config_path)
-    endpoint = await CredentialsEndpoint.start(service_source(service))
+    endpoint = await CredentialsEndpoint.start(source_of(service))
     try:
         yield service, endpoint
     finally:
@@ -195,10 +209,10 @@ async def test_refuses_a_foreign_host(served: tuple[SidecarService, CredentialsE
         f"127.0.0.1.evil.example:{endpoint.port}",
         f"[::1]:{endpoint.port}",
         f"127.0.0.2:{endpoint.port}",
-        "",  # no Host at all
+        "",  # no Host at all: RFC 9112 says 400 for that, and h11 answers so before any route runs
     ):
         status, headers, body = await raw_http(endpoint.port, get(endpoint, path, host=host))
-        assert status == 421, host
+        assert status == (400 if host == "" else 421), host
         assert json.loads(body)["Code"] != "Success"
         assert b"AccessKey" not in body and not [h for h in headers if h.startswith("access-control-")]
 
@@ -245,9 +259,30 @@ async def test_malformed_requests(served: tuple[SidecarService, CredentialsEndpo
     assert status == 400  # a second Host
 
 
+async def test_a_flood_of_half_sent_requests_does_not_starve_the_endpoint(served: tuple[SidecarService, CredentialsEndpoint]) -> None:
+    """Issue 14: 33 half-sent requests, re-opened as they were dropped, filled the cap: every SDK got 503."""
+    _service, endpoint = served
+    async with Flood(endpoint.port, 200) as flood:
+        await flood.until_churning()  # all 200 held, and the dropped ones are coming back
+        for _ in range(5):
+            status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri)))
+            assert status == 200 and json.loads(body)["Code"] == "Success"
+
+
+def test_the_endpoint_does_not_import_the_service_layer() -> None:
+    """Issue 16: no arrow runs up the layers; the composition root hands the endpoint a source."""
+    import ast
+
+    tree = ast.parse((REPO / "sidecar" / "credentials" / "endpoint.py").read_text())
+    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    upward = sorted(m for m in imported if {"service", "rpc"} & set(m.lstrip(".").split(".")))
+    assert upward == []
+
+
 async def test_follows_the_current_profile_and_serves_fixed_ones(emu: Emulator, config_path: Path) -> None:
     service = await signed_in(emu, config_path, "dev", "my team")  # the last sign-in becomes current
-    async with await CredentialsEndpoint.start(service_source(service)) as endpoint:
+    async with await CredentialsEndpoint.start(source_of(service)) as endpoint:
 
         async def served_profile(uri: str) -> str:
             status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(uri)))
@@ -256,12 +291,12 @@ async def test_follows_the_current_profile_and_serves_fixed_ones(emu: Emulator, 
             return next(n for n in ("dev", "my team") if matches_file(payload, config_path, n))
 
         assert await served_profile(endpoint.uri) == "my team"
-        assert await served_profile(endpoint.uri_for("dev")) == "dev"
-        assert "/profiles/my%20team/" in endpoint.uri_for("my team")
-        assert await served_profile(endpoint.uri_for("my team")) == "my team"
+        assert await served_profile(profile_uri(endpoint, "dev")) == "dev"
+        assert "/profiles/my%20team/" in profile_uri(endpoint, "my team")
+        assert await served_profile(profile_uri(endpoint, "my team")) == "my team"
         await service.switch_profile("dev")  # the status bar switches: terminals follow
         assert await served_profile(endpoint.uri) == "dev"
-        assert await served_profile(endpoint.uri_for("my team")) == "my team"
+        assert await served_profile(profile_uri(endpoint, "my team")) == "my team"
     await service.aclose()
 
 
@@ -270,13 +305,13 @@ async def test_errors_are_json_and_carry_no_secrets(
 ) -> None:
     service, endpoint = served
     caplog.set_level(logging.DEBUG)
-    status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri_for("nobody"))))
+    status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(profile_uri(endpoint, "nobody"))))
     assert status == 404 and json.loads(body)["Code"] == "ProfileNotFound"
 
     doc = load_json(config_path)
     doc["profiles"].append({"name": "ak", "mode": "AK", "access_key_id": "LTAIexample", "access_key_secret": "ak-secret-value-123"})
     config_path.write_text(json.dumps(doc))
-    status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri_for("ak"))))
+    status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(profile_uri(endpoint, "ak"))))
     assert status == 409 and json.loads(body)["Code"] == "NotAnOAuthProfile"
     assert b"ak-secret-value-123" not in body
 
@@ -331,7 +366,7 @@ async def test_hands_out_credentials_an_sdk_can_cache(served: tuple[SidecarServi
 
 async def test_close_stops_serving(emu: Emulator, config_path: Path) -> None:
     service = await signed_in(emu, config_path)
-    endpoint = await CredentialsEndpoint.start(service_source(service))
+    endpoint = await CredentialsEndpoint.start(source_of(service))
     port, uri = endpoint.port, endpoint.uri
     assert uri.startswith(f"http://127.0.0.1:{port}/") and len(path_of(uri).split("/")[1]) >= 43
     assert "secret" not in repr(endpoint) and path_of(uri).split("/")[1] not in repr(endpoint)
@@ -346,7 +381,7 @@ async def test_close_stops_serving(emu: Emulator, config_path: Path) -> None:
     with pytest.raises(OSError):
         await raw_http(port, get(endpoint, path_of(uri)))
     # a new session has a new secret: old URLs die with the session
-    again = await CredentialsEndpoint.start(service_source(service))
+    again = await CredentialsEndpoint.start(source_of(service))
     assert path_of(again.uri).split("/")[1] != path_of(uri).split("/")[1]
     await again.close()
     await service.aclose()

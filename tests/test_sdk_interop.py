@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from sidecar.config import profiles as P
-from sidecar.credentials.endpoint import CredentialsEndpoint, service_source
+from sidecar.credentials.endpoint import CredentialsEndpoint
 from sidecar.credentials.keeper import CredentialKeeper
 from emulator import Emulator
 from sidecar.tokens import fingerprint
@@ -30,7 +30,7 @@ from .conftest import free_port_range, load_json
 from .rpc_harness import Sidecar, follow_in_browser
 from .test_credentials_serving import emu  # noqa: F401 - the module's emulator fixture
 from .flows import age, profile_of, signed_in
-from .test_credentials_serving import REPO, assert_no_secrets, closed_port, emulator_calls, secret_values
+from .test_credentials_serving import REPO, assert_no_secrets, closed_port, emulator_calls, secret_values, source_of
 
 SDK_CHILD = r"""
 import json, os, sys
@@ -195,7 +195,7 @@ async def test_sdk_external_profile_reports_sign_in_required(emu: Emulator, home
 
 async def test_sdk_uses_our_endpoint_in_process(emu: Emulator, home_config: Path, isolated_home: Path) -> None:
     service = await signed_in(emu, home_config)
-    async with await CredentialsEndpoint.start(service_source(service)) as endpoint:
+    async with await CredentialsEndpoint.start(source_of(service)) as endpoint:
         calls = emulator_calls(emu)
         result = await run_sdk(sdk_env(isolated_home, **endpoint.environment()))
         assert result["ok"], result.get("error")

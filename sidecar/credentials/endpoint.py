@@ -31,32 +31,26 @@ import logging
 import secrets
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 from ..errors import SidecarError
-from ..loopback_http import (
-    MAX_CONNECTIONS,
-    MAX_HEADER_BYTES,
+from ..loopback import (
+    HEAD_TIMEOUT,
+    LOOPBACK_HOST,
     Headers,
+    LoopbackServer,
     Request,
     Response,
-    answer,
-    serialize,
-    serve_one,
+    host_names_this_server,
 )
 from ..oauth.client import format_rfc3339
 from ..timing import ENDPOINT_MIN_STS_LIFETIME
 from ..tokens import StsCredentials
 from ..wire import uri_payload
-from .refresher import Margins
-
-if TYPE_CHECKING:
-    from ..service import SidecarService
+from .refresher import Margins, Refresher
 
 log = logging.getLogger(__name__)
 
-LOOPBACK_HOST = "127.0.0.1"
-DEFAULT_READ_TIMEOUT = 10.0
 #: Hand out nothing with less than the Python SDK's 15 minutes of staleness plus a minute left.
 MIN_STS_LIFETIME = ENDPOINT_MIN_STS_LIFETIME
 
@@ -68,7 +62,10 @@ ENV_ECS_METADATA_DISABLED = "ALIBABA_CLOUD_ECS_METADATA_DISABLED"
 
 #: Given the profile name from the path (``None``: the selected profile), valid STS credentials and
 #: the name they belong to. Raises :class:`SidecarError` for anything the caller should hear about.
+#: The endpoint knows nothing else of the sidecar: the composition root hands it one of these.
 CredentialsSource = Callable[[str | None], Awaitable[tuple[str, StsCredentials]]]
+#: The profile a request without a name means (explicit name, environment, then ``current``).
+ProfileSelector = Callable[[str | None], Awaitable[str]]
 
 _HEADERS: Headers = (
     ("Content-Type", "application/json; charset=utf-8"),
@@ -113,8 +110,8 @@ _HEAD_ERRORS: dict[int, Response] = {
     408: _error(408, "RequestTimeout", "Request timeout."),
     414: _error(414, "UriTooLong", "Request line too long."),
     431: _error(431, "HeadersTooLarge", "Request headers too large."),
+    503: _error(503, "Busy", "Too many connections."),
 }
-_BUSY = _error(503, "Busy", "Too many connections.")
 _BROWSER_REFUSED = _error(403, "Forbidden", "Credentials are not served to web pages.")
 _WRONG_HOST = _error(421, "MisdirectedRequest", "This endpoint answers only to 127.0.0.1 or localhost.")
 _METHOD_NOT_ALLOWED = _error(405, "MethodNotAllowed", "Only GET is allowed.", (("Allow", "GET"),))
@@ -133,39 +130,45 @@ def error_response(exc: BaseException) -> Response:
     return _error(500, "InternalError", "The sidecar failed to get credentials; see its log.")
 
 
-def service_source(service: SidecarService) -> CredentialsSource:
-    """The credentials of a :class:`SidecarService`, renewed through its refresher when needed.
+def refresher_source(select: ProfileSelector, refresher: Refresher, margins: Margins) -> CredentialsSource:
+    """Credentials of the selected (or named) profile, renewed through ``refresher`` when needed.
 
     The STS margin is raised to :data:`MIN_STS_LIFETIME` so that an SDK can cache what it gets
     instead of coming back on every call.
     """
-    base = service.settings.margins
-    margins = Margins(sts=max(base.sts, MIN_STS_LIFETIME), access_token=base.access_token)
+    served = Margins(sts=max(margins.sts, MIN_STS_LIFETIME), access_token=margins.access_token)
 
     async def fetch(profile: str | None) -> tuple[str, StsCredentials]:
-        name = await service.select(profile)
-        return name, await service.refresher.credentials(name, margins=margins)
+        name = await select(profile)
+        return name, await refresher.credentials(name, margins=served)
 
     return fetch
 
 
 class CredentialsEndpoint:
-    """The loopback server; build it with :meth:`start`, end it with :meth:`close`."""
+    """The loopback server; build it with :meth:`start`, end it with :meth:`close`.
+
+    Connections, deadlines and the cap are :class:`~sidecar.loopback.LoopbackServer`'s; what is its
+    own is the route: browser headers, ``Host``, then the path secret, then the method.
+    """
 
     def __init__(self, source: CredentialsSource, *, secret: str, read_timeout: float) -> None:
         """Internal: use :meth:`start`, which also binds and listens."""
         self._source = source
-        self._secret = secret
         # Compared as digests: equal length whatever was sent, so the comparison leaks nothing.
+        self._secret = secret
         self._secret_digest = hashlib.sha256(secret.encode("ascii")).digest()
-        self._read_timeout = read_timeout
-        self._server: asyncio.Server | None = None
-        self._port = 0
-        self._connections: set[asyncio.Task[None]] = set()
+        self._http = LoopbackServer(
+            self._route,
+            label="credentials endpoint",
+            base_headers=_HEADERS,
+            error_response=_HEAD_ERRORS.__getitem__,
+            head_timeout=read_timeout,
+        )
         self._closing = False
 
     def __repr__(self) -> str:
-        return f"<CredentialsEndpoint port={self._port} closed={self._closing}>"  # never the secret
+        return f"<CredentialsEndpoint port={self.port} closed={self._closing}>"  # never the secret
 
     @classmethod
     async def start(
@@ -173,33 +176,28 @@ class CredentialsEndpoint:
         source: CredentialsSource,
         *,
         port: int = 0,
-        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        read_timeout: float = HEAD_TIMEOUT,
     ) -> CredentialsEndpoint:
-        """Listen on 127.0.0.1 (only) on ``port`` (0: the system picks a free one)."""
+        """Listen on 127.0.0.1 (only) on ``port`` (0: the system picks a free one).
+
+        ``source`` is all the endpoint knows of the sidecar (see :func:`refresher_source`);
+        ``read_timeout`` is each connection's deadline for its request head.
+        """
         endpoint = cls(source, secret=secrets.token_urlsafe(32), read_timeout=read_timeout)
-        server = await asyncio.start_server(
-            endpoint._on_connection, LOOPBACK_HOST, port, limit=MAX_HEADER_BYTES, backlog=32
-        )
-        endpoint._server = server
-        endpoint._port = server.sockets[0].getsockname()[1]
-        log.info("credentials endpoint listening on %s:%d", LOOPBACK_HOST, endpoint._port)
+        await endpoint._http.listen([port])
+        log.info("credentials endpoint listening on %s:%d", LOOPBACK_HOST, endpoint.port)
         return endpoint
 
     # --- what clients are given ------------------------------------------------------------------
 
     @property
     def port(self) -> int:
-        return self._port
+        return self._http.port
 
     @property
     def uri(self) -> str:
         """The URL of the selected profile's credentials (it follows profile switches)."""
-        return f"http://{LOOPBACK_HOST}:{self._port}/{self._secret}/credentials"
-
-    def uri_for(self, profile: str) -> str:
-        """The URL of one fixed profile's credentials."""
-        quoted = urllib.parse.quote(profile, safe="")
-        return f"http://{LOOPBACK_HOST}:{self._port}/{self._secret}/profiles/{quoted}/credentials"
+        return f"http://{LOOPBACK_HOST}:{self.port}/{self._secret}/credentials"
 
     def environment(self, uri: str | None = None) -> dict[str, str]:
         """The variables a terminal needs so that the SDKs' default chains end up here."""
@@ -218,15 +216,7 @@ class CredentialsEndpoint:
         if self._closing:
             return
         self._closing = True
-        if self._server is not None:
-            self._server.close()
-        current = asyncio.current_task()
-        tasks = [t for t in self._connections if t is not current]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        await self._http.close()
         log.info("credentials endpoint stopped")
 
     async def __aenter__(self) -> Self:
@@ -236,48 +226,6 @@ class CredentialsEndpoint:
         await self.close()
 
     # --- serving ---------------------------------------------------------------------------------
-
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task: asyncio.Task[None] = asyncio.current_task()  # type: ignore[assignment]
-        if self._closing:
-            writer.close()
-            return
-        self._connections.add(task)
-        try:
-            if len(self._connections) > MAX_CONNECTIONS:
-                await answer(writer, reader, serialize(_BUSY, _HEADERS, head_only=False), timeout=self._read_timeout)
-                return
-            await serve_one(
-                reader,
-                writer,
-                route=self._route,
-                error_response=_HEAD_ERRORS.__getitem__,
-                base_headers=_HEADERS,
-                read_timeout=self._read_timeout,
-                label="credentials endpoint",
-            )
-        except asyncio.CancelledError:
-            pass  # only close() cancels these; end normally (see CallbackServer._on_connection)
-        except Exception as exc:  # a broken client must never take the server down
-            log.debug("credentials endpoint: connection failed (%s)", type(exc).__name__)
-        finally:
-            self._connections.discard(task)
-            writer.close()
-            try:
-                await writer.wait_closed()
-            except Exception:
-                pass
-
-    def _host_ok(self, host: str | None) -> bool:
-        """``Host`` must name the loopback address: a DNS-rebinding page sends its own host name.
-
-        Without a port too: the Python SDK sends the bare host name. A browser omits the port only
-        for port 80, which the system never hands out for port 0.
-        """
-        if host is None:
-            return False
-        host = host.lower()
-        return host in (LOOPBACK_HOST, "localhost", f"{LOOPBACK_HOST}:{self._port}", f"localhost:{self._port}")
 
     def _match(self, target: str) -> tuple[bool, str | None]:
         """``(found, profile)`` for a request target; ``profile`` None means the selected profile.
@@ -303,11 +251,12 @@ class CredentialsEndpoint:
             return True, name
         return False, None
 
-    async def _route(self, request: Request) -> Response:
+    def _route(self, request: Request) -> Response | Awaitable[Response]:
+        """Refuse at once (no await) what lacks the secret, so only a real request is ever awaited."""
         if any(name in request.headers for name in _BROWSER_HEADERS):
             log.info("credentials endpoint: refused a request made by a browser")
             return _BROWSER_REFUSED
-        if not self._host_ok(request.headers.get("host")):
+        if not host_names_this_server(request.headers.get("host"), self.port):
             log.info("credentials endpoint: refused a request for another host name")
             return _WRONG_HOST
         found, profile = self._match(request.target)
@@ -316,6 +265,9 @@ class CredentialsEndpoint:
             return _NOT_FOUND
         if request.method != "GET":
             return _METHOD_NOT_ALLOWED
+        return self._serve(profile)
+
+    async def _serve(self, profile: str | None) -> Response:
         try:
             name, sts = await self._source(profile)
         except asyncio.CancelledError:

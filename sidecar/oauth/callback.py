@@ -6,13 +6,15 @@ Two pieces:
   the expected ``state`` and is fed either by the callback server (the browser is redirected to
   ``http://127.0.0.1:<port>/cli/callback``) or by a URL the user pastes (a remote machine, where the
   browser cannot reach our port). Whichever arrives first with the right ``state`` settles it.
-* :class:`CallbackServer` is a deliberately tiny HTTP/1.1 server on 127.0.0.1 only. It binds and holds
-  the first free port of a range (no probe-then-bind race), reads one request per connection under
-  strict size and time limits, answers with a small static page and closes the connection. Once the
-  attempt is settled it stays up for a short linger, so the browser can show the result, then stops.
+* :class:`CallbackServer` is the route and lifetime of a :class:`~sidecar.loopback.LoopbackServer` on
+  127.0.0.1 only. It binds and holds the first free port of a range (no probe-then-bind race), reads
+  one request per connection under strict size and time limits, answers with a small static page and
+  closes the connection. Once the attempt is settled it releases the port at once (the next sign-in
+  can bind it) and stops when the page that settled it has gone out.
 
-What the official CLI gets wrong and this module must not (see protocol.md): listening on all
-interfaces, no timeout, ignoring ``error=`` answers, probing ports before binding.
+What the official CLI's callback server gets wrong and this module must not: it listens on all
+interfaces, has no timeout, ignores ``error=`` answers, and checks that a port is free before
+binding it (a race).
 
 Secrets (codes, states) never reach a log line, an exception message or a page: the server logs only
 the method, the path and the outcome word, and pages echo nothing from the query except the
@@ -25,41 +27,39 @@ import asyncio
 import contextlib
 import hmac
 import html
-import ipaddress
 import logging
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Literal, Self
 
 from ..errors import Cancelled, InvalidParams, PortsBusy, SignInDenied, SignInTimeout
-from ..loopback_http import (
-    MAX_CONNECTIONS,
-    MAX_HEADER_BYTES,
+from ..loopback import (
+    HEAD_TIMEOUT,
+    LOOPBACK_HOST,
     MAX_REQUEST_LINE,
     Headers,
+    LoopbackServer,
     Request,
     Response,
-    answer,
-    host_is_loopback,
-    serialize,
-    serve_one,
+    host_names_this_server,
+    require_loopback_bind,
 )
 
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/cli/callback"
 DEFAULT_PORTS: tuple[int, int] = (12345, 12349)
-LOOPBACK_HOST = "127.0.0.1"
+#: The longest the result page may take to reach the browser after the answer arrived (the port
+#: itself is released at once).
 DEFAULT_LINGER = 2.0
-DEFAULT_READ_TIMEOUT = 10.0
 
 #: The word :meth:`PendingAuthorization.deliver` answers with; the HTTP layer picks the page by it.
 Outcome = Literal["accepted", "denied", "state_mismatch", "invalid", "already_done"]
 
-# --- limits (the HTTP ones live in ..loopback_http) --------------------------------------------
+# --- limits (the HTTP ones live in ..loopback) -------------------------------------------------
 MAX_CODE_LENGTH = 4096
 MAX_STATE_LENGTH = 512
 MAX_ERROR_LENGTH = 100
@@ -85,6 +85,26 @@ NOT_A_CALLBACK_MESSAGE = (
     "sign-in (it contains /cli/callback?code=...&state=...)."
 )
 FINISHED_MESSAGE = "This sign-in is no longer waiting for an answer; start the sign-in again."
+#: The administrator's two documented steps, for an answer (or a silence) that may be "not authorized".
+NOT_AUTHORIZED_STEPS = (
+    'If the sign-in page said "The call is not authorized", a RAM administrator must first '
+    "(1) install the official-cli application in the account (RAM console, Integrations > OAuth "
+    "(Preview) > Third-party Application > Provision Official Application > Official CLI) and "
+    "(2) assign you to it (the official-cli application's Assignments tab > Create Assignment)."
+)
+
+_NOT_AUTHORIZED_RE = re.compile(r"not authori[sz]ed|not allowed", re.IGNORECASE)
+#: How a denial reads, first match wins: the service's not-authorized wording (the documented error
+#: is "The call is not authorized" / "You are not allowed to do this action"), then the user's Deny.
+_DENIAL_REASONS: tuple[tuple[Callable[[str, str], bool], str], ...] = (
+    (lambda error, description: bool(_NOT_AUTHORIZED_RE.search(f"{error} {description}")), "notAuthorized"),
+    (lambda error, _description: error == "access_denied", "userDenied"),
+)
+
+
+def denial_reason(error: str, description: str) -> str:
+    """``userDenied``, ``notAuthorized`` or ``other`` for an ``error=`` answer (``signInDenied`` data)."""
+    return next((reason for matches, reason in _DENIAL_REASONS if matches(error, description)), "other")
 
 
 # =================================================================================================
@@ -128,7 +148,8 @@ class PendingAuthorization:
         error = params.get("error")
         if error is not None:
             description = _clean_text(params.get("error_description", ""), MAX_DESCRIPTION_LENGTH)
-            fut.set_exception(SignInDenied(_clean_text(error, MAX_ERROR_LENGTH) or "unknown", description))
+            error = _clean_text(error, MAX_ERROR_LENGTH) or "unknown"
+            fut.set_exception(SignInDenied(error, description, denial_reason(error, description)))
             return "denied"
         code = params.get("code")
         if code is None or len(code) > MAX_CODE_LENGTH or not _CODE_RE.fullmatch(code):
@@ -188,8 +209,10 @@ class PendingAuthorization:
             error = SignInTimeout(
                 f"No answer came back from the browser sign-in within {_duration(timeout)}. "
                 "Start the sign-in again; if the browser cannot reach this machine, paste the "
-                "address the browser ended on instead.",
+                "address the browser ended on instead. " + NOT_AUTHORIZED_STEPS,
                 seconds=timeout,
+                # The service's not-authorized page may never redirect here: a timeout can be that.
+                mayBeNotAuthorized=True,
             )
             fut.set_exception(error)
             raise error from None
@@ -399,24 +422,26 @@ _ERROR_PAGES: dict[int, Response] = {
 
 
 class CallbackServer:
-    """The loopback HTTP receiver of one sign-in attempt; build it with :meth:`bind`."""
+    """The loopback HTTP receiver of one sign-in attempt; build it with :meth:`bind`.
 
-    def __init__(
-        self,
-        pending: PendingAuthorization,
-        *,
-        host: str,
-        linger: float,
-        read_timeout: float,
-    ) -> None:
+    Its connections, deadlines and cap are :class:`~sidecar.loopback.LoopbackServer`'s; what is its
+    own is the route (``Host``, path, method, then the attempt's ``state`` check) and its lifetime:
+    the moment the attempt is settled (by this server, a pasted URL, a timeout or a cancel) it stops
+    listening, so the port is free for the next sign-in at once, while the connection that brought
+    the answer still gets its page. It closes for good once that page is out (at most ``linger``).
+    """
+
+    def __init__(self, pending: PendingAuthorization, *, linger: float, read_timeout: float) -> None:
         """Internal: use :meth:`bind`, which also starts listening."""
         self._pending = pending
-        self._host = host
         self._linger = linger
-        self._read_timeout = read_timeout
-        self._server: asyncio.Server | None = None
-        self._port = 0
-        self._connections: set[asyncio.Task[None]] = set()
+        self._http = LoopbackServer(
+            self._route,
+            label="callback",
+            base_headers=_SECURITY_HEADERS,
+            error_response=_ERROR_PAGES.__getitem__,
+            head_timeout=read_timeout,
+        )
         self._watcher: asyncio.Task[None] | None = None
         self._closing = False
         self._closed = asyncio.Event()
@@ -429,47 +454,52 @@ class CallbackServer:
         host: str = LOOPBACK_HOST,
         *,
         linger: float = DEFAULT_LINGER,
-        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        read_timeout: float = HEAD_TIMEOUT,
     ) -> CallbackServer:
-        """Listen on the first port of ``ports`` (inclusive) that can be bound, on ``host`` only.
+        """Listen on the first port of ``ports`` (inclusive) that can be bound, on 127.0.0.1 only.
 
-        Each port is bound for real and kept (no "is it free?" probe, which another program could
-        win between the probe and the bind). ``(0, 0)`` lets the system choose (tests). Raises
-        :class:`PortsBusy` when none of them can be bound.
+        ``(0, 0)`` lets the system choose (tests). ``read_timeout`` is each connection's deadline for
+        its request head; ``linger`` bounds how long the result page may take once the port is
+        released. Raises :class:`PortsBusy` when none of them can be bound, ``ValueError`` for another
+        host or a bad range.
         """
         first, last = ports
         if not 0 <= first <= last <= 65535:
             raise ValueError("ports must be an inclusive (first, last) range inside 0..65535")
-        if not ipaddress.IPv4Address(host).is_loopback:
-            raise ValueError("the callback server listens on an IPv4 loopback address only")
-        receiver = cls(pending, host=host, linger=linger, read_timeout=read_timeout)
-        for port in range(first, last + 1):
-            try:
-                listener = await asyncio.start_server(
-                    receiver._on_connection, host, port, limit=MAX_HEADER_BYTES, backlog=16
-                )
-            except OSError as exc:
-                log.debug("callback port %d unavailable (errno %s)", port, exc.errno)
-                continue
-            receiver._started(listener)
-            return receiver
-        raise PortsBusy(first, last)
+        require_loopback_bind(host)
+        receiver = cls(pending, linger=linger, read_timeout=read_timeout)
+        try:
+            port = await receiver._http.listen(range(first, last + 1), host)
+        except OSError:
+            raise PortsBusy(first, last) from None
+        receiver._watcher = asyncio.create_task(receiver._stop_after_settled())
+        log.debug("callback server listening on %s:%d", LOOPBACK_HOST, port)
+        return receiver
 
     @property
     def port(self) -> int:
-        return self._port
+        return self._http.port
 
     @property
     def redirect_uri(self) -> str:
         """Exactly the redirect URI registered for the public client (keep it byte for byte)."""
-        return f"http://{self._host}:{self._port}{CALLBACK_PATH}"
+        return f"http://{LOOPBACK_HOST}:{self.port}{CALLBACK_PATH}"
+
+    @property
+    def listening(self) -> bool:
+        """Whether the port is still held (False as soon as the attempt is settled)."""
+        return self._http.listening
 
     @property
     def closed(self) -> bool:
         return self._closed.is_set()
 
+    def release_port(self) -> None:
+        """Stop listening now; the connections already accepted still get their pages."""
+        self._http.stop_listening()
+
     async def wait_closed(self) -> None:
-        """Return once the server has stopped (after its linger, or after :meth:`close`)."""
+        """Return once the server has stopped (after its last page, or after :meth:`close`)."""
         await self._closed.wait()
 
     async def close(self) -> None:
@@ -479,15 +509,11 @@ class CallbackServer:
             return
         self._closing = True
         try:
-            if self._server is not None:
-                self._server.close()
-            current = asyncio.current_task()
-            tasks = [t for t in (self._watcher, *self._connections) if t is not None and t is not current]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if self._server is not None:
-                await self._server.wait_closed()
+            watcher = self._watcher
+            if watcher is not None and watcher is not asyncio.current_task():
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+            await self._http.close()
         finally:
             self._closed.set()
             log.debug("callback server stopped")
@@ -505,58 +531,20 @@ class CallbackServer:
 
     # --- internals -------------------------------------------------------------------------------
 
-    def _started(self, listener: asyncio.Server) -> None:
-        self._server = listener
-        self._port = listener.sockets[0].getsockname()[1]
-        self._watcher = asyncio.create_task(self._stop_after_settled())
-        log.debug("callback server listening on %s:%d", self._host, self._port)
-
     async def _stop_after_settled(self) -> None:
-        """Once the attempt is over, give the browser ``linger`` seconds to load the page, then stop."""
+        """Once the attempt is over, free the port at once; close when the last page is out."""
         await self._pending.settled()
-        await asyncio.sleep(self._linger)
+        self.release_port()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._linger):
+                await self._http.wait_idle()
         await self.close()
-
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task: asyncio.Task[None] = asyncio.current_task()  # type: ignore[assignment]
-        if self._closing:  # accepted just before close(): close() did not see this task
-            writer.close()
-            return
-        self._connections.add(task)
-        try:
-            if len(self._connections) > MAX_CONNECTIONS:
-                busy = serialize(_ERROR_PAGES[503], _SECURITY_HEADERS, head_only=False)
-                await answer(writer, reader, busy, timeout=self._read_timeout)
-                return
-            await self._serve_one(reader, writer)
-        except asyncio.CancelledError:
-            # Only close() cancels these leaf tasks. Ending normally matters: Python 3.11's stream
-            # server calls task.exception() on its callback task, which raises for a cancelled task.
-            pass
-        except Exception as exc:  # a broken client must never take the server down
-            log.debug("callback connection failed: %s", type(exc).__name__)
-        finally:
-            self._connections.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await serve_one(
-            reader,
-            writer,
-            route=self._route,
-            error_response=_ERROR_PAGES.__getitem__,
-            base_headers=_SECURITY_HEADERS,
-            read_timeout=self._read_timeout,
-            label="callback",
-        )
 
     def _route(self, request: Request) -> Response:
         path, _, query = request.target.partition("?")
         if path == "/favicon.ico":
             return _FAVICON
-        if not host_is_loopback(request.headers.get("host")):
+        if not host_names_this_server(request.headers.get("host"), self.port):
             log.debug("callback %s %s -> bad host", request.method, _loggable(path))
             return _ERROR_PAGES[400]
         if path != CALLBACK_PATH:  # compared raw: no decoding, no normalising, so no traversal
@@ -567,6 +555,8 @@ class CallbackServer:
             return _METHOD_NOT_ALLOWED
         outcome = self._pending.deliver_query(query)
         log.debug("callback %s %s -> %s", request.method, path, outcome)
+        if self._pending.done():
+            self.release_port()  # now, not a loop turn later: the next sign-in may bind it already
         return _outcome_page(outcome, self._pending)
 
 

@@ -1,8 +1,9 @@
 """The browser sign-in, from the PKCE pair to a saved, current OAuth profile.
 
 The flow owns nothing long-lived: a sign-in binds a loopback port, waits for one answer (from the
-browser, or pasted back by the user), exchanges the code, gets the first STS credentials and writes
-the profile under the config lock. Cancelling the task that runs it closes the port at once.
+browser, or pasted back by the user), releases the port (so quick sign-ins in a row never run out of
+the five registered ports), exchanges the code, gets the first STS credentials and writes the
+profile under the config lock. Cancelling the task that runs it closes the port at once.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class SignInFlow:
             on_progress("Waiting for the browser…")
             await on_started(url, server.redirect_uri)
             code = await self.pending.wait(self.timeout)
+            server.release_port()  # already released by the answer; the next sign-in may bind it now
             on_progress("Exchanging the authorization code…")
             tokens = await self.client.exchange_code(request.site, code, server.redirect_uri, verifier)
             tokens = await self.client.with_lifetime_for_exchange(request.site, tokens)
