@@ -38,6 +38,10 @@ export class FakeEnvironmentCollection {
   replace(name: string, value: string): void {
     this.vars.set(name, value);
   }
+  /** Recorded as `<value>…` (what comes before the terminal's own value). */
+  prepend(name: string, value: string): void {
+    this.vars.set(name, `${value}…`);
+  }
   clear(): void {
     this.clears++;
     this.vars.clear();
