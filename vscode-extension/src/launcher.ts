@@ -6,7 +6,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
-import { launcherFiles } from './model/launcher';
+import { launcherFiles, launcherTarget } from './model/launcher';
 import type { SidecarLaunch } from './model/interpreter';
 
 /** What this module needs of the Sidecar. */
@@ -41,7 +41,8 @@ export class Launcher implements vscode.Disposable {
     if (!launch) return;
     try {
       await fs.mkdir(this.binDir, { recursive: true });
-      for (const file of launcherFiles(launch, this.platform)) {
+      const files = launcherFiles(launcherTarget(launch), this.platform);
+      for (const file of files) {
         const target = path.join(this.binDir, file.name);
         // Write then rename: a terminal running the launcher never reads half a script.
         const tmp = `${target}.${process.pid}.tmp`;
@@ -49,7 +50,7 @@ export class Launcher implements vscode.Disposable {
         await fs.chmod(tmp, file.mode);
         await fs.rename(tmp, target);
       }
-      if (this.written !== this.binDir) this.log(`Launcher for terminals and process_command: ${path.join(this.binDir, launcherFiles(launch, this.platform)[0]!.name)}`);
+      if (this.written !== this.binDir) this.log(`Launcher for terminals and process_command: ${path.join(this.binDir, files[0]!.name)}`);
       this.written = this.binDir;
       this.onWritten();
     } catch (e) {

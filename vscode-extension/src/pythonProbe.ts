@@ -40,7 +40,7 @@ export async function findInterpreter(list: Candidate[], code: SidecarCode, env:
   for (const candidate of list) {
     const verdict = await probePython(candidate, code, env);
     tried.push({ candidate, verdict });
-    if (verdict.ok) return { ok: true, launch: launchOf(candidate, code), version: verdict.version, tried };
+    if (verdict.ok) return { ok: true, launch: launchOf(candidate, code, verdict.executable), version: verdict.version, tried };
   }
   return { ok: false, tried };
 }

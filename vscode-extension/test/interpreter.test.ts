@@ -94,6 +94,8 @@ test('verdicts: missing, too old, no sidecar, ok', () => {
   const noPkg = probeVerdict({ ...py, source: 'setting' }, { stdout: '3.12.1\nsidecar=no\n', stderr: '' });
   assert.deepEqual(noPkg, { ok: false, problem: 'noSidecar', detail: '"/usr/bin/python3" (aliyun.sidecar.pythonPath) (Python 3.12.1) cannot import the sidecar' });
   assert.deepEqual(probeVerdict(py, { stdout: '3.11.7\nsidecar=yes\n', stderr: '' }), { ok: true, version: '3.11.7' });
+  const exe = probeVerdict(py, { stdout: '3.13.1\nsidecar=yes\nexe=C:\\Python313\\python.exe\r\n', stderr: '' });
+  assert.deepEqual(exe, { ok: true, version: '3.13.1', executable: 'C:\\Python313\\python.exe' });
   const garbage = probeVerdict(py, { errorCode: 'exit', stdout: '', stderr: 'exec format error' });
   assert.ok(!garbage.ok && garbage.problem === 'failed' && /exec format error/.test(garbage.detail));
 });
@@ -150,6 +152,7 @@ test('the probe really runs: a missing program, a fake old Python, and the first
       code,
     );
     assert.ok(found.ok && found.launch.command === good && found.version === '3.13.0');
+    assert.equal(found.launch.executable, undefined); // the fake printed no exe= line
     assert.deepEqual(found.tried.map((t) => path.basename(t.candidate.command)), ['nope', 'python3.9', 'python3.13']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -161,5 +164,5 @@ test("the repo's .venv runs the sidecar from the checkout's code on PYTHONPATH",
   const python = path.join(repo, '.venv', 'bin', 'python');
   if (!fs.existsSync(python)) return t.skip(`no ${python}`);
   const v = await probePython({ command: python, prefixArgs: [], source: 'repoVenv' }, sidecarCode(path.join(repo, 'vscode-extension'), fs.existsSync));
-  assert.deepEqual(v.ok, true, JSON.stringify(v));
+  assert.ok(v.ok && v.executable === python, JSON.stringify(v));
 });

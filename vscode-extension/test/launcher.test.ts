@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cmdQuote, launcherFiles, shQuote } from '../src/model/launcher';
+import { cmdQuote, launcherFiles, launcherTarget, shQuote } from '../src/model/launcher';
 
 test('POSIX launcher: sh, the code first on PYTHONPATH (keeping the user\'s), exec with every argument', () => {
   const [f, ...rest] = launcherFiles({ command: '/usr/bin/python3', args: ['-m', 'sidecar'], pythonPath: '/ext/bundled/libs' }, 'linux');
@@ -29,6 +29,16 @@ test('Windows launcher: a .cmd with py -3, quoted paths, %% for %', () => {
   assert.ok(lines.includes('py -3 -m sidecar %*'));
   assert.equal(cmdQuote('C:\\Program Files (x86)\\Python\\python.exe'), '"C:\\Program Files (x86)\\Python\\python.exe"');
   assert.equal(shQuote("it's"), `'it'\\''s'`);
+});
+
+test("the launcher runs the interpreter's absolute path when the probe gave it (not `py -3` or PATH's python3)", () => {
+  const launch = { command: 'py', args: ['-3', '-m', 'sidecar'], cwd: 'C:\\e', pythonPath: 'C:\\e\\libs', source: 'path' as const };
+  assert.deepEqual(launcherTarget(launch), { command: 'py', args: ['-3', '-m', 'sidecar'], pythonPath: 'C:\\e\\libs' });
+  assert.deepEqual(launcherTarget({ ...launch, executable: 'C:\\Python313\\python.exe' }), {
+    command: 'C:\\Python313\\python.exe',
+    args: ['-m', 'sidecar'],
+    pythonPath: 'C:\\e\\libs',
+  });
 });
 
 test('the launcher runs the sidecar: `aliyun-sidecar signin --help` from a folder with a space and a quote', { skip: process.platform === 'win32' }, (t) => {

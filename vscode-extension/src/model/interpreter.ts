@@ -69,6 +69,8 @@ export interface SidecarLaunch {
   /** Prepended to PYTHONPATH (the bundle or the checkout's root), if any. */
   pythonPath: string | undefined;
   source: InterpreterSource;
+  /** The interpreter's absolute path (its `sys.executable`), when the probe said it. */
+  executable?: string;
 }
 
 export const SIDECAR_ARGS = ['-m', 'sidecar'];
@@ -116,8 +118,10 @@ export function candidates(i: InterpreterInputs): Candidate[] {
   return out.filter((c, n) => out.findIndex((o) => o.command === c.command && o.prefixArgs.join(' ') === c.prefixArgs.join(' ')) === n);
 }
 
-export function launchOf(c: Candidate, code: SidecarCode): SidecarLaunch {
-  return { command: c.command, args: [...c.prefixArgs, ...SIDECAR_ARGS], cwd: code.cwd, pythonPath: code.pythonPath, source: c.source };
+export function launchOf(c: Candidate, code: SidecarCode, executable?: string): SidecarLaunch {
+  const launch: SidecarLaunch = { command: c.command, args: [...c.prefixArgs, ...SIDECAR_ARGS], cwd: code.cwd, pythonPath: code.pythonPath, source: c.source };
+  if (executable) launch.executable = executable;
+  return launch;
 }
 
 /** How a candidate is named in messages: `"py -3"`, `"/usr/bin/python3" (aliyun.sidecar.pythonPath)`. */
@@ -130,11 +134,14 @@ export function describeCandidate(c: Pick<Candidate, 'command' | 'prefixArgs' | 
 
 /**
  * Run with the chosen interpreter before starting the sidecar: prints the version first (so even a
- * Python 2 or a 3.8 that fails later tells us its version), then whether `sidecar` is importable.
+ * Python 2 or a 3.8 that fails later tells us its version), then whether `sidecar` is importable,
+ * then the interpreter's absolute path (for the launcher: `python3` on PATH or `py -3` may name
+ * another program in a terminal).
  */
 export const PROBE_SCRIPT =
   "import sys; print('%d.%d.%d' % tuple(sys.version_info[:3])); sys.stdout.flush(); " +
-  "import importlib.util as u; print('sidecar=' + ('yes' if u.find_spec('sidecar') and u.find_spec('sidecar.__main__') else 'no'))";
+  "import importlib.util as u; print('sidecar=' + ('yes' if u.find_spec('sidecar') and u.find_spec('sidecar.__main__') else 'no')); " +
+  "print('exe=' + (sys.executable or ''))";
 
 export interface ProbeOutcome {
   /** A spawn error (`ENOENT`, `EACCES`...) or a non-zero exit. */
@@ -145,7 +152,7 @@ export interface ProbeOutcome {
 
 export type ProbeProblem = 'notFound' | 'tooOld' | 'noSidecar' | 'failed';
 
-export type ProbeVerdict = { ok: true; version: string } | { ok: false; problem: ProbeProblem; detail: string };
+export type ProbeVerdict = { ok: true; version: string; executable?: string } | { ok: false; problem: ProbeProblem; detail: string };
 
 function parseVersion(text: string): [number, number, number] | undefined {
   const m = /^(\d+)\.(\d+)\.(\d+)\s*$/m.exec(text);
@@ -171,7 +178,8 @@ export function probeVerdict(c: Pick<Candidate, 'command' | 'prefixArgs' | 'sour
   if (!/^sidecar=yes\s*$/m.test(outcome.stdout)) {
     return { ok: false, problem: 'noSidecar', detail: `${who} (Python ${text}) cannot import the sidecar` };
   }
-  return { ok: true, version: text };
+  const exe = /^exe=(.+?)\s*$/m.exec(outcome.stdout)?.[1];
+  return exe ? { ok: true, version: text, executable: exe } : { ok: true, version: text };
 }
 
 export interface Tried {

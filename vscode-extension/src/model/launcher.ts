@@ -9,7 +9,7 @@
  * POSIX: a `sh` script; Windows: a `.cmd` file. Paths are quoted for the shell that runs them.
  */
 
-import type { SidecarLaunch } from './interpreter';
+import { SIDECAR_ARGS, type SidecarLaunch } from './interpreter';
 
 export const LAUNCHER_NAME = 'aliyun-sidecar';
 
@@ -37,6 +37,15 @@ const HEADER = [
   `${LAUNCHER_NAME}: the Alibaba Cloud extension's sign-in helper, for terminals and process_command.`,
   'Written by the extension each time it starts the helper; edits are overwritten.',
 ];
+
+/**
+ * What the launcher runs: the interpreter's absolute path when known (a terminal's `python3` or `py -3`
+ * may be another program than the one the extension found), else the launch's own command.
+ */
+export function launcherTarget(launch: SidecarLaunch): Pick<SidecarLaunch, 'command' | 'args' | 'pythonPath'> {
+  if (launch.executable) return { command: launch.executable, args: [...SIDECAR_ARGS], pythonPath: launch.pythonPath };
+  return { command: launch.command, args: launch.args, pythonPath: launch.pythonPath };
+}
 
 export function launcherFiles(launch: Pick<SidecarLaunch, 'command' | 'args' | 'pythonPath'>, platform: NodeJS.Platform): LauncherFile[] {
   if (platform === 'win32') {
