@@ -14,12 +14,15 @@ step "pytest (sidecar: unit, end-to-end over stdio, emulator, SDK interop)"
 step "extension: build, unit tests, contract test against a real sidecar"
 (cd vscode-extension && npm ci --no-audit --no-fund --loglevel=error && npm test)
 
+step "release artefacts: scripts/package.sh, then each one used as a user would"
+bash scripts/package.sh
+bash scripts/check-dist.sh
+
 if [ "${SKIP_REAL_EDITOR:-}" = "1" ]; then
   echo "SKIP_REAL_EDITOR=1: the real-editor test was not run" >&2
 else
   step "real editor: code-server + headless chromium drive the packaged extension"
   bash e2e/real-editor/setup.sh
-  (cd vscode-extension && npm run --silent package)
-  node e2e/real-editor/run.mjs --vsix "$(ls -t vscode-extension/*.vsix | head -1)"
+  node e2e/real-editor/run.mjs --vsix "$(ls dist/aliyun-sidecar-*.vsix)"
 fi
 step "all tests passed"

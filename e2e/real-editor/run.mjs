@@ -4,7 +4,8 @@
 //   node e2e/real-editor/run.mjs --fixture              harness self-test (fixture/ extension)
 //   node e2e/real-editor/run.mjs --vsix path/to/x.vsix  the Alibaba Cloud extension + emulator
 //
-// Options: --python PATH (default <repo>/.venv/bin/python), --artifacts DIR (default
+// Options: --python PATH (default <repo>/.venv/bin/python: runs the emulator; the extension finds its
+// own Python on PATH), --artifacts DIR (default
 // e2e/real-editor/artifacts/<time>), --keep (keep the temp dirs), --no-trust (turn workspace trust
 // off instead of running in Restricted Mode), --emulator (with --fixture: the repo's OAuth emulator
 // answers the authorize request instead of a stand-in), --no-trace (with --vsix: no JSON-RPC trace
@@ -12,6 +13,7 @@
 // step checks the redaction of a full log).
 // Ends with a plain line "N passed, M failed[, K skipped]"; exit code 0 only when nothing failed.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -189,6 +191,10 @@ async function extensionScenario(dirs0) {
   if (!fs.existsSync(vsix)) throw new Error(`vsix not found: ${vsix}`);
   const emulator = await startRepoEmulator(dirs0);
   await H.emulatorControl(emulator.url, 'POST', 'config', { identity: EXT.user });
+  // As a new user: no aliyun.sidecar.pythonPath, and the python3 on code-server's PATH is a plain
+  // Python with nothing installed. The extension must run the sidecar from the VSIX's own copy.
+  const bare = H.barePythonDir(dirs0, opt.python);
+  H.log(`python3 on PATH: ${bare.python} (${bare.version}; cannot import httpx)`);
   const callbackPorts = await H.freePortRange(3);
   // A pre-seeded profile to switch to (fake AK values, not credentials of anything).
   const configPath = path.join(dirs0, 'aliyun', 'config.json');
@@ -249,8 +255,8 @@ async function extensionScenario(dirs0) {
     vsix,
     configPath,
     codeServerArgs: opt['no-trace'] ? [] : ['--log', 'trace'],
+    pathPrepend: bare.bin,
     settings: {
-      'aliyun.sidecar.pythonPath': opt.python,
       'aliyun.configPath': configPath,
       'aliyun.endpoints.signinBase': emulator.url,
       'aliyun.endpoints.oauthBase': emulator.url,
@@ -278,6 +284,30 @@ async function extensionScenario(dirs0) {
               failOnNotification: EXT.fatalNotification,
             });
             if (!opt['no-trust']) await H.expectRestrictedMode(page());
+          },
+        },
+        {
+          name: "the sidecar is the VSIX's bundled copy run by PATH's plain python3; the aliyun-sidecar launcher works",
+          run: async () => {
+            const [pid] = H.sidecarPids(ctx.cs.pgid);
+            if (!pid) throw new Error('no sidecar process in code-server\'s process group');
+            const exe = fs.realpathSync(`/proc/${pid}/exe`);
+            if (exe !== fs.realpathSync(bare.python)) throw new Error(`the sidecar runs ${exe}, not PATH's python3 (${bare.python})`);
+            const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+            const pythonPath = (environ.find((e) => e.startsWith('PYTHONPATH=')) || '').slice('PYTHONPATH='.length);
+            const libs = pythonPath.split(':')[0];
+            if (!libs.startsWith(ctx.dirs.extensions) || !libs.endsWith(path.join('bundled', 'libs'))) {
+              throw new Error(`the sidecar's PYTHONPATH does not start with the extension's bundled/libs: ${pythonPath}`);
+            }
+            // Written right after the sidecar started: give it a moment.
+            let launcher;
+            for (let n = 0; n < 50 && !launcher; n++, await H.sleep(200)) {
+              [launcher] = H.findFiles(ctx.dirs.root, /^aliyun-sidecar$/).filter((f) => f.includes('globalStorage'));
+            }
+            if (!launcher) throw new Error('no aliyun-sidecar launcher in the extension\'s global storage');
+            const help = spawnSync(launcher, ['signin', '--help'], { encoding: 'utf8', timeout: 30_000, env: { PATH: '/usr/bin:/bin', HOME: ctx.dirs.home } });
+            if (help.status !== 0 || !/--profile/.test(help.stdout)) throw new Error(`${launcher} signin --help failed (${help.status}): ${help.stderr}`);
+            H.log(`sidecar pid ${pid}: ${exe}, PYTHONPATH ${path.relative(ctx.dirs.root, libs)}; launcher ${path.relative(ctx.dirs.root, launcher)}`);
           },
         },
         {
@@ -619,6 +649,7 @@ async function main() {
   H.installVsix(dirs, scenario.vsix);
   const cs = await H.startCodeServer(dirs, {
     extraArgs: [...(scenario.codeServerArgs || []), ...(process.env.E2E_CODE_SERVER_ARGS || '').split(' ').filter(Boolean)],
+    pathPrepend: scenario.pathPrepend,
   });
   H.onCleanup(() => H.killGroup(cs.pgid));
   H.log(`code-server at ${cs.url}`);
