@@ -32,7 +32,8 @@ async function runAction(action: ErrorActionView, hooks: ErrorHooks): Promise<vo
       return;
     case 'openSettings':
       // The Remote tab in a remote window: that is where machine-overridable settings are read.
-      await vscode.commands.executeCommand(settingsCommand(vscode.env.remoteName), action.arg ?? 'aliyun');
+      // An object, not a string: openRemoteSettings ignores a string query.
+      await vscode.commands.executeCommand(settingsCommand(vscode.env.remoteName), { query: action.arg ?? 'aliyun' });
       return;
     case 'runCommand':
       if (action.arg) await vscode.commands.executeCommand(action.arg);
