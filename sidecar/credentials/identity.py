@@ -19,8 +19,10 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -93,9 +95,8 @@ class CallerIdentityClient:
         self.timeout = timeout
 
     async def get(self, sts: StsCredentials, sts_endpoint: str) -> Identity:
-        import httpx  # as in oauth/client.py: not on the start-up path
-
         url, host = sts_host(sts_endpoint)
+        httpx = await _httpx()
         headers = acs3.signed_headers(
             host=host,
             action=ACTION,
@@ -119,6 +120,21 @@ class CallerIdentityClient:
         if response.status_code != 200:
             raise _upstream_error(response.status_code, body or {}, sts)
         return _identity(body, host)
+
+
+_httpx_module: ModuleType | None = None
+
+
+async def _httpx() -> ModuleType:
+    """httpx, imported off the event loop the first time (~0.1 s, more on a busy machine).
+
+    Not on the start-up path (as in oauth/client.py). The import runs in a worker thread, whose
+    import lock makes concurrent first lookups wait for a complete module.
+    """
+    global _httpx_module
+    if _httpx_module is None:
+        _httpx_module = await asyncio.to_thread(importlib.import_module, "httpx")
+    return _httpx_module
 
 
 def _json(response: Any) -> dict[str, Any] | None:
