@@ -24,5 +24,7 @@ else
   step "real editor: code-server + headless chromium drive the packaged extension"
   bash e2e/real-editor/setup.sh
   node e2e/real-editor/run.mjs --vsix "$(ls dist/aliyun-sidecar-*.vsix)"
+  # No usable Python (a pythonPath that does not exist): the message, its one button, the Remote tab.
+  node e2e/real-editor/run.mjs --vsix "$(ls dist/aliyun-sidecar-*.vsix)" --bad-python-path --no-trace
 fi
 step "all tests passed"

@@ -30,11 +30,12 @@ const { values: opt } = parseArgs({
     keep: { type: 'boolean', default: false },
     'no-trust': { type: 'boolean', default: false },
     'no-trace': { type: 'boolean', default: false },
+    'bad-python-path': { type: 'boolean', default: false },
   },
 });
 
 if (!opt.fixture && !opt.vsix) {
-  console.error('usage: node run.mjs --fixture [--emulator] | --vsix PATH [--python PATH] [--artifacts DIR] [--keep] [--no-trust] [--no-trace]');
+  console.error('usage: node run.mjs --fixture [--emulator] | --vsix PATH [--bad-python-path] [--python PATH] [--artifacts DIR] [--keep] [--no-trust] [--no-trace]');
   process.exit(2);
 }
 
@@ -622,6 +623,71 @@ async function extensionScenario(dirs0) {
   };
 }
 
+// ---------------------------------------------------------------- --vsix X --bad-python-path
+//
+// How the extension says it cannot run Python, and where its one button leads: the user set
+// aliyun.sidecar.pythonPath to a program that does not exist. code-server is a remote window, so
+// "Open Settings" must open the Remote settings (where a machine-overridable setting is read), at the
+// setting.
+async function badPythonScenario(dirs0) {
+  const vsix = path.resolve(opt.vsix);
+  const missing = path.join(dirs0, 'no-such-python3');
+  return {
+    vsix,
+    settings: { 'aliyun.sidecar.pythonPath': missing, 'aliyun.configPath': path.join(dirs0, 'config.json') },
+    steps: (ctx) => {
+      const page = () => ctx.page();
+      return [
+        {
+          name: 'a pythonPath that does not exist: one error naming it, with one button, "Open Settings"',
+          run: async () => {
+            const text = await H.waitForNotification(page(), /aliyun\.sidecar\.pythonPath/, 60_000);
+            if (!text.includes(missing) || !/Python 3\.11 or newer/.test(text)) throw new Error(`unexpected message: ${text}`);
+            if (/checkout|pip install/i.test(text)) throw new Error(`advice that needs a checkout: ${text}`);
+            const toasts = await page().$$eval('.notifications-toasts .notification-toast', (els) =>
+              els.map((e) => ({
+                text: (e.querySelector('.notification-list-item-message')?.textContent || '').trim(),
+                buttons: [...e.querySelectorAll('.notification-list-item-buttons-container .monaco-button')].map((b) => (b.textContent || '').trim()),
+              })),
+            );
+            const ours = toasts.find((t) => t.text.includes('aliyun.sidecar.pythonPath'));
+            H.log(`notification: ${JSON.stringify(ours)}`);
+            if (JSON.stringify(ours && ours.buttons) !== JSON.stringify(['Open Settings'])) throw new Error(`buttons: ${JSON.stringify(ours)}`);
+          },
+        },
+        {
+          name: '"Open Settings" opens the REMOTE settings (a remote window) at aliyun.sidecar.pythonPath',
+          run: async () => {
+            await page().locator('.notifications-toasts .notification-toast .monaco-button', { hasText: 'Open Settings' }).first().click();
+            await page().waitForSelector('.settings-editor .setting-item-contents', { timeout: 15_000 });
+            const deadline = Date.now() + 10_000;
+            let seen;
+            while (Date.now() < deadline) {
+              seen = await page().evaluate(() => {
+                const q = (sel) => [...document.querySelectorAll(sel)].map((e) => (e.textContent || '').trim());
+                return {
+                  tabs: q('.settings-editor .settings-tabs-widget .action-item .action-label.checked'),
+                  search: q('.settings-editor .view-line').join(' '),
+                  categories: q('.settings-editor .setting-item-contents .setting-item-category'),
+                  labels: q('.settings-editor .setting-item-contents .setting-item-label'),
+                  toc: q('.settings-editor .settings-toc-container .monaco-list-row[aria-selected="true"], .settings-editor .settings-toc-container .monaco-list-row'),
+                };
+              });
+              if (seen.labels.length === 1 && seen.tabs.length) break;
+              await H.sleep(250);
+            }
+            H.log(`settings editor: ${JSON.stringify(seen)}`);
+            if (!seen.tabs.some((t) => /remote/i.test(t))) throw new Error(`the checked settings tab is not Remote: ${JSON.stringify(seen.tabs)}`);
+            if (!/aliyun\.sidecar\.pythonPath/.test(seen.search.replace(/\s/g, ''))) throw new Error(`search: ${seen.search}`);
+            if (seen.labels.join() !== 'Python Path') throw new Error(`the setting shows as ${JSON.stringify(seen.labels)}`);
+            await H.screenshot(page(), 'open-settings-remote');
+          },
+        },
+      ];
+    },
+  };
+}
+
 /** Authorization codes are short-lived, but never print them. */
 function redact(url) {
   return String(url).replace(/([?&](?:code|state)=)[^&]+/g, '$1…');
@@ -635,7 +701,11 @@ async function main() {
   H.onCleanup(() => {
     if (!opt.keep) fs.rmSync(scratch, { recursive: true, force: true });
   });
-  const scenario = opt.fixture ? await fixtureScenario(scratch) : await extensionScenario(scratch);
+  const scenario = opt.fixture
+    ? await fixtureScenario(scratch)
+    : opt['bad-python-path']
+      ? await badPythonScenario(scratch)
+      : await extensionScenario(scratch);
 
   const settings = { ...scenario.settings };
   if (opt['no-trust']) settings['security.workspace.trust.enabled'] = false;
