@@ -64,17 +64,16 @@ test('the setting wins alone, with ~ expanded', () => {
   assert.deepEqual(commands(candidates(inputs({ pythonPathSetting: '  ' }))), ['python3', 'python']);
 });
 
-test("from a checkout (no bundle): the repo root on PYTHONPATH, the repo's .venv first", () => {
+test("from a checkout: the repo root on PYTHONPATH, the repo's .venv first", () => {
   assert.deepEqual(sidecarCode(EXT, inRepo), { pythonPath: '/repo', cwd: '/repo', origin: 'checkout' });
   const cs = candidates(inputs({ extensionPath: EXT, exists: inRepo, pythonExtension: '/x/python' }));
   assert.deepEqual(commands(cs), ['/repo/.venv/bin/python', '/x/python', 'python3', 'python']);
   assert.equal(cs[0]!.source, 'repoVenv');
   const files = new Set(['/r/sidecar/__init__.py', '/r/pyproject.toml', '/r/.venv/Scripts/python.exe']);
   assert.equal(candidates(inputs({ extensionPath: '/r/ext', platform: 'win32', exists: (p) => files.has(p) }))[0]!.command, '/r/.venv/Scripts/python.exe');
-  // A bundle wins over the checkout it was built in.
+  // The checkout's live code wins over a bundle package.sh left in it (a stale copy).
   const both = (p: string) => inRepo(p) || p === `${EXT}/bundled/libs/sidecar/__init__.py`;
-  assert.equal(sidecarCode(EXT, both).origin, 'bundled');
-  assert.deepEqual(commands(candidates(inputs({ extensionPath: EXT, exists: both }))), ['python3', 'python']);
+  assert.equal(sidecarCode(EXT, both).origin, 'checkout');
 });
 
 test('PYTHONPATH: the code first, an existing value kept', () => {

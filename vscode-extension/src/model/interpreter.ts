@@ -3,13 +3,13 @@
  *
  * The code: the sidecar and every library it imports ship inside the VSIX (`bundled/libs`, pure Python,
  * built by scripts/package.sh), so any Python 3.11+ runs it with nothing installed: the launch puts
- * `bundled/libs` on PYTHONPATH. From a checkout (the Extension Development Host, no bundle) the
- * repository root is put there instead.
+ * `bundled/libs` on PYTHONPATH. From a checkout (the Extension Development Host) the repository root
+ * is put there instead.
  *
  * The interpreter, in order (the first that runs as Python 3.11+ and can import the sidecar wins):
  * 1. the `aliyun.sidecar.pythonPath` setting (user/remote settings only: a restricted setting, never
  *    read from an untrusted folder); when set, it is the only candidate (the user chose it);
- * 2. the repository's `.venv`, only when running from a checkout without a bundle;
+ * 2. the repository's `.venv`, only when running from a checkout;
  * 3. the interpreter the Python extension has selected, when that extension is installed and the
  *    workspace is trusted (its selection may be a workspace's own venv);
  * 4. `python3` then `python` from PATH; on Windows `py -3` (the launcher python.org installs) then
@@ -85,11 +85,15 @@ export function repoRootOf(extensionPath: string, exists: (p: string) => boolean
   return exists(path.join(root, 'sidecar', '__init__.py')) && exists(path.join(root, 'pyproject.toml')) ? root : undefined;
 }
 
+/**
+ * The checkout's live code wins over a `bundled/` that scripts/package.sh left in it (a stale copy
+ * would hide a developer's edits); an installed VSIX is never inside a checkout.
+ */
 export function sidecarCode(extensionPath: string, exists: (p: string) => boolean): SidecarCode {
-  const libs = bundledLibs(extensionPath);
-  if (exists(path.join(libs, 'sidecar', '__init__.py'))) return { pythonPath: libs, cwd: extensionPath, origin: 'bundled' };
   const root = repoRootOf(extensionPath, exists);
   if (root) return { pythonPath: root, cwd: root, origin: 'checkout' };
+  const libs = bundledLibs(extensionPath);
+  if (exists(path.join(libs, 'sidecar', '__init__.py'))) return { pythonPath: libs, cwd: extensionPath, origin: 'bundled' };
   return { pythonPath: undefined, cwd: extensionPath, origin: 'installed' };
 }
 
