@@ -62,6 +62,7 @@ export const stub = {
   clipboard: '',
   /** Calls in order (`asExternalUri …`, `openExternal …`, `inputBox`), to check what came first. */
   events: [] as string[],
+  extensions: {} as Record<string, unknown>,
 };
 
 export class Uri {
@@ -167,6 +168,11 @@ export const workspace = {
 
 export const commands = {
   executeCommand: async (): Promise<undefined> => undefined,
+};
+
+/** Installed extensions by id (`stub.extensions`), for the Python extension's API. */
+export const extensions = {
+  getExtension: (id: string): unknown => stub.extensions[id],
 };
 
 const resolver = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
