@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (Python venv, the extension's npm packages, the real-editor
-# harness) and runs every test: pytest, the extension's tests, and the real-editor test.
+# harness) and runs every test: pytest, the extension's tests, the release artefacts of
+# scripts/package.sh used as a user would, and the real-editor test of the packaged VSIX.
 # Idempotent; a second run reuses what is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
