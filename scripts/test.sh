@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (Python venv, the extension's npm packages, the real-editor
-# harness) and runs every test: pytest, the extension's tests, and the real-editor test.
+# harness) and runs every test: pytest, the extension's tests, the release artefacts of
+# scripts/package.sh used as a user would, and the real-editor test of the packaged VSIX.
 # Idempotent; a second run reuses what is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,12 +15,17 @@ step "pytest (sidecar: unit, end-to-end over stdio, emulator, SDK interop)"
 step "extension: build, unit tests, contract test against a real sidecar"
 (cd vscode-extension && npm ci --no-audit --no-fund --loglevel=error && npm test)
 
+step "release artefacts: scripts/package.sh, then each one used as a user would"
+bash scripts/package.sh
+bash scripts/check-dist.sh
+
 if [ "${SKIP_REAL_EDITOR:-}" = "1" ]; then
   echo "SKIP_REAL_EDITOR=1: the real-editor test was not run" >&2
 else
   step "real editor: code-server + headless chromium drive the packaged extension"
   bash e2e/real-editor/setup.sh
-  (cd vscode-extension && npm run --silent package)
-  node e2e/real-editor/run.mjs --vsix "$(ls -t vscode-extension/*.vsix | head -1)"
+  node e2e/real-editor/run.mjs --vsix "$(ls dist/aliyun-sidecar-*.vsix)"
+  # No usable Python (a pythonPath that does not exist): the message, its one button, the Remote tab.
+  node e2e/real-editor/run.mjs --vsix "$(ls dist/aliyun-sidecar-*.vsix)" --bad-python-path --no-trace
 fi
 step "all tests passed"

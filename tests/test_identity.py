@@ -1,6 +1,6 @@
-"""Who am I: STS GetCallerIdentity through the official SDK, against the emulator's STS endpoint.
+"""Who am I: STS GetCallerIdentity (signed with ACS3-HMAC-SHA256), against the emulator's STS endpoint.
 
-The emulator verifies the SDK's real request signature with the secret it issued, so these tests prove
+The emulator verifies the real request signature with the secret it issued, so these tests prove
 that the credentials the sidecar keeps are the ones the service accepts, and for whom.
 """
 
@@ -24,7 +24,7 @@ import pytest
 
 from sidecar import wire
 from sidecar.config import profiles as P
-from sidecar.credentials.identity import CallerIdentityClient, Identity, sdk_endpoint
+from sidecar.credentials.identity import CallerIdentityClient, Identity, sts_host
 from emulator import Emulator
 from emulator import Identity as EmuIdentity
 from sidecar.errors import InvalidParams, NetworkError, UpstreamError
@@ -282,13 +282,13 @@ async def test_emulator_checks_the_sdks_v1_signing_too(emulator: Emulator, confi
     from alibabacloud_sts20150401.client import Client
     from alibabacloud_tea_openapi.utils_models import Config
 
-    endpoint, protocol = sdk_endpoint(emulator.url)
+    _, endpoint = sts_host(emulator.url)
     config = Config(
         access_key_id=sts.access_key_id,
         access_key_secret=sts.access_key_secret,
         security_token=sts.security_token,
         endpoint=endpoint,
-        protocol=protocol,
+        protocol="HTTP",
         signature_algorithm="v2",
     )
     response = await Client(config).get_caller_identity_async()
@@ -308,24 +308,55 @@ async def test_emulator_refuses_unsigned_and_unknown_actions(emulator: Emulator)
 # ------------------------------------------------------------------------------- plumbing
 
 
-def test_sdk_endpoint_from_url() -> None:
-    assert sdk_endpoint("https://sts.aliyuncs.com") == ("sts.aliyuncs.com", "HTTPS")
-    assert sdk_endpoint("http://127.0.0.1:8080/") == ("127.0.0.1:8080", "HTTP")
-    assert sdk_endpoint("http://[::1]:8080") == ("[::1]:8080", "HTTP")
+def test_sts_host_from_url() -> None:
+    assert sts_host("https://sts.aliyuncs.com") == ("https://sts.aliyuncs.com/", "sts.aliyuncs.com")
+    assert sts_host("http://127.0.0.1:8080/") == ("http://127.0.0.1:8080/", "127.0.0.1:8080")
+    assert sts_host("http://[::1]:8080") == ("http://[::1]:8080/", "[::1]:8080")
     for bad in ("ftp://sts.aliyuncs.com", "https://sts.aliyuncs.com/v1", "sts.aliyuncs.com", "https://u:p@host"):
         with pytest.raises(InvalidParams):
-            sdk_endpoint(bad)
+            sts_host(bad)
 
 
-def test_the_sdk_is_not_imported_at_start_up() -> None:
-    """The SDK costs ~0.5 s to import: the service module must not pull it in."""
-    code = "import sys, sidecar.service, sidecar.rpc.server; print(any(m.startswith(('alibabacloud_sts', 'alibabacloud_tea_openapi', 'aiohttp')) for m in sys.modules))"
+async def test_the_official_sdks_acs3_request_is_accepted_too(emulator: Emulator, config_path: Path) -> None:
+    """The emulator checks the SDK's own V3 signing like ours: the two agree on what the service wants."""
+    service = await signed_in(emulator, config_path)
+    sts = stored_sts(config_path)
+    from alibabacloud_sts20150401.client import Client
+    from alibabacloud_tea_openapi.utils_models import Config
+
+    _, endpoint = sts_host(emulator.url)
+    config = Config(
+        access_key_id=sts.access_key_id,
+        access_key_secret=sts.access_key_secret,
+        security_token=sts.security_token,
+        endpoint=endpoint,
+        protocol="HTTP",
+    )
+    response = await Client(config).get_caller_identity_async()
+    assert response.body.arn == (await CallerIdentityClient().get(sts, emulator.url)).arn
+    assert emulator.stats["caller_identity"] == 2
+    await service.aclose()
+
+
+#: Modules that are native code (or pull it in): none may be imported by any sidecar module, or the
+#: universal VSIX (pure-Python libraries only) would fail on some platform or Python version.
+NATIVE = ("aiohttp", "cryptography", "cffi", "_cffi_backend", "yarl", "multidict", "frozenlist", "propcache",
+          "charset_normalizer", "alibabacloud_", "darabonba", "Tea")
+
+
+def test_no_sidecar_module_imports_native_code_or_the_sdk() -> None:
+    code = (
+        "import importlib, pkgutil, sys, sidecar\n"
+        "for m in pkgutil.walk_packages(sidecar.__path__, 'sidecar.'):\n"
+        "    importlib.import_module(m.name)\n"
+        f"print(sorted(n for n in sys.modules if n.startswith({NATIVE!r})))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "[]"
 
 
 def test_first_lookup_does_not_stall_the_event_loop(tmp_path: Path) -> None:
-    """In a fresh process (SDK not yet imported), the loop keeps ticking during the first lookup."""
+    """In a fresh process (httpx not yet imported), the loop keeps ticking during the first lookup."""
     script = tmp_path / "stall.py"
     script.write_text(
         """
@@ -363,4 +394,4 @@ asyncio.run(main())
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=repo, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert float(out.stdout.strip()) < 0.25  # the ~0.5 s import runs in a worker thread
+    assert float(out.stdout.strip()) < 0.25

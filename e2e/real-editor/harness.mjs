@@ -280,10 +280,12 @@ export function makeProfileDirs({ settings = {}, workspaceFiles = {} } = {}) {
   return dirs;
 }
 
-function codeServerEnv(dirs) {
+function codeServerEnv(dirs, pathPrepend) {
   // A private HOME and XDG dirs: code-server writes ~/.config/code-server/config.yaml and
   // ~/.local/share/code-server; nothing of the real user's is read or written.
   return node24Env({
+    // `pathPrepend` first: which `python3` the extension finds on PATH is the test's choice.
+    ...(pathPrepend ? { PATH: `${pathPrepend}:${path.join(NODE24_DIR, 'bin')}:${process.env.PATH}` } : {}),
     HOME: dirs.home,
     XDG_CONFIG_HOME: path.join(dirs.home, '.config'),
     XDG_DATA_HOME: path.join(dirs.home, '.local', 'share'),
@@ -327,7 +329,7 @@ export function installVsix(dirs, vsix) {
 }
 
 /** Start code-server on 127.0.0.1:<free port> in its own process group; resolves when it answers. */
-export async function startCodeServer(dirs, { logFile, extraArgs = [] } = {}) {
+export async function startCodeServer(dirs, { logFile, extraArgs = [], pathPrepend } = {}) {
   const port = await freePort();
   const args = [
     CODE_SERVER_ENTRY,
@@ -346,7 +348,7 @@ export async function startCodeServer(dirs, { logFile, extraArgs = [] } = {}) {
   const out = fs.createWriteStream(logFile || path.join(dirs.root, 'code-server.log'));
   const child = spawnGroup(NODE24, args, {
     cwd: dirs.workspace,
-    env: codeServerEnv(dirs),
+    env: codeServerEnv(dirs, pathPrepend),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(out);
@@ -639,6 +641,8 @@ export async function answerPrompts(page, answers, { timeoutMs = 20_000, settleM
     }
     const a = pending.splice(i, 1)[0];
     asked.push(about);
+    if (a.pick && a.value) await page.fill(SEL.quickInputBox, a.value); // shown typed in the picture
+    await screenshot(page, `prompt-${slug(qi.title || qi.placeholder || qi.message || 'prompt')}`);
     if (a.pick) {
       if (a.value) await page.fill(SEL.quickInputBox, a.value);
       const rowDeadline = Date.now() + 5_000;
@@ -919,6 +923,7 @@ export async function runSteps(steps, { page, artifacts }) {
       const secs = ((Date.now() - t) / 1000).toFixed(1);
       results.push({ name: step.name, status: 'passed', secs });
       console.log(`PASS ${step.name} (${secs}s)`);
+      await screenshot(page(), `step-${String(i + 1).padStart(2, '0')}-${slug(step.name)}`);
     } catch (err) {
       if (!step.soft) failed = true;
       const secs = ((Date.now() - t) / 1000).toFixed(1);
@@ -929,6 +934,46 @@ export async function runSteps(steps, { page, artifacts }) {
     }
   }
   return results;
+}
+
+/**
+ * With `E2E_SCREENSHOTS=<dir>`: a picture of the workbench as the user sees it (viewport), after each
+ * passed step and before each prompt is answered (the README's pictures come from such a run).
+ */
+let shots = 0;
+export async function screenshot(page, name) {
+  const dir = process.env.E2E_SCREENSHOTS;
+  if (!dir || !page) return;
+  fs.mkdirSync(dir, { recursive: true });
+  shots += 1;
+  await page.screenshot({ path: path.join(dir, `${String(shots).padStart(3, '0')}-${name}.png`), timeout: 10_000 }).catch(() => {});
+}
+
+/**
+ * A directory whose `python3` and `python` are a plain Python 3.11+ with NOTHING installed (no
+ * sidecar, none of its libraries): what a user's PATH has. Debian's /usr/bin/python3 when it fits,
+ * else a bare venv (`--without-pip`) of `fallback`'s base interpreter. Throws if it can import httpx.
+ */
+export function barePythonDir(parent, fallback) {
+  const fits = (py) => {
+    const r = spawnSync(py, ['-c', 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'], { encoding: 'utf8' });
+    return r.status === 0;
+  };
+  const canImportHttpx = (py) => spawnSync(py, ['-c', 'import httpx'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } }).status === 0;
+  const bin = path.join(parent, 'bare-python', 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  let python = '/usr/bin/python3';
+  if (!fs.existsSync(python) || !fits(python) || canImportHttpx(python)) {
+    const base = spawnSync(fallback, ['-c', 'import sys; print(sys._base_executable)'], { encoding: 'utf8' }).stdout.trim();
+    const venv = path.join(parent, 'bare-venv');
+    const made = spawnSync(base, ['-m', 'venv', '--without-pip', venv], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`could not make a bare venv with ${base}: ${made.stderr}`);
+    python = path.join(venv, 'bin', 'python3');
+  }
+  for (const name of ['python3', 'python']) fs.symlinkSync(python, path.join(bin, name));
+  if (canImportHttpx(path.join(bin, 'python3'))) throw new Error(`${python} can import httpx: not a bare Python`);
+  const version = spawnSync(path.join(bin, 'python3'), ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return { bin, python, version };
 }
 
 function slug(s) {

@@ -4,7 +4,8 @@
 //   node e2e/real-editor/run.mjs --fixture              harness self-test (fixture/ extension)
 //   node e2e/real-editor/run.mjs --vsix path/to/x.vsix  the Alibaba Cloud extension + emulator
 //
-// Options: --python PATH (default <repo>/.venv/bin/python), --artifacts DIR (default
+// Options: --python PATH (default <repo>/.venv/bin/python: runs the emulator; the extension finds its
+// own Python on PATH), --artifacts DIR (default
 // e2e/real-editor/artifacts/<time>), --keep (keep the temp dirs), --no-trust (turn workspace trust
 // off instead of running in Restricted Mode), --emulator (with --fixture: the repo's OAuth emulator
 // answers the authorize request instead of a stand-in), --no-trace (with --vsix: no JSON-RPC trace
@@ -12,6 +13,7 @@
 // step checks the redaction of a full log).
 // Ends with a plain line "N passed, M failed[, K skipped]"; exit code 0 only when nothing failed.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,11 +30,12 @@ const { values: opt } = parseArgs({
     keep: { type: 'boolean', default: false },
     'no-trust': { type: 'boolean', default: false },
     'no-trace': { type: 'boolean', default: false },
+    'bad-python-path': { type: 'boolean', default: false },
   },
 });
 
 if (!opt.fixture && !opt.vsix) {
-  console.error('usage: node run.mjs --fixture [--emulator] | --vsix PATH [--python PATH] [--artifacts DIR] [--keep] [--no-trust] [--no-trace]');
+  console.error('usage: node run.mjs --fixture [--emulator] | --vsix PATH [--bad-python-path] [--python PATH] [--artifacts DIR] [--keep] [--no-trust] [--no-trace]');
   process.exit(2);
 }
 
@@ -189,6 +192,10 @@ async function extensionScenario(dirs0) {
   if (!fs.existsSync(vsix)) throw new Error(`vsix not found: ${vsix}`);
   const emulator = await startRepoEmulator(dirs0);
   await H.emulatorControl(emulator.url, 'POST', 'config', { identity: EXT.user });
+  // As a new user: no aliyun.sidecar.pythonPath, and the python3 on code-server's PATH is a plain
+  // Python with nothing installed. The extension must run the sidecar from the VSIX's own copy.
+  const bare = H.barePythonDir(dirs0, opt.python);
+  H.log(`python3 on PATH: ${bare.python} (${bare.version}; cannot import httpx)`);
   const callbackPorts = await H.freePortRange(3);
   // A pre-seeded profile to switch to (fake AK values, not credentials of anything).
   const configPath = path.join(dirs0, 'aliyun', 'config.json');
@@ -249,8 +256,8 @@ async function extensionScenario(dirs0) {
     vsix,
     configPath,
     codeServerArgs: opt['no-trace'] ? [] : ['--log', 'trace'],
+    pathPrepend: bare.bin,
     settings: {
-      'aliyun.sidecar.pythonPath': opt.python,
       'aliyun.configPath': configPath,
       'aliyun.endpoints.signinBase': emulator.url,
       'aliyun.endpoints.oauthBase': emulator.url,
@@ -278,6 +285,30 @@ async function extensionScenario(dirs0) {
               failOnNotification: EXT.fatalNotification,
             });
             if (!opt['no-trust']) await H.expectRestrictedMode(page());
+          },
+        },
+        {
+          name: "the sidecar is the VSIX's bundled copy run by PATH's plain python3; the aliyun-sidecar launcher works",
+          run: async () => {
+            const [pid] = H.sidecarPids(ctx.cs.pgid);
+            if (!pid) throw new Error('no sidecar process in code-server\'s process group');
+            const exe = fs.realpathSync(`/proc/${pid}/exe`);
+            if (exe !== fs.realpathSync(bare.python)) throw new Error(`the sidecar runs ${exe}, not PATH's python3 (${bare.python})`);
+            const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+            const pythonPath = (environ.find((e) => e.startsWith('PYTHONPATH=')) || '').slice('PYTHONPATH='.length);
+            const libs = pythonPath.split(':')[0];
+            if (!libs.startsWith(ctx.dirs.extensions) || !libs.endsWith(path.join('bundled', 'libs'))) {
+              throw new Error(`the sidecar's PYTHONPATH does not start with the extension's bundled/libs: ${pythonPath}`);
+            }
+            // Written right after the sidecar started: give it a moment.
+            let launcher;
+            for (let n = 0; n < 50 && !launcher; n++, await H.sleep(200)) {
+              [launcher] = H.findFiles(ctx.dirs.root, /^aliyun-sidecar$/).filter((f) => f.includes('globalStorage'));
+            }
+            if (!launcher) throw new Error('no aliyun-sidecar launcher in the extension\'s global storage');
+            const help = spawnSync(launcher, ['signin', '--help'], { encoding: 'utf8', timeout: 30_000, env: { PATH: '/usr/bin:/bin', HOME: ctx.dirs.home } });
+            if (help.status !== 0 || !/--profile/.test(help.stdout)) throw new Error(`${launcher} signin --help failed (${help.status}): ${help.stderr}`);
+            H.log(`sidecar pid ${pid}: ${exe}, PYTHONPATH ${path.relative(ctx.dirs.root, libs)}; launcher ${path.relative(ctx.dirs.root, launcher)}`);
           },
         },
         {
@@ -592,6 +623,71 @@ async function extensionScenario(dirs0) {
   };
 }
 
+// ---------------------------------------------------------------- --vsix X --bad-python-path
+//
+// How the extension says it cannot run Python, and where its one button leads: the user set
+// aliyun.sidecar.pythonPath to a program that does not exist. code-server is a remote window, so
+// "Open Settings" must open the Remote settings (where a machine-overridable setting is read), at the
+// setting.
+async function badPythonScenario(dirs0) {
+  const vsix = path.resolve(opt.vsix);
+  const missing = path.join(dirs0, 'no-such-python3');
+  return {
+    vsix,
+    settings: { 'aliyun.sidecar.pythonPath': missing, 'aliyun.configPath': path.join(dirs0, 'config.json') },
+    steps: (ctx) => {
+      const page = () => ctx.page();
+      return [
+        {
+          name: 'a pythonPath that does not exist: one error naming it, with one button, "Open Settings"',
+          run: async () => {
+            const text = await H.waitForNotification(page(), /aliyun\.sidecar\.pythonPath/, 60_000);
+            if (!text.includes(missing) || !/Python 3\.11 or newer/.test(text)) throw new Error(`unexpected message: ${text}`);
+            if (/checkout|pip install/i.test(text)) throw new Error(`advice that needs a checkout: ${text}`);
+            const toasts = await page().$$eval('.notifications-toasts .notification-toast', (els) =>
+              els.map((e) => ({
+                text: (e.querySelector('.notification-list-item-message')?.textContent || '').trim(),
+                buttons: [...e.querySelectorAll('.notification-list-item-buttons-container .monaco-button')].map((b) => (b.textContent || '').trim()),
+              })),
+            );
+            const ours = toasts.find((t) => t.text.includes('aliyun.sidecar.pythonPath'));
+            H.log(`notification: ${JSON.stringify(ours)}`);
+            if (JSON.stringify(ours && ours.buttons) !== JSON.stringify(['Open Settings'])) throw new Error(`buttons: ${JSON.stringify(ours)}`);
+          },
+        },
+        {
+          name: '"Open Settings" opens the REMOTE settings (a remote window) at aliyun.sidecar.pythonPath',
+          run: async () => {
+            await page().locator('.notifications-toasts .notification-toast .monaco-button', { hasText: 'Open Settings' }).first().click();
+            await page().waitForSelector('.settings-editor .setting-item-contents', { timeout: 15_000 });
+            const deadline = Date.now() + 10_000;
+            let seen;
+            while (Date.now() < deadline) {
+              seen = await page().evaluate(() => {
+                const q = (sel) => [...document.querySelectorAll(sel)].map((e) => (e.textContent || '').trim());
+                return {
+                  tabs: q('.settings-editor .settings-tabs-widget .action-item .action-label.checked'),
+                  search: q('.settings-editor .view-line').join(' '),
+                  categories: q('.settings-editor .setting-item-contents .setting-item-category'),
+                  labels: q('.settings-editor .setting-item-contents .setting-item-label'),
+                  toc: q('.settings-editor .settings-toc-container .monaco-list-row[aria-selected="true"], .settings-editor .settings-toc-container .monaco-list-row'),
+                };
+              });
+              if (seen.labels.length === 1 && seen.tabs.length) break;
+              await H.sleep(250);
+            }
+            H.log(`settings editor: ${JSON.stringify(seen)}`);
+            if (!seen.tabs.some((t) => /remote/i.test(t))) throw new Error(`the checked settings tab is not Remote: ${JSON.stringify(seen.tabs)}`);
+            if (!/aliyun\.sidecar\.pythonPath/.test(seen.search.replace(/\s/g, ''))) throw new Error(`search: ${seen.search}`);
+            if (seen.labels.join() !== 'Python Path') throw new Error(`the setting shows as ${JSON.stringify(seen.labels)}`);
+            await H.screenshot(page(), 'open-settings-remote');
+          },
+        },
+      ];
+    },
+  };
+}
+
 /** Authorization codes are short-lived, but never print them. */
 function redact(url) {
   return String(url).replace(/([?&](?:code|state)=)[^&]+/g, '$1…');
@@ -605,7 +701,11 @@ async function main() {
   H.onCleanup(() => {
     if (!opt.keep) fs.rmSync(scratch, { recursive: true, force: true });
   });
-  const scenario = opt.fixture ? await fixtureScenario(scratch) : await extensionScenario(scratch);
+  const scenario = opt.fixture
+    ? await fixtureScenario(scratch)
+    : opt['bad-python-path']
+      ? await badPythonScenario(scratch)
+      : await extensionScenario(scratch);
 
   const settings = { ...scenario.settings };
   if (opt['no-trust']) settings['security.workspace.trust.enabled'] = false;
@@ -619,6 +719,7 @@ async function main() {
   H.installVsix(dirs, scenario.vsix);
   const cs = await H.startCodeServer(dirs, {
     extraArgs: [...(scenario.codeServerArgs || []), ...(process.env.E2E_CODE_SERVER_ARGS || '').split(' ').filter(Boolean)],
+    pathPrepend: scenario.pathPrepend,
   });
   H.onCleanup(() => H.killGroup(cs.pgid));
   H.log(`code-server at ${cs.url}`);

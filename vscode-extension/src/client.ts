@@ -27,12 +27,13 @@ import {
   type SiteInfo,
 } from './model/contract';
 import { SidecarDownError } from './model/errorModel';
-import { chooseLaunch, launchEnv, type SidecarLaunch } from './model/interpreter';
+import { candidates, describeCandidate, launchEnv, noInterpreter, sidecarCode, type SidecarLaunch } from './model/interpreter';
 import { stderrLevel } from './model/redact';
 import { initializationOptions } from './model/settings';
 import { sitesFrom } from './model/sites';
 import type { SidecarStatus } from './model/statusModel';
-import { probePython } from './pythonProbe';
+import { pythonExtensionInstalled, selectedPython } from './pythonExtension';
+import { findInterpreter } from './pythonProbe';
 
 /** The languageclient's "not running" answer (ErrorCodes.ConnectionInactive). */
 const CONNECTION_INACTIVE = -32097;
@@ -48,6 +49,7 @@ export class Sidecar implements vscode.Disposable {
   private stopping = false;
   private _status: SidecarStatus = { kind: 'starting' };
   private _profiles: ProfileList | undefined;
+  private _launch: SidecarLaunch | undefined;
 
   private readonly changed = new vscode.EventEmitter<void>();
   /** Status or ProfileList changed. */
@@ -80,6 +82,11 @@ export class Sidecar implements vscode.Disposable {
   /** The running sidecar's sign-in sites (its initialize result); [] while none runs. */
   get sites(): SiteInfo[] {
     return sitesFrom(this.client?.initializeResult);
+  }
+
+  /** How the running (or last started) sidecar was launched: the launcher for terminals follows it. */
+  get launch(): SidecarLaunch | undefined {
+    return this._launch;
   }
 
   /** Starts the sidecar once; concurrent callers share the start. Rejects with SidecarDownError. */
@@ -163,29 +170,45 @@ export class Sidecar implements vscode.Disposable {
     this.changed.fire();
   }
 
-  private launch(): SidecarLaunch {
+  /**
+   * Finds the interpreter (model/interpreter.ts has the order) by running each candidate's probe:
+   * a missing or old Python otherwise shows as a bare spawn error.
+   */
+  private async findLaunch(): Promise<SidecarLaunch> {
     const config = vscode.workspace.getConfiguration('aliyun');
-    return chooseLaunch({
+    const exists = (p: string): boolean => fs.existsSync(p);
+    const code = sidecarCode(this.context.extensionPath, exists);
+    const trusted = vscode.workspace.isTrusted;
+    const list = candidates({
       pythonPathSetting: config.get<string>('sidecar.pythonPath'),
+      pythonExtension: trusted ? await selectedPython((m) => this.log.info(m)) : undefined,
+      workspaceTrusted: trusted,
       extensionPath: this.context.extensionPath,
       platform: process.platform,
       home: os.homedir(),
-      exists: (p) => fs.existsSync(p),
+      exists,
     });
+    const found = await findInterpreter(list, code);
+    for (const t of found.tried) if (!t.verdict.ok) this.log.info(`Not using ${t.verdict.detail}.`);
+    if (!found.ok) {
+      const none = noInterpreter(found.tried, code, pythonExtensionInstalled());
+      this.log.error(none.message);
+      this.setStatus({ kind: 'down', reason: none.message });
+      throw new SidecarDownError(none.message, none.fix);
+    }
+    const { launch } = found;
+    const chosen = found.tried[found.tried.length - 1]!.candidate;
+    this.log.info(
+      `Starting the sidecar: Python ${found.version} ${describeCandidate(chosen)}, ${launch.args.join(' ')}, code from the ${code.origin === 'bundled' ? 'extension' : code.origin} (${launch.pythonPath ?? 'the interpreter'}), cwd ${launch.cwd}`,
+    );
+    return launch;
   }
 
   private async doStart(): Promise<void> {
     await this.disposeClient(); // a client that gave up after crashes
     this.setStatus({ kind: 'starting' });
-    const launch = this.launch();
-    this.log.info(`Starting the sidecar: ${launch.command} ${launch.args.join(' ')} (from ${launch.source}, cwd ${launch.cwd})`);
-    // Check the interpreter first: a missing or old Python otherwise shows as a bare spawn error.
-    const verdict = await probePython(launch);
-    if (!verdict.ok) {
-      this.log.error(verdict.message);
-      this.setStatus({ kind: 'down', reason: verdict.message });
-      throw new SidecarDownError(verdict.message);
-    }
+    const launch = await this.findLaunch();
+    this._launch = launch;
     const client = this.createClient(launch);
     this.client = client;
     try {

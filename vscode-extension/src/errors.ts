@@ -2,6 +2,7 @@
 
 import * as vscode from 'vscode';
 import { describeError, type ErrorActionView, type ErrorContext } from './model/errorModel';
+import { settingsCommand } from './model/interpreter';
 
 export interface ErrorHooks {
   /** Run again what failed (the "Retry" button); the button is hidden without it. */
@@ -30,7 +31,12 @@ async function runAction(action: ErrorActionView, hooks: ErrorHooks): Promise<vo
       await hooks.retry?.();
       return;
     case 'openSettings':
-      await vscode.commands.executeCommand('workbench.action.openSettings', action.arg ?? 'aliyun');
+      // The Remote tab in a remote window: that is where machine-overridable settings are read.
+      // An object, not a string: openRemoteSettings ignores a string query.
+      await vscode.commands.executeCommand(settingsCommand(vscode.env.remoteName), { query: action.arg ?? 'aliyun' });
+      return;
+    case 'runCommand':
+      if (action.arg) await vscode.commands.executeCommand(action.arg);
       return;
     case 'showOutput':
       await vscode.commands.executeCommand('aliyun.showOutput');

@@ -17,6 +17,9 @@ import { createOutput } from './output';
 import { SignInFlow } from './signIn';
 import { StatusBar } from './statusBar';
 import { TerminalEnv } from './terminalEnv';
+import { Launcher } from './launcher';
+import { onDidChangeSelectedPython } from './pythonExtension';
+import * as path from 'node:path';
 
 let sidecar: Sidecar | undefined;
 
@@ -28,7 +31,12 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
   const identities = new IdentityStore(sc, (m) => log.info(m));
   const onSignedIn = signIn.onDidSignIn((entry) => identities.signedIn(entry.name));
   const injectCredentials = (): boolean => vscode.workspace.getConfiguration('aliyun').get<boolean>('terminal.injectCredentials', true);
-  const terminals = new TerminalEnv(context.environmentVariableCollection, sc, injectCredentials, (m) => log.info(m));
+  // The `aliyun-sidecar` launcher (the bundled sidecar for terminals and process_command), on PATH.
+  const onPath = (): boolean => vscode.workspace.getConfiguration('aliyun').get<boolean>('terminal.addLauncherToPath', true);
+  const launcher = new Launcher(path.join(context.globalStorageUri.fsPath, 'bin'), sc, (m) => log.info(m), process.platform, () => terminals.apply());
+  const terminals = new TerminalEnv(context.environmentVariableCollection, sc, injectCredentials, (m) => log.info(m), () =>
+    onPath() ? launcher.pathEntry : undefined,
+  );
   const api = createApi(sc);
 
   // One "sign in again?" per valid→signInRequired transition, never stacked.
@@ -55,9 +63,14 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
   const onConfig = vscode.workspace.onDidChangeConfiguration((e) => {
     if (needsRestart((s) => e.affectsConfiguration(s))) restartSoon();
     else if (e.affectsConfiguration('aliyun.terminal.injectCredentials')) void terminals.refreshEndpoint();
+    else if (e.affectsConfiguration('aliyun.terminal.addLauncherToPath')) terminals.apply();
   });
   // Restricted settings (python path, config path, endpoints) may now come from the workspace.
   const onTrust = vscode.workspace.onDidGrantWorkspaceTrust(restartSoon);
+  // Another interpreter selected in the Python extension: start the sidecar with it (when it is ours).
+  const onPython = onDidChangeSelectedPython(() => {
+    if (sc.status.kind === 'down' || sc.launch?.source === 'pythonExtension') restartSoon();
+  });
 
   context.subscriptions.push(
     log,
@@ -67,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
     onSignedIn,
     new StatusBar(sc, identities),
     ...registerCommands(sc, signIn, identities),
+    launcher,
     terminals,
     api,
     onCredentials,
@@ -74,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
     onConfigError,
     onConfig,
     onTrust,
+    onPython,
     { dispose: () => clearTimeout(restartTimer) },
   );
 

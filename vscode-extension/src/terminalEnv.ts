@@ -6,6 +6,7 @@
  * sidecar instead of reading the file.
  */
 
+import * as path from 'node:path';
 import type * as vscode from 'vscode';
 import { Methods, type CredentialsEndpoint, type ProfileList } from './model/contract';
 import type { SidecarStatus } from './model/statusModel';
@@ -30,6 +31,9 @@ export class TerminalEnv implements vscode.Disposable {
     private readonly sidecar: SidecarForTerminals,
     private readonly inject: () => boolean,
     private readonly log: (message: string) => void = () => undefined,
+    /** A folder to put first on the terminals' PATH (the `aliyun-sidecar` launcher's), if any. */
+    private readonly pathEntry: () => string | undefined = () => undefined,
+    private readonly delimiter: string = path.delimiter,
   ) {
     // Not persisted: after a reload the endpoint of the old sidecar is gone.
     collection.persistent = false;
@@ -54,11 +58,13 @@ export class TerminalEnv implements vscode.Disposable {
   apply(): void {
     const running = this.sidecar.status.kind === 'running';
     const vars = terminalVariables(this.sidecar.profiles?.current || undefined, running ? this.endpoint : undefined, this.inject());
-    const key = JSON.stringify(vars);
+    const bin = this.pathEntry();
+    const key = JSON.stringify([vars, bin]);
     if (key === this.applied) return; // unchanged: do not flag every terminal as stale
     this.applied = key;
     this.collection.clear();
     for (const [name, value] of Object.entries(vars)) this.collection.replace(name, value);
+    if (bin) this.collection.prepend('PATH', `${bin}${this.delimiter}`);
   }
 
   dispose(): void {

@@ -38,6 +38,10 @@ export class FakeEnvironmentCollection {
   replace(name: string, value: string): void {
     this.vars.set(name, value);
   }
+  /** Recorded as `<value>…` (what comes before the terminal's own value). */
+  prepend(name: string, value: string): void {
+    this.vars.set(name, `${value}…`);
+  }
   clear(): void {
     this.clears++;
     this.vars.clear();
@@ -58,6 +62,7 @@ export const stub = {
   clipboard: '',
   /** Calls in order (`asExternalUri …`, `openExternal …`, `inputBox`), to check what came first. */
   events: [] as string[],
+  extensions: {} as Record<string, unknown>,
 };
 
 export class Uri {
@@ -163,6 +168,11 @@ export const workspace = {
 
 export const commands = {
   executeCommand: async (): Promise<undefined> => undefined,
+};
+
+/** Installed extensions by id (`stub.extensions`), for the Python extension's API. */
+export const extensions = {
+  getExtension: (id: string): unknown => stub.extensions[id],
 };
 
 const resolver = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };

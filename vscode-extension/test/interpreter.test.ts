@@ -3,81 +3,165 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chooseLaunch, launchEnv, probeVerdict, type SidecarLaunch } from '../src/model/interpreter';
-import { probePython } from '../src/pythonProbe';
+import {
+  candidates,
+  launchEnv,
+  launchOf,
+  noInterpreter,
+  probeVerdict,
+  settingsCommand,
+  sidecarCode,
+  type Candidate,
+  type InterpreterInputs,
+  type Tried,
+} from '../src/model/interpreter';
+import { findInterpreter, probePython } from '../src/pythonProbe';
 
 const EXT = '/repo/vscode-extension';
 const repoFiles = new Set(['/repo/sidecar/__init__.py', '/repo/pyproject.toml', '/repo/.venv/bin/python']);
 const inRepo = (p: string) => repoFiles.has(p);
-const nowhere = () => false;
+const INSTALLED = '/h/.vscode/extensions/aliyun-sidecar.aliyun-sidecar-0.1.0';
+const bundled = (p: string) => p === `${INSTALLED}/bundled/libs/sidecar/__init__.py`;
 
-test('the setting wins, with ~ expanded; from a checkout cwd and PYTHONPATH are the repo', () => {
-  const l = chooseLaunch({ pythonPathSetting: '~/py/bin/python3.12', extensionPath: EXT, platform: 'linux', home: '/h', exists: inRepo });
-  assert.deepEqual(l, { command: '/h/py/bin/python3.12', args: ['-m', 'sidecar'], cwd: '/repo', pythonPath: '/repo', source: 'setting' });
+const inputs = (over: Partial<InterpreterInputs>): InterpreterInputs => ({
+  pythonPathSetting: undefined,
+  pythonExtension: undefined,
+  workspaceTrusted: true,
+  extensionPath: INSTALLED,
+  platform: 'linux',
+  home: '/h',
+  exists: bundled,
+  ...over,
+});
+const commands = (cs: Candidate[]) => cs.map((c) => [c.command, ...c.prefixArgs].join(' '));
+
+test('installed VSIX: the bundled libraries go on PYTHONPATH, cwd is the extension folder (never a workspace folder)', () => {
+  assert.deepEqual(sidecarCode(INSTALLED, bundled), { pythonPath: `${INSTALLED}/bundled/libs`, cwd: INSTALLED, origin: 'bundled' });
+  const l = launchOf(candidates(inputs({}))[0]!, sidecarCode(INSTALLED, bundled));
+  assert.deepEqual(l, { command: 'python3', args: ['-m', 'sidecar'], cwd: INSTALLED, pythonPath: `${INSTALLED}/bundled/libs`, source: 'path' });
 });
 
-test("from a checkout without the setting: the repo's .venv", () => {
-  const l = chooseLaunch({ pythonPathSetting: '', extensionPath: EXT, platform: 'linux', home: '/h', exists: inRepo });
-  assert.equal(l.command, '/repo/.venv/bin/python');
-  assert.equal(l.source, 'repoVenv');
-  assert.equal(l.cwd, '/repo');
+test('order without a setting: the Python extension\'s selection, then python3 and python on PATH', () => {
+  assert.deepEqual(commands(candidates(inputs({ pythonExtension: '/w/.venv/bin/python' }))), ['/w/.venv/bin/python', 'python3', 'python']);
+  assert.deepEqual(commands(candidates(inputs({}))), ['python3', 'python']);
+  // Each program once, even when the Python extension selected the one on PATH.
+  assert.deepEqual(commands(candidates(inputs({ pythonExtension: 'python3' }))), ['python3', 'python']);
 });
 
-test('Windows venv layout', () => {
-  // path.join is POSIX on this machine; the decision (Scripts\\python.exe) is what is checked.
+test('Windows: py -3, then python', () => {
+  assert.deepEqual(commands(candidates(inputs({ platform: 'win32' }))), ['py -3', 'python']);
+  const l = launchOf(candidates(inputs({ platform: 'win32' }))[0]!, sidecarCode(INSTALLED, bundled));
+  assert.deepEqual(l.args, ['-3', '-m', 'sidecar']);
+});
+
+test("an untrusted workspace: the Python extension's selection (maybe the workspace's own venv) is not run", () => {
+  assert.deepEqual(commands(candidates(inputs({ pythonExtension: '/w/.venv/bin/python', workspaceTrusted: false }))), ['python3', 'python']);
+});
+
+test('the setting wins alone, with ~ expanded', () => {
+  const cs = candidates(inputs({ pythonPathSetting: ' ~/py/bin/python3.12 ', pythonExtension: '/w/python' }));
+  assert.deepEqual(cs, [{ command: '/h/py/bin/python3.12', prefixArgs: [], source: 'setting' }]);
+  assert.deepEqual(commands(candidates(inputs({ pythonPathSetting: '  ' }))), ['python3', 'python']);
+});
+
+test("from a checkout: the repo root on PYTHONPATH, the repo's .venv first", () => {
+  assert.deepEqual(sidecarCode(EXT, inRepo), { pythonPath: '/repo', cwd: '/repo', origin: 'checkout' });
+  const cs = candidates(inputs({ extensionPath: EXT, exists: inRepo, pythonExtension: '/x/python' }));
+  assert.deepEqual(commands(cs), ['/repo/.venv/bin/python', '/x/python', 'python3', 'python']);
+  assert.equal(cs[0]!.source, 'repoVenv');
   const files = new Set(['/r/sidecar/__init__.py', '/r/pyproject.toml', '/r/.venv/Scripts/python.exe']);
-  const l = chooseLaunch({ pythonPathSetting: undefined, extensionPath: '/r/ext', platform: 'win32', home: '/h', exists: (p) => files.has(p) });
-  assert.equal(l.command, '/r/.venv/Scripts/python.exe');
+  assert.equal(candidates(inputs({ extensionPath: '/r/ext', platform: 'win32', exists: (p) => files.has(p) }))[0]!.command, '/r/.venv/Scripts/python.exe');
+  // The checkout's live code wins over a bundle package.sh left in it (a stale copy).
+  const both = (p: string) => inRepo(p) || p === `${EXT}/bundled/libs/sidecar/__init__.py`;
+  assert.equal(sidecarCode(EXT, both).origin, 'checkout');
 });
 
-test('installed VSIX: python3 from PATH, cwd = the extension folder (never a workspace folder)', () => {
-  const l = chooseLaunch({ pythonPathSetting: '  ', extensionPath: '/h/.vscode/extensions/x', platform: 'linux', home: '/h', exists: nowhere });
-  assert.deepEqual(l, { command: 'python3', args: ['-m', 'sidecar'], cwd: '/h/.vscode/extensions/x', pythonPath: undefined, source: 'path' });
-  assert.equal(chooseLaunch({ pythonPathSetting: '', extensionPath: '/x', platform: 'win32', home: '/h', exists: nowhere }).command, 'python');
+test('PYTHONPATH: the code first, an existing value kept', () => {
+  assert.equal(launchEnv({ pythonPath: '/libs' }, { PYTHONPATH: '/other' }, ':').PYTHONPATH, '/libs:/other');
+  assert.equal(launchEnv({ pythonPath: '/libs' }, {}, ':').PYTHONPATH, '/libs');
+  assert.equal(launchEnv({ pythonPath: undefined }, { A: '1' }).PYTHONPATH, undefined);
 });
 
-test('PYTHONPATH: the checkout first, an existing value kept', () => {
-  const l: SidecarLaunch = { command: 'p', args: [], cwd: '/repo', pythonPath: '/repo', source: 'repoVenv' };
-  assert.equal(launchEnv(l, { PYTHONPATH: '/other' }, ':').PYTHONPATH, '/repo:/other');
-  assert.equal(launchEnv(l, {}, ':').PYTHONPATH, '/repo');
-  assert.equal(launchEnv({ ...l, pythonPath: undefined }, { A: '1' }).PYTHONPATH, undefined);
-});
-
-const launch: SidecarLaunch = { command: '/usr/bin/python3', args: ['-m', 'sidecar'], cwd: '/', pythonPath: undefined, source: 'path' };
+const py: Candidate = { command: '/usr/bin/python3', prefixArgs: [], source: 'path' };
 
 test('verdicts: missing, too old, no sidecar, ok', () => {
-  const missing = probeVerdict(launch, { errorCode: 'ENOENT', stdout: '', stderr: '' });
-  assert.ok(!missing.ok && missing.problem === 'notFound' && /aliyun\.sidecar\.pythonPath/.test(missing.message));
-  const old = probeVerdict(launch, { errorCode: 'exit', stdout: '3.9.18\n', stderr: 'ModuleNotFoundError' });
-  assert.ok(!old.ok && old.problem === 'tooOld' && /Python 3\.9\.18 .* too old: the sidecar needs 3\.11 or newer/.test(old.message));
-  const py2 = probeVerdict(launch, { errorCode: 'exit', stdout: '2.7.18\n', stderr: '' });
-  assert.ok(!py2.ok && py2.problem === 'tooOld');
-  const noPkg = probeVerdict(launch, { stdout: '3.12.1\nsidecar=no\n', stderr: '' });
-  assert.ok(!noPkg.ok && noPkg.problem === 'noSidecar' && /cannot import the "sidecar" package/.test(noPkg.message));
-  assert.deepEqual(probeVerdict(launch, { stdout: '3.11.7\nsidecar=yes\n', stderr: '' }), { ok: true, version: '3.11.7' });
-  const garbage = probeVerdict(launch, { errorCode: 'exit', stdout: '', stderr: 'exec format error' });
-  assert.ok(!garbage.ok && garbage.problem === 'failed');
+  const missing = probeVerdict(py, { errorCode: 'ENOENT', stdout: '', stderr: '' });
+  assert.deepEqual(missing, { ok: false, problem: 'notFound', detail: '"/usr/bin/python3" was not found' });
+  const old = probeVerdict(py, { errorCode: 'exit', stdout: '3.9.18\n', stderr: 'ModuleNotFoundError' });
+  assert.deepEqual(old, { ok: false, problem: 'tooOld', detail: '"/usr/bin/python3" is Python 3.9.18' });
+  assert.ok(!probeVerdict(py, { errorCode: 'exit', stdout: '2.7.18\n', stderr: '' }).ok);
+  const noPkg = probeVerdict({ ...py, source: 'setting' }, { stdout: '3.12.1\nsidecar=no\n', stderr: '' });
+  assert.deepEqual(noPkg, { ok: false, problem: 'noSidecar', detail: '"/usr/bin/python3" (aliyun.sidecar.pythonPath) (Python 3.12.1) cannot import the sidecar' });
+  assert.deepEqual(probeVerdict(py, { stdout: '3.11.7\nsidecar=yes\n', stderr: '' }), { ok: true, version: '3.11.7' });
+  const exe = probeVerdict(py, { stdout: '3.13.1\nsidecar=yes\nexe=C:\\Python313\\python.exe\r\n', stderr: '' });
+  assert.deepEqual(exe, { ok: true, version: '3.13.1', executable: 'C:\\Python313\\python.exe' });
+  const garbage = probeVerdict(py, { errorCode: 'exit', stdout: '', stderr: 'exec format error' });
+  assert.ok(!garbage.ok && garbage.problem === 'failed' && /exec format error/.test(garbage.detail));
 });
 
-test('the probe really runs: a missing program and a fake old Python', { skip: process.platform === 'win32' }, async () => {
+const BUNDLE = sidecarCode(INSTALLED, bundled);
+const tried = (c: Partial<Candidate>, verdict: Tried['verdict']): Tried => ({ candidate: { ...py, ...c }, verdict });
+
+test('no Python at all: one sentence, one button (Install Python, or Select Interpreter with the Python extension); no checkout advice', () => {
+  const none = [
+    tried({ command: 'python3' }, { ok: false, problem: 'notFound', detail: '"python3" was not found' }),
+    tried({ command: 'python' }, { ok: false, problem: 'notFound', detail: '"python" was not found' }),
+  ];
+  const v = noInterpreter(none, BUNDLE, false);
+  assert.match(v.message, /needs Python 3\.11 or newer, and none was found \(tried "python3", "python"\)/);
+  assert.deepEqual(v.fix, { title: 'Install Python', kind: 'openDocs', arg: 'https://www.python.org/downloads/' });
+  assert.doesNotMatch(v.message, /checkout|pip install/);
+  assert.deepEqual(noInterpreter(none, BUNDLE, true).fix, { title: 'Select Interpreter', kind: 'runCommand', arg: 'python.setInterpreter' });
+});
+
+test('only old Pythons: says which, same one button', () => {
+  const old = [tried({ command: 'python3' }, { ok: false, problem: 'tooOld', detail: '"python3" is Python 3.9.2' })];
+  const v = noInterpreter(old, BUNDLE, false);
+  assert.match(v.message, /none was usable \("python3" is Python 3\.9\.2\)/);
+  assert.equal(v.fix.title, 'Install Python');
+});
+
+test('a bad setting: Open Settings (of the setting); a broken bundle: reinstall', () => {
+  const v = noInterpreter([tried({ source: 'setting' }, { ok: false, problem: 'notFound', detail: '"x" (aliyun.sidecar.pythonPath) was not found' })], BUNDLE, true);
+  assert.deepEqual(v.fix, { title: 'Open Settings', kind: 'openSettings', arg: 'aliyun.sidecar.pythonPath' });
+  const broken = noInterpreter([tried({}, { ok: false, problem: 'noSidecar', detail: 'd' })], BUNDLE, false);
+  assert.match(broken.message, /Reinstall the extension/);
+});
+
+test('"Open Settings" opens the Remote settings in a remote window', () => {
+  assert.equal(settingsCommand(undefined), 'workbench.action.openSettings');
+  assert.equal(settingsCommand('ssh-remote'), 'workbench.action.openRemoteSettings');
+});
+
+test('the probe really runs: a missing program, a fake old Python, and the first usable candidate wins', { skip: process.platform === 'win32' }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aliyun-probe-'));
+  const code = { pythonPath: undefined, cwd: dir, origin: 'installed' as const };
   try {
-    const missing = await probePython({ ...launch, command: path.join(dir, 'nope'), cwd: dir });
+    const missing = await probePython({ ...py, command: path.join(dir, 'nope') }, code);
     assert.ok(!missing.ok && missing.problem === 'notFound');
     const fake = path.join(dir, 'python3.9');
     fs.writeFileSync(fake, '#!/bin/sh\necho 3.9.2\nexit 1\n', { mode: 0o755 });
-    const old = await probePython({ ...launch, command: fake, cwd: dir });
+    const old = await probePython({ ...py, command: fake }, code);
     assert.ok(!old.ok && old.problem === 'tooOld', JSON.stringify(old));
+    const good = path.join(dir, 'python3.13');
+    fs.writeFileSync(good, '#!/bin/sh\necho 3.13.0\necho sidecar=yes\n', { mode: 0o755 });
+    const after = path.join(dir, 'never-run');
+    const found = await findInterpreter(
+      [{ ...py, command: path.join(dir, 'nope') }, { ...py, command: fake }, { ...py, command: good }, { ...py, command: after }],
+      code,
+    );
+    assert.ok(found.ok && found.launch.command === good && found.version === '3.13.0');
+    assert.equal(found.launch.executable, undefined); // the fake printed no exe= line
+    assert.deepEqual(found.tried.map((t) => path.basename(t.candidate.command)), ['nope', 'python3.9', 'python3.13']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test("the repo's .venv passes the version check", async (t) => {
+test("the repo's .venv runs the sidecar from the checkout's code on PYTHONPATH", async (t) => {
   const repo = path.resolve(__dirname, '..', '..', '..');
   const python = path.join(repo, '.venv', 'bin', 'python');
   if (!fs.existsSync(python)) return t.skip(`no ${python}`);
-  const v = await probePython({ command: python, args: ['-m', 'sidecar'], cwd: repo, pythonPath: repo, source: 'repoVenv' });
-  // The sidecar's __main__ may not exist yet while it is written; the version is what matters here.
-  assert.ok(v.ok || v.problem === 'noSidecar', JSON.stringify(v));
+  const v = await probePython({ command: python, prefixArgs: [], source: 'repoVenv' }, sidecarCode(path.join(repo, 'vscode-extension'), fs.existsSync));
+  assert.ok(v.ok && v.executable === python, JSON.stringify(v));
 });

@@ -16,12 +16,13 @@ export type ErrorActionKind =
   | 'openSettings'
   | 'showOutput'
   | 'restartSidecar'
-  | 'openConfig';
+  | 'openConfig'
+  | 'runCommand';
 
 export interface ErrorActionView {
   title: string;
   kind: ErrorActionKind;
-  /** openDocs: the URL; openSettings: the setting id; openConfig: the file path; signIn: profile. */
+  /** openDocs: the URL; openSettings: the setting id; openConfig: the file path; signIn: profile; runCommand: the command id. */
   arg?: string;
 }
 
@@ -40,7 +41,11 @@ export interface ErrorContext {
 /** Thrown by the client wrapper when no sidecar is running (start failed, crashed, stopped). */
 export class SidecarDownError extends Error {
   readonly kind = 'sidecarDown';
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    /** The one button that fixes it (e.g. no usable Python: "Install Python"), when known. */
+    readonly fix?: ErrorActionView,
+  ) {
     super(reason);
   }
 }
@@ -93,11 +98,9 @@ export function describeError(err: unknown, ctx: ErrorContext = {}): ErrorView |
       return {
         severity: 'error',
         message: `Alibaba Cloud: the sign-in helper is not running. ${str((err as SidecarDownError).reason)}`.trim(),
-        actions: [
-          { title: 'Restart', kind: 'restartSidecar' },
-          { title: 'Open Settings', kind: 'openSettings', arg: 'aliyun.sidecar.pythonPath' },
-          showOutput,
-        ],
+        actions: (err as SidecarDownError).fix
+          ? [(err as SidecarDownError).fix!]
+          : [{ title: 'Restart', kind: 'restartSidecar' }, { title: 'Open Settings', kind: 'openSettings', arg: 'aliyun.sidecar.pythonPath' }, showOutput],
       };
     case 'cancelled':
       if (ctx.method === 'aliyun/completeSignIn') {
