@@ -4,10 +4,11 @@ import * as vscode from 'vscode';
 import type { Sidecar } from './client';
 import type { IdentityStore } from './identity';
 import { Methods, type ProfileEntry } from './model/contract';
-import { describeIdentity } from './model/identityModel';
-import { currentEntry } from './model/statusModel';
+import { describeIdentity, identityDetail } from './model/identityModel';
+import { withArticle } from './model/signInModel';
+import { currentEntry, OPEN_CONFIG_COMMAND } from './model/statusModel';
 import { formatLocalTime } from './model/time';
-import { showError } from './errors';
+import { openConfigAt, showError } from './errors';
 import { deleteProfile, showProfilePicker, switchTo } from './profilePicker';
 import type { SignInFlow } from './signIn';
 
@@ -24,7 +25,7 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
       return undefined;
     }
     if (entry.state === 'notOAuth') {
-      void vscode.window.showInformationMessage(`Profile "${entry.name}" is a ${entry.mode} profile: ${notOAuthReason}.`);
+      void vscode.window.showInformationMessage(`Profile "${entry.name}" is ${withArticle(entry.mode || 'non-OAuth')} profile: ${notOAuthReason}.`);
       return undefined;
     }
     return entry;
@@ -53,8 +54,9 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
       identities.lookUp(entry.name),
     );
     if (result.kind === 'known') {
+      // A modal: the whole identity (ARN, ids) stays readable and selectable, not cut to one line.
       const id = result.identity;
-      void vscode.window.showInformationMessage(`Profile "${entry.name}": ${describeIdentity(id)}${id.arn ? ` (${id.arn})` : ''}.`);
+      void vscode.window.showInformationMessage(`Profile "${entry.name}": ${describeIdentity(id)}.`, { modal: true, detail: identityDetail(id) });
     } else if (result.kind === 'unsupported') {
       void vscode.window.showInformationMessage(`Profile "${entry.name}": identity unknown (this version of the sign-in helper cannot look it up).`);
     } else {
@@ -72,6 +74,18 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
     }
   };
 
+  /** The config-problem status item's click: the file, at the error's line and column. */
+  const openConfig = async (): Promise<void> => {
+    const problem = sidecar.configProblem;
+    const path = problem?.path || sidecar.profiles?.configPath;
+    if (!path) return;
+    try {
+      await openConfigAt(path, problem?.line, problem?.column);
+    } catch (e) {
+      await showError(e);
+    }
+  };
+
   const register = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable => vscode.commands.registerCommand(id, fn);
   return [
     register('aliyun.signIn', (arg) => signIn.signIn(profileArg(arg))),
@@ -84,6 +98,9 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
     register('aliyun.whoAmI', whoAmI),
     register('aliyun.copySignInUrl', () => signIn.copyUrl()),
     register('aliyun.pasteSignInUrl', () => signIn.pasteRedirectUrl()),
+    // Not in the palette: the waiting notification's "Open again" link and the status item's click.
+    register('aliyun.openSignInUrl', () => signIn.openAgain()),
+    register(OPEN_CONFIG_COMMAND, openConfig),
     register('aliyun.showOutput', () => sidecar.log.show()),
     register('aliyun.restartSidecar', restart),
   ];

@@ -69,10 +69,18 @@ export interface CredentialsChanged {
   expiresAt?: number;
 }
 
+/** `aliyun/configError`: the error's `data` plus its message. */
 export interface ConfigError {
   kind: string;
   message: string;
   path: string;
+  where?: string;
+  /** configCorrupt: 1-based position of the JSON syntax error, when it has one. */
+  line?: number;
+  column?: number;
+  /** configInsecure: "owner" | "writable", and the fix. */
+  reason?: string;
+  fix?: string;
 }
 
 export interface CredentialsEndpoint {
@@ -92,7 +100,10 @@ export type ErrorKind =
   | 'signInTimeout'
   | 'portsBusy'
   | 'network'
-  | 'upstream';
+  | 'upstream'
+  | 'clientNotAuthorized'
+  | 'unknownSite'
+  | 'configInsecure';
 
 /** `initializationOptions` of `initialize` (every field optional). */
 export interface InitializationOptions {

@@ -19,6 +19,8 @@ export interface PickerRow {
   action: PickerAction;
   /** Whether the row gets the delete button. */
   deletable: boolean;
+  /** The current profile's row (the picker opens on it). */
+  current: boolean;
 }
 
 export function pickerRows(list: ProfileList | undefined, now: number, identityOf: IdentityOf = noIdentity): PickerRow[] {
@@ -36,6 +38,7 @@ export function pickerRows(list: ProfileList | undefined, now: number, identityO
       detail: identityText(identityOf(entry)),
       action: needsBrowser ? { kind: 'signIn', entry } : { kind: 'switch', profile: entry.name },
       deletable: true,
+      current,
     };
   });
   rows.push({
@@ -43,6 +46,13 @@ export function pickerRows(list: ProfileList | undefined, now: number, identityO
     description: 'opens the browser',
     action: { kind: 'newProfile' },
     deletable: false,
+    current: false,
   });
   return rows;
+}
+
+/** The row the picker opens on: the current profile's (Enter keeps it), else the first. */
+export function activeRow(rows: PickerRow[]): number {
+  const i = rows.findIndex((r) => r.current);
+  return i >= 0 ? i : 0;
 }
