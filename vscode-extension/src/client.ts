@@ -160,6 +160,19 @@ export class Sidecar implements vscode.Disposable {
     this.changed.fire();
   }
 
+  /**
+   * `aliyun/configError`: read the list once more, whose error carries every field of the error's
+   * data (position included) whatever this sidecar's notification holds; the notification itself
+   * when the read fails otherwise. A list that reads fine means the file was fixed meanwhile.
+   */
+  private async configBroke(notified: ConfigError): Promise<void> {
+    try {
+      this.setProfiles(await this.request<ProfileList>(Methods.listProfiles));
+    } catch (e) {
+      this.setConfigProblem(configProblemOf(e) ?? notified);
+    }
+  }
+
   /** The file became unusable: one log line per new problem, the status follows, the user is told once. */
   private setConfigProblem(problem: ConfigError): void {
     const key = (p: ConfigError | undefined): string => (p ? `${p.kind}|${p.path}|${p.line ?? ''}|${p.column ?? ''}` : '');
@@ -260,7 +273,7 @@ export class Sidecar implements vscode.Disposable {
     client.onNotification(Notifications.profilesChanged, (list: ProfileList) => this.setProfiles(list));
     client.onNotification(Notifications.credentialsChanged, (e: CredentialsChanged) => this.credentials.fire(e));
     client.onNotification(Notifications.signInStarted, (e: SignInStarted) => this.signInStarted.fire(e));
-    client.onNotification(Notifications.configError, (e: ConfigError) => this.setConfigProblem(e));
+    client.onNotification(Notifications.configError, (e: ConfigError) => void this.configBroke(e));
     client.onDidChangeState((e) => {
       if (this.client !== client) return;
       if (e.newState === State.Running) {

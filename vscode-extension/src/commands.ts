@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import type { Sidecar } from './client';
 import type { IdentityStore } from './identity';
 import { Methods, type ProfileEntry } from './model/contract';
+import { configPosition } from './model/errorModel';
 import { describeIdentity, identityDetail } from './model/identityModel';
 import { withArticle } from './model/signInModel';
 import { currentEntry, OPEN_CONFIG_COMMAND } from './model/statusModel';
@@ -80,7 +81,8 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
     const path = problem?.path || sidecar.profiles?.configPath;
     if (!path) return;
     try {
-      await openConfigAt(path, problem?.line, problem?.column);
+      const at = problem ? configPosition(problem as unknown as Record<string, unknown>) : undefined;
+      await openConfigAt(path, at?.line, at?.column);
     } catch (e) {
       await showError(e);
     }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { cancelLogLine, denyReason, describeError, isCancelled, OAUTH_DOCS_URL, SidecarDownError } from '../src/model/errorModel';
+import { cancelLogLine, configPosition, denyReason, describeError, positionText, isCancelled, OAUTH_DOCS_URL, SidecarDownError } from '../src/model/errorModel';
 
 const rpc = (code: number, message: string, data: Record<string, unknown>) => ({ code, message, data });
 
@@ -127,4 +127,11 @@ test('sidecar down → restart, settings, output', () => {
 
 test('unknown errors keep the server message', () => {
   assert.match(describeError(new Error('socket hang up'))!.message, /socket hang up/);
+});
+
+test('a sidecar that sends only `where`: the position is read from it', () => {
+  assert.deepEqual(configPosition({ where: 'JSON syntax error at line 4, column 20: Expecting value' }), { line: 4, column: 20 });
+  assert.equal(positionText({ where: 'JSON syntax error at line 4, column 20: x' }), ' (line 4, column 20)');
+  assert.equal(positionText({ where: '"profiles" is not an array' }), ' ("profiles" is not an array)');
+  assert.equal(configPosition({ where: 'nested too deeply' }), undefined);
 });

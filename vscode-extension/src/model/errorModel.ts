@@ -145,11 +145,22 @@ interface Described {
   next: string;
 }
 
-/** ` (line 3, column 7)` when the position is known, else the sidecar's `where`, else ''. */
-export function positionText(data: Record<string, unknown>): string {
+/**
+ * The 1-based position of a config syntax error: `data.line`/`data.column`, or (a sidecar that sends
+ * only `where`) the "line N, column M" inside it.
+ */
+export function configPosition(data: Record<string, unknown>): { line: number; column: number } | undefined {
   const line = Number(data.line);
   const column = Number(data.column);
-  if (Number.isInteger(line) && line > 0) return ` (line ${line}${Number.isInteger(column) && column > 0 ? `, column ${column}` : ''})`;
+  if (Number.isInteger(line) && line > 0) return { line, column: Number.isInteger(column) && column > 0 ? column : 1 };
+  const m = /\bline (\d+),? column (\d+)/.exec(str(data.where));
+  return m ? { line: Number(m[1]), column: Number(m[2]) } : undefined;
+}
+
+/** ` (line 3, column 7)` when the position is known, else the sidecar's `where`, else ''. */
+export function positionText(data: Record<string, unknown>): string {
+  const at = configPosition(data);
+  if (at) return ` (line ${at.line}, column ${at.column})`;
   return data.where ? ` (${str(data.where)})` : '';
 }
 
@@ -157,14 +168,7 @@ export function positionText(data: Record<string, unknown>): string {
 export function openConfigAction(data: Record<string, unknown>): ErrorActionView | undefined {
   const path = str(data.path);
   if (!path) return undefined;
-  const line = Number(data.line);
-  const column = Number(data.column);
-  return {
-    title: 'Open File',
-    kind: 'openConfig',
-    arg: path,
-    ...(Number.isInteger(line) && line > 0 ? { line, column: Number.isInteger(column) && column > 0 ? column : 1 } : {}),
-  };
+  return { title: 'Open File', kind: 'openConfig', arg: path, ...configPosition(data) };
 }
 
 function describe(err: unknown, ctx: ErrorContext): Described | undefined {

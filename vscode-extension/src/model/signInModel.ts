@@ -186,11 +186,11 @@ export function waitingMessage(w: { mode: 'direct' | 'pasteBack'; opened: boolea
   const copy = link('Copy URL', WAITING_COMMANDS.copy);
   const open = link('Open again', WAITING_COMMANDS.open);
   const paste = link('Paste redirect URL…', WAITING_COMMANDS.paste);
-  const start = w.opened ? 'finish in your browser' : `no browser opened: ${copy} into a browser`;
+  const start = w.opened ? 'finish in your browser.' : `no browser opened: ${copy} into a browser.`;
   if (w.mode === 'pasteBack') {
-    return `${start}. After Authorize the browser cannot load 127.0.0.1:${w.port}: copy its address, then ${paste}. ${w.opened ? `${copy} · ${open}` : open}`;
+    return `${start} After Authorize it cannot load 127.0.0.1:${w.port}: copy that address and paste it here. ${paste} · ${w.opened ? `${copy} · ` : ''}${open}`;
   }
-  return `${start}. ${w.opened ? `${copy} · ` : ''}${open} · ${paste}`;
+  return `${start} ${w.opened ? `${copy} · ` : ''}${open} · ${paste}`;
 }
 
 /** "Signed in as RAM user dev in account 1234…, profile "work"." (`who`: describeIdentity's words). */
