@@ -427,7 +427,7 @@ async function extensionScenario(dirs0) {
             await page().bringToFront();
             const toast = await H.waitForNotification(
               page(),
-              new RegExp(`Signed in to Alibaba Cloud as RAM user ${EXT.user.name} in account ${EXT.user.account_id}, profile "e2e"`),
+              new RegExp(`Profile "e2e" signed in as RAM user ${EXT.user.name} in account ${EXT.user.account_id}`),
               15_000,
             );
             H.log(`notification: ${toast}`);
@@ -683,7 +683,7 @@ async function extensionScenario(dirs0) {
             await shot('paste-box');
             await H.answerPrompts(page(), [{ ask: /paste the redirect URL/i, value: location }]);
             await H.waitForStatus(page(), nameRe('e2e-paste'), 20_000, EXT.statusItem, { failOnNotification: /sign-in failed|could not|invalid|expired/i });
-            await H.waitForNotification(page(), new RegExp(`Signed in to Alibaba Cloud as RAM user ${EXT.user.name} in account ${EXT.user.account_id}, profile "e2e-paste"`), 10_000);
+            await H.waitForNotification(page(), new RegExp(`Profile "e2e-paste" signed in as RAM user ${EXT.user.name} in account ${EXT.user.account_id}`), 10_000);
             await expectSignInClosed('e2e-paste');
             await waitConfig((doc) => doc.current === 'e2e-paste' && profileOf(doc, 'e2e-paste')?.oauth_refresh_token, summary);
             const since = ctx.context.pages().slice(st.pagesBefore).map((p) => p.url());

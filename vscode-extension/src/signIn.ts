@@ -242,8 +242,9 @@ export class SignInFlow implements vscode.Disposable {
       const box = vscode.window.createInputBox();
       this.pasteBox = box;
       box.title = 'Alibaba Cloud: paste the redirect URL';
-      box.prompt = `After "Authorize", copy the whole address from the browser (http://127.0.0.1:${callbackPort(waiting.started!.redirectUri)}/cli/callback?code=…&state=…)`;
-      box.placeholder = 'http://127.0.0.1:12345/cli/callback?code=…&state=…';
+      const port = callbackPort(waiting.started!.redirectUri);
+      box.prompt = 'After "Authorize", copy the whole address from the browser\'s address bar and paste it here';
+      box.placeholder = `http://127.0.0.1:${port}/cli/callback?code=…&state=…`;
       box.ignoreFocusOut = true;
       box.onDidChangeValue((v) => (box.validationMessage = v.trim() ? validateRedirectUrl(v) : undefined));
       box.onDidAccept(async () => {

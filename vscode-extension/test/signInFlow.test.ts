@@ -117,7 +117,7 @@ test('remote window forwarded to another port: one notification says paste-back;
   const box = stub.inputBoxes[0]!;
   assert.ok(box.visible);
   assert.equal(box.ignoreFocusOut, true);
-  assert.match(box.prompt!, /127\.0\.0\.1:12345\/cli\/callback/);
+  assert.equal(box.placeholder, 'http://127.0.0.1:12345/cli/callback?code=…&state=…');
 
   // A stale address: the sidecar's sentence in the box, which stays open.
   box.type(STALE);
@@ -147,7 +147,7 @@ test('remote window forwarded to another port: one notification says paste-back;
   assert.ok(p.messages.includes('redirect URL accepted, finishing the sign-in…'));
   assert.equal(p.open, false);
   assert.deepEqual(stub.statusMessages, []);
-  assert.deepEqual(stub.messages, ['info: Signed in to Alibaba Cloud as RAM user dev in account 1234567890123456, profile "dev".']);
+  assert.deepEqual(stub.messages, ['info: Profile "dev" signed in as RAM user dev in account 1234567890123456.']);
 });
 
 test('direct (forwarded to the same local port): the links are Copy URL, Open again, Paste; success closes the notification and names the identity', async () => {
@@ -171,7 +171,7 @@ test('direct (forwarded to the same local port): the links are Copy URL, Open ag
   await run;
   assert.equal(p.open, false);
   assert.equal(stub.inputBoxes.length, 0);
-  assert.deepEqual(stub.messages, ['info: Signed in to Alibaba Cloud as RAM user dev in account 1234567890123456, profile "dev".']);
+  assert.deepEqual(stub.messages, ['info: Profile "dev" signed in as RAM user dev in account 1234567890123456.']);
   // After the end, the links say that nothing waits (they do not act on a finished sign-in).
   await flow.copyUrl();
   assert.match(stub.messages[1]!, /No sign-in is waiting for the browser/);
@@ -188,7 +188,7 @@ test('local window: asExternalUri is not even asked', async () => {
   assert.equal(asked, false);
   assert.equal(stub.inputBoxes.length, 0);
   // No identity known: the message still names the profile.
-  assert.deepEqual(stub.messages, ['info: Signed in to Alibaba Cloud, profile "dev".']);
+  assert.deepEqual(stub.messages, ['info: Profile "dev" signed in to Alibaba Cloud.']);
 });
 
 test(`the user's Deny: the notification closes, a warning says so, one warn log line names the cause`, async () => {

@@ -125,8 +125,8 @@ test('articles and the signed-in sentence', () => {
   assert.equal(withArticle('OAuth'), 'an OAuth');
   assert.equal(withArticle('StsToken'), 'a StsToken');
   assert.equal(withArticle('EcsRamRole'), 'an EcsRamRole');
-  assert.equal(signedInMessage('work', 'RAM user dev in account 1234'), 'Signed in to Alibaba Cloud as RAM user dev in account 1234, profile "work".');
-  assert.equal(signedInMessage('work', undefined), 'Signed in to Alibaba Cloud, profile "work".');
+  assert.equal(signedInMessage('work', 'RAM user dev in account 1234'), 'Profile "work" signed in as RAM user dev in account 1234.');
+  assert.equal(signedInMessage('work', undefined), 'Profile "work" signed in to Alibaba Cloud.');
 });
 
 test('the waiting message when no browser opened leads with Copy URL', () => {

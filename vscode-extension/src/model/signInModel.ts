@@ -193,9 +193,12 @@ export function waitingMessage(w: { mode: 'direct' | 'pasteBack'; opened: boolea
   return `${start} ${w.opened ? `${copy} · ` : ''}${open} · ${paste}`;
 }
 
-/** "Signed in as RAM user dev in account 1234…, profile "work"." (`who`: describeIdentity's words). */
+/**
+ * `Profile "work" signed in as RAM user dev in account 1234….` (`who`: describeIdentity's words).
+ * The profile first: a toast without buttons shows one line, and the name must not be the part cut.
+ */
 export function signedInMessage(profile: string, who: string | undefined): string {
-  return who ? `Signed in to Alibaba Cloud as ${who}, profile "${profile}".` : `Signed in to Alibaba Cloud, profile "${profile}".`;
+  return who ? `Profile "${profile}" signed in as ${who}.` : `Profile "${profile}" signed in to Alibaba Cloud.`;
 }
 
 /** The four prompts of a new sign-in, in order (the multi-step input; Back returns to the previous). */
