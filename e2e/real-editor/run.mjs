@@ -476,6 +476,36 @@ async function extensionScenario(dirs0) {
           },
         },
         {
+          name: 'the four prompts: the first names the configured config file; Back returns from the region to the site; Escape leaves nothing',
+          soft: true,
+          run: async () => {
+            await H.resetUi(page());
+            await H.runCommand(page(), EXT.signIn);
+            let first = null;
+            const by = Date.now() + 10_000;
+            while (Date.now() < by && !(first && /profile/i.test(first.title))) {
+              first = await H.describeQuickInput(page());
+              await H.sleep(150);
+            }
+            if (!first || !first.message.includes(configPath)) throw new Error(`the profile prompt does not name the configured file ${configPath}: ${JSON.stringify(first)}`);
+            await H.answerPrompts(page(), [{ ask: /\bprofile\b/i, value: 'e2e-back' }]);
+            await H.answerPrompts(page(), [{ ask: /\bsite\b/i, pick: /\bCN\b|China/i }]);
+            await H.sleep(300);
+            const region = await H.describeQuickInput(page());
+            if (!region || !/default region \(3\/4\)/.test(region.title)) throw new Error(`not at the region step: ${JSON.stringify(region)}`);
+            await shot('prompt-region-with-back');
+            await page().locator('.quick-input-widget .quick-input-titlebar .action-label[aria-label="Back"], .quick-input-widget .quick-input-left-action-bar .action-label').first().click({ timeout: 5_000 });
+            await H.sleep(400);
+            const back = await H.describeQuickInput(page());
+            if (!back || !/site \(2\/4\)/.test(back.title)) throw new Error(`Back did not return to the site step: ${JSON.stringify(back)}`);
+            H.log(`Back: ${JSON.stringify(region.title)} -> ${JSON.stringify(back.title)}`);
+            await page().keyboard.press('Escape');
+            await H.sleep(300);
+            if (await H.describeQuickInput(page())) throw new Error('Escape left a prompt open');
+            if (readConfig().profiles.some((p) => p.name === 'e2e-back')) throw new Error('an abandoned sign-in wrote a profile');
+          },
+        },
+        {
           name: `"${EXT.refresh}" renews the STS credentials (status message; new access key and sts_expiration in the file)`,
           soft: true,
           run: async () => {
@@ -757,6 +787,44 @@ async function extensionScenario(dirs0) {
             await expectOneLogLine(/\[info\] Sign-in of "e2e-cancel" cancelled by the user\./);
             if (outputLines().some((l) => /\[(error|warning)\].*e2e-cancel/.test(l))) throw new Error('the cancel left an error or warning line in the output');
             await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: true });
+          },
+        },
+        {
+          name: 'a restart of the sidecar during a sign-in: the notification closes, a warning says the sign-in was interrupted, one output line',
+          run: async () => {
+            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false });
+            await H.runCommand(page(), 'Notifications: Clear All Notifications');
+            const seen = ctx.context.pages().length;
+            await signInPrompts('e2e-restart');
+            await waitPopup(seen);
+            await page().bringToFront();
+            await waitingToast('e2e-restart');
+            await H.runCommand(page(), EXT.restart);
+            const toast = await H.waitForNotification(page(), /sign-in of profile "e2e-restart" was interrupted/, 20_000);
+            H.log(`notification: ${toast}`);
+            await toastGone('e2e-restart');
+            await shot('interrupted');
+            await expectSignInClosed('e2e-restart');
+            await expectOneLogLine(/\[warning\] Sign-in of "e2e-restart" failed: the sidecar stopped or restarted/);
+            await H.waitForStatus(page(), nameRe('e2e-paste'), 20_000, EXT.statusItem);
+            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: true });
+          },
+        },
+        {
+          name: 'the Settings editor shows the extension\'s settings without an "Aliyun ›" prefix',
+          soft: true,
+          run: async () => {
+            await H.resetUi(page());
+            await H.runCommand(page(), 'Preferences: Open Settings (UI)');
+            await page().waitForSelector('.settings-editor .suggest-input-container textarea, .settings-editor .suggest-input-container input', { timeout: 10_000 });
+            await page().keyboard.type('@ext:aliyun-sidecar.aliyun-sidecar');
+            await H.sleep(1500);
+            const labels = await page().$$eval('.settings-editor .setting-item-title', (els) => els.map((e) => (e.innerText || e.textContent || '').replace(/\s+/g, ' ').trim()));
+            H.log(`settings: ${JSON.stringify(labels.slice(0, 12))}`);
+            await shot('settings');
+            if (!labels.length) throw new Error('no setting of the extension is shown');
+            if (labels.some((l) => /^Aliyun\b/.test(l))) throw new Error(`settings still titled "Aliyun ›": ${JSON.stringify(labels)}`);
+            await H.runCommand(page(), 'View: Close All Editors');
           },
         },
         {

@@ -13,7 +13,7 @@ import { openInBrowser } from './browser';
 import type { Sidecar } from './client';
 import { callbackOrigin, callbackPort, callbackReachability, signInMode, type Reachability } from './model/callbackModel';
 import { Methods, type ConfigError, type ProfileEntry, type ProfileList, type SignInParams, type SignInStarted } from './model/contract';
-import { cancelLogLine, describeError, errorKind, isCancelled } from './model/errorModel';
+import { cancelLogLine, describeError, errorKind, isCancelled, SidecarDownError } from './model/errorModel';
 import {
   defaultProfileName,
   inputFromEntry,
@@ -57,7 +57,7 @@ interface Waiting {
   started?: SignInStarted;
 }
 
-type Ending = { kind: 'signedIn'; entry: ProfileEntry } | { kind: 'cancelled' } | { kind: 'failed'; error: unknown };
+type Ending = { kind: 'signedIn'; entry: ProfileEntry } | { kind: 'cancelled' } | { kind: 'superseded' } | { kind: 'failed'; error: unknown };
 
 export class SignInFlow implements vscode.Disposable {
   /** The sign-in in progress, if any (for Copy URL, Open again and Paste redirect URL…). */
@@ -120,7 +120,12 @@ export class SignInFlow implements vscode.Disposable {
         try {
           return { kind: 'signedIn', entry: await this.sidecar.request<ProfileEntry>(Methods.signIn, params, token) };
         } catch (e) {
-          return isCancelled(e) && token.isCancellationRequested ? { kind: 'cancelled' } : { kind: 'failed', error: e };
+          if (!isCancelled(e)) return { kind: 'failed', error: e };
+          if (token.isCancellationRequested) return { kind: 'cancelled' };
+          // Cancelled by the sidecar itself: a newer sign-in took its place (that one speaks), or the
+          // sidecar is shutting down (a restart): the user must hear that this one is over.
+          if (this.waiting !== waiting) return { kind: 'superseded' };
+          return { kind: 'failed', error: new SidecarDownError('The sign-in helper ended the sign-in (stopped or restarted).') };
         } finally {
           clearTimeout(fallback);
           onCancel.dispose();
@@ -137,6 +142,9 @@ export class SignInFlow implements vscode.Disposable {
   private async announce(ending: Ending, input: SignInInput): Promise<void> {
     const ctx = { method: Methods.signIn, profile: input.profile };
     switch (ending.kind) {
+      case 'superseded':
+        this.sidecar.log.info(`Sign-in of "${input.profile}" ended: a newer sign-in took its place.`);
+        return;
       case 'cancelled':
         writeLog(cancelLogLine(ctx));
         vscode.window.setStatusBarMessage('Alibaba Cloud: sign-in cancelled', 4000);

@@ -270,3 +270,33 @@ test('forwarding that throws counts as unreachable: paste-back', async () => {
   await run;
   assert.ok(sc.logs.some((l) => /no tunnel/.test(l)));
 });
+
+test('the sidecar cancels the sign-in itself (shutting down for a restart): it is said, not silent', async () => {
+  const sc = new FakeSidecar();
+  const run = new SignInFlow(sc as never, WHO).run(INPUT);
+  await until(() => sc.fail !== undefined, 'the request');
+  sc.fail!({ code: -32800, message: 'The request was cancelled.', data: { kind: 'cancelled' } });
+  await run;
+  assert.equal(onlyNotification().open, false);
+  assert.match(stub.messages[0]!, /^warning: The sign-in of profile "dev" was interrupted/);
+  assert.match(logLines[0]!, /^warn Sign-in of "dev" failed: the sidecar stopped or restarted/);
+});
+
+test('a newer sign-in takes the place of a waiting one: the older ends silently, the newer carries on', async () => {
+  const sc = new FakeSidecar();
+  const flow = new SignInFlow(sc as never, WHO);
+  const first = flow.run(INPUT);
+  await until(() => sc.fail !== undefined, 'the first request');
+  const failFirst = sc.fail!;
+  sc.fail = undefined;
+  const second = flow.run(INPUT);
+  await until(() => sc.fail !== undefined, 'the second request');
+  failFirst({ code: -32800, message: 'The request was cancelled.', data: { kind: 'cancelled' } });
+  await first;
+  assert.deepEqual(stub.messages, []);
+  assert.equal(stub.progresses[0]!.open, false);
+  assert.equal(stub.progresses[1]!.open, true);
+  sc.finish!(oauth('dev'));
+  await second;
+  assert.deepEqual(stub.messages, ['info: Profile "dev" signed in as RAM user dev in account 1234567890123456.']);
+});
