@@ -811,19 +811,30 @@ async function extensionScenario(dirs0) {
           },
         },
         {
-          name: 'the Settings editor shows the extension\'s settings without an "Aliyun ›" prefix',
+          name: 'the Settings editor, browsed to the extension: its settings read "Alibaba Cloud", not "Aliyun ›"',
           soft: true,
           run: async () => {
             await H.resetUi(page());
             await H.runCommand(page(), 'Preferences: Open Settings (UI)');
-            await page().waitForSelector('.settings-editor .suggest-input-container textarea, .settings-editor .suggest-input-container input', { timeout: 10_000 });
-            await page().keyboard.type('@ext:aliyun-sidecar.aliyun-sidecar');
-            await H.sleep(1500);
-            const labels = await page().$$eval('.settings-editor .setting-item-title', (els) => els.map((e) => (e.innerText || e.textContent || '').replace(/\s+/g, ' ').trim()));
+            const toc = '.settings-editor .settings-toc-container .monaco-list-row';
+            await page().waitForSelector(toc, { timeout: 10_000 });
+            // The table of contents, as a user browses it: Extensions › Alibaba Cloud Sign-In › Alibaba Cloud.
+            for (const label of [/^Extensions/, /^Alibaba Cloud Sign-In/, /^Alibaba Cloud$/]) {
+              const rows = page().locator(toc);
+              const texts = await rows.evaluateAll((els) => els.map((e) => (e.innerText || e.textContent || '').trim()));
+              const i = texts.findIndex((t) => label.test(t));
+              if (i < 0) throw new Error(`no table-of-contents row ${label}: ${JSON.stringify(texts)}`);
+              await rows.nth(i).click();
+              await H.sleep(500);
+            }
+            const labels = await page().$$eval('.settings-editor .settings-tree-container .setting-item-title', (els) =>
+              els.filter((e) => e.offsetParent !== null).map((e) => (e.innerText || e.textContent || '').replace(/\s+/g, ' ').trim()),
+            );
             H.log(`settings: ${JSON.stringify(labels.slice(0, 12))}`);
             await shot('settings');
-            if (!labels.length) throw new Error('no setting of the extension is shown');
-            if (labels.some((l) => /^Aliyun\b/.test(l))) throw new Error(`settings still titled "Aliyun ›": ${JSON.stringify(labels)}`);
+            const ours = labels.filter((l) => /Callback Ports|Config Path|Python Path|Keep Fresh|Sign In: Mode/.test(l));
+            if (!ours.length) throw new Error(`none of the extension's settings is shown: ${JSON.stringify(labels)}`);
+            if (ours.some((l) => /^Aliyun\b/.test(l))) throw new Error(`settings still titled "Aliyun ›": ${JSON.stringify(ours)}`);
             await H.runCommand(page(), 'View: Close All Editors');
           },
         },
