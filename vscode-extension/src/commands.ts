@@ -61,7 +61,7 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
     } else if (result.kind === 'unsupported') {
       void vscode.window.showInformationMessage(`Profile "${entry.name}": identity unknown (this version of the sign-in helper cannot look it up).`);
     } else {
-      await showError(result.error, { method: Methods.whoAmI, profile: entry.name }, { retry: whoAmI });
+      await showError(result.error, { method: Methods.whoAmI, profile: entry.name }, { retry: whoAmI, logged: true });
     }
   };
 

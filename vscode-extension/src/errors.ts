@@ -9,6 +9,8 @@ import { describeError, type ErrorActionView, type ErrorContext, type LogLine } 
 export interface ErrorHooks {
   /** Run again what failed (the "Retry" button); the button is hidden without it. */
   retry?: () => unknown;
+  /** The failure's line is already in the log (written where it happened): do not write a second. */
+  logged?: boolean;
 }
 
 type LogSink = Pick<vscode.LogOutputChannel, 'error' | 'warn' | 'info'>;
@@ -27,7 +29,7 @@ export function writeLog(line: LogLine): void {
 export async function showError(err: unknown, ctx: ErrorContext = {}, hooks: ErrorHooks = {}): Promise<void> {
   const view = describeError(err, ctx);
   if (!view) return;
-  writeLog(view.log);
+  if (!hooks.logged) writeLog(view.log);
   const actions = view.actions.filter((a) => a.kind !== 'retry' || hooks.retry);
   const show = view.severity === 'warning' ? vscode.window.showWarningMessage : vscode.window.showErrorMessage;
   const picked = await show(view.message, ...actions.map((a) => a.title));

@@ -26,7 +26,7 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
   setErrorLog(log);
   sidecar = new Sidecar(context, log, openInBrowser);
   const sc = sidecar;
-  const identities = new IdentityStore(sc, (m) => log.info(m));
+  const identities = new IdentityStore(sc, (m) => log.info(m), undefined, (m) => log.warn(m));
   const signIn = new SignInFlow(sc, async (profile) => {
     const r = await identities.lookUp(profile);
     return r.kind === 'known' ? describeIdentity(r.identity) : undefined;
