@@ -18,6 +18,13 @@ export async function showProfilePicker(sidecar: Sidecar, signIn: SignInFlow, id
     await sidecar.request(Methods.listProfiles).catch((e) => showError(e));
     return;
   }
+  const problem = sidecar.configProblem;
+  if (problem) {
+    // The list would be stale and every choice would fail on the file: say why at once.
+    const { message, ...data } = problem;
+    await showError({ message, data }, { method: Methods.switchProfile });
+    return;
+  }
   const chosen = await new Promise<{ action: PickerAction } | { delete: string } | undefined>((resolve) => {
     const qp = vscode.window.createQuickPick<Item>();
     qp.title = 'Alibaba Cloud profiles';
