@@ -889,7 +889,7 @@ async function extensionScenario(dirs0) {
           run: async () => {
             st.goodConfig = fs.readFileSync(configPath, 'utf8');
             await H.closeNotifications(page());
-            await H.runCommand(page(), 'View: Close Panel').catch(() => {}); // the output of an earlier step
+            await H.runCommand(page(), 'View: Hide Panel', 5_000).catch(() => {}); // the output of an earlier step
             // Line 4 has a stray comma where a value should be.
             fs.writeFileSync(configPath, '{\n  "current": "seeded",\n  "profiles": [\n    {"name": "seeded", "mode": ,}\n  ]\n}\n');
             const text = await H.waitForStatus(page(), /config file invalid \(line 4, column \d+\)/, 20_000, EXT.statusItem);
