@@ -58,11 +58,11 @@ async def _browser(emu: Emulator, url: str, interactive: bool) -> None:
 
 async def _show(service: SidecarService) -> None:
     listing = await service.list_profiles()
-    for entry in listing["profiles"]:
-        mark = "*" if entry["isCurrent"] else " "
+    for entry in listing.profiles:
+        mark = "*" if entry.is_current else " "
         _info(
-            f"{mark} {entry['name']:<10} {entry['mode']:<6} site={entry['site']} region={entry['region'] or '-'} "
-            f"state={entry['state']} sts until {_until(entry['stsExpiresAt'])}"
+            f"{mark} {entry.name:<10} {entry.mode:<6} site={entry.site} region={entry.region or '-'} "
+            f"state={entry.state} sts until {_until(entry.sts_expires_at)}"
         )
 
 
@@ -82,7 +82,7 @@ async def _demo(emu: Emulator, config: Path, interactive: bool) -> None:
             asyncio.ensure_future(_browser(emu, url, interactive))
 
         entry = await service.sign_in(profile, site, region, "en", started, lambda m: _info(f"... {m}"))
-        _info(f"signed in: profile '{entry['name']}' is current, state={entry['state']}")
+        _info(f"signed in: profile '{entry.name}' is current, state={entry.state}")
 
     try:
         _step("1. Sign in (browser, PKCE, loopback callback) as profile 'demo' on the China site")

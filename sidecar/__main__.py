@@ -10,6 +10,8 @@ import argparse
 import gc
 import sys
 
+from .oauth.sites import site_names
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -26,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
     signin = sub.add_parser("signin", help="sign in through the browser from a terminal")
     signin.add_argument("--profile", required=True)
-    signin.add_argument("--site", choices=("CN", "INTL"), type=str.upper)
+    signin.add_argument("--site", choices=site_names(), type=str.upper)
     signin.add_argument("--region")
     signin.add_argument("--language", choices=("en", "zh"))
     signin.add_argument("--no-browser", action="store_true", help="only print the URL (for SSH sessions)")

@@ -15,25 +15,14 @@ import webbrowser
 from typing import Any
 
 from . import logs
-from .credentials.endpoint import uri_payload
+from .config.profiles import ProfileSummary
 from .errors import InvalidParams, SidecarError, SignInRequired
 from .oauth.client import format_rfc3339
 from .oauth.sites import DEFAULT_CALLBACK_PORTS, check_ports
 from .service import Settings, SidecarService
-from .tokens import StsCredentials
+from .wire import external_json, uri_payload
 
 EXIT_SIGN_IN_REQUIRED = 2
-
-
-def external_json(sts: StsCredentials) -> dict[str, Any]:
-    """The JSON the SDKs' ``External`` mode reads from a ``process_command``."""
-    return {
-        "mode": "StsToken",
-        "access_key_id": sts.access_key_id,
-        "access_key_secret": sts.access_key_secret,
-        "sts_token": sts.security_token,
-        "expiration": format_rfc3339(sts.expires_at),
-    }
 
 
 def _say(text: str) -> None:
@@ -68,7 +57,7 @@ async def _read_pasted_url(service: SidecarService) -> None:
             _say(f"That did not work: {exc.message}")
 
 
-async def _sign_in(service: SidecarService, args: argparse.Namespace) -> dict[str, Any]:
+async def _sign_in(service: SidecarService, args: argparse.Namespace) -> ProfileSummary:
     async def on_started(url: str, redirect_uri: str) -> None:
         _say("Open this address in a browser and sign in:\n")
         _say(f"  {url}\n")
@@ -111,8 +100,8 @@ def run_command(args: argparse.Namespace) -> int:
             return 0
         if args.command == "signin":
             entry = asyncio.run(_sign_in(service, args))
-            until = format_rfc3339(entry["stsExpiresAt"]) if entry.get("stsExpiresAt") else "?"
-            _say(f"Signed in: profile '{entry['name']}' ({entry['site']}) is now current; STS credentials valid until {until}.")
+            until = format_rfc3339(entry.sts_expires_at) if entry.sts_expires_at else "?"
+            _say(f"Signed in: profile '{entry.name}' ({entry.site}) is now current; STS credentials valid until {until}.")
             return 0
     except SignInRequired as exc:
         _say(f"error: {exc.message} Run: python -m sidecar signin --profile {exc.details.get('profile', 'NAME')}")

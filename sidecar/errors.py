@@ -48,12 +48,33 @@ class ConfigCorrupt(SidecarError):
 
     kind = "configCorrupt"
 
-    def __init__(self, path: str, where: str) -> None:
+    def __init__(self, path: str, where: str, *, line: int | None = None, column: int | None = None) -> None:
+        # line/column (1-based) only when the JSON syntax error has a position; ``where`` says them too.
+        position = {"line": line, "column": column} if line is not None and column is not None else {}
         super().__init__(
             f"The config file {path} is not valid ({where}). Fix or move it away; "
             "nothing will be written to it until it is valid again.",
             path=path,
             where=where,
+            **position,
+        )
+
+
+class ConfigInsecure(SidecarError):
+    """The config file or its folder is owned by another user or writable by others (as ssh refuses
+    its files): another user could swap in a profile whose ``process_command`` we would run. Nothing
+    is read from it."""
+
+    kind = "configInsecure"
+
+    _WHY = {"owner": "is owned by another user", "writable": "can be written by other users"}
+
+    def __init__(self, path: str, reason: str, fix: str) -> None:
+        super().__init__(
+            f"{path} {self._WHY.get(reason, reason)}, so the config file is not read. Fix: {fix}",
+            path=path,
+            reason=reason,
+            fix=fix,
         )
 
 
@@ -122,17 +143,28 @@ class InvalidGrant(UpstreamError):
     """The refresh token (or code) was refused: expired, revoked, or already spent."""
 
 
-KINDS: tuple[str, ...] = (
-    "profileNotFound",
-    "configCorrupt",
-    "configUnavailable",
-    "signInRequired",
-    "signInDenied",
-    "signInTimeout",
-    "cancelled",
-    "portsBusy",
-    "network",
-    "upstream",
-    "invalidParams",
-    "internal",
-)
+class ClientNotAuthorized(SidecarError):
+    """A token call answered ``invalid_client``/``unauthorized_client``/``invalid_token``: the
+    official-cli application is not installed in the account or not assigned to the user. Permanent:
+    no retry loop. ``details``: ``profile``, ``error``, ``requestId``."""
+
+    kind = "clientNotAuthorized"
+
+
+class UnknownSite(SidecarError):
+    """A profile's ``oauth_site_type`` is not a known site; no site is called. ``details``: ``profile``,
+    ``site``, ``valid``."""
+
+    kind = "unknownSite"
+
+
+def kinds() -> frozenset[str]:
+    """Every ``kind`` the domain raises, read from the subclasses above (no hand list to drift);
+    ``tests/test_contract.py`` checks it against the contract source."""
+    found: set[str] = set()
+    pending: list[type[SidecarError]] = [SidecarError]
+    while pending:
+        cls = pending.pop()
+        found.add(cls.kind)
+        pending.extend(cls.__subclasses__())
+    return frozenset(found)

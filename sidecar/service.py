@@ -1,7 +1,8 @@
 """The sidecar's use cases in one place, shared by the JSON-RPC edge and the command-line entry points.
 
 It wires the config store, the OAuth client, the refresher and sign-in flows together and knows
-nothing of JSON-RPC: callers pass plain values and get plain values (or typed errors) back.
+nothing of JSON-RPC: callers pass plain values and get typed values (or typed errors) back;
+``wire.py`` turns those into the contract's JSON.
 """
 
 from __future__ import annotations
@@ -15,15 +16,24 @@ from typing import Any
 
 from .config import profiles as P
 from .config.store import ConfigStore
-from .credentials.identity import CallerIdentityClient, IdentityCache
+from .credentials.identity import CallerIdentityClient, Identity, IdentityCache
 from .credentials.refresher import CredentialEvent, Force, Margins, Refresher
 from .errors import Cancelled, InvalidParams
-from .oauth.client import OAuthClient, format_rfc3339
+from .oauth.client import OAuthClient
 from .oauth.signin import DEFAULT_SIGNIN_TIMEOUT, ProgressCallback, SignInFlow, SignInRequest, StartedCallback
 from .oauth.sites import DEFAULT_CALLBACK_PORTS, Endpoints
 from .tokens import StsCredentials
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProfileListing:
+    """Every profile of the file (the contract's ``ProfileList``)."""
+
+    current: str
+    config_path: str
+    profiles: list[P.ProfileSummary]
 
 
 @dataclass(frozen=True)
@@ -74,43 +84,39 @@ class SidecarService:
 
     # ----------------------------------------------------------------- profiles
 
-    def _listing(self, doc: P.ConfigDoc) -> dict[str, Any]:
+    def _listing(self, doc: P.ConfigDoc) -> ProfileListing:
         dead = self.refresher.dead_profiles(doc)
-        return {
-            "current": doc.get("current") or "",
-            "configPath": str(self.store.path),
-            "profiles": [s.to_json() for s in P.summarize_all(doc, self._clock(), dead)],
-        }
+        return ProfileListing(doc.get("current") or "", str(self.store.path), P.summarize_all(doc, self._clock(), dead))
 
-    async def list_profiles(self) -> dict[str, Any]:
+    async def list_profiles(self) -> ProfileListing:
         return self._listing(await self.store.aread())
 
-    def listing_of(self, doc: P.ConfigDoc) -> dict[str, Any]:
+    def listing_of(self, doc: P.ConfigDoc) -> ProfileListing:
         """The ``ProfileList`` of an already read document (for change notifications)."""
         return self._listing(doc)
 
-    async def profile_entry(self, name: str) -> dict[str, Any]:
+    async def profile_entry(self, name: str) -> P.ProfileSummary:
         doc = await self.store.aread()
         profile = P.get_profile(doc, name)
         dead = name in self.refresher.dead_profiles(doc)
-        return P.summarize(doc, profile, self._clock(), dead).to_json()
+        return P.summarize(doc, profile, self._clock(), dead)
 
-    async def _mutate(self, mutate: Callable[[P.ConfigDoc], None]) -> dict[str, Any]:
-        def apply(doc: P.ConfigDoc) -> dict[str, Any]:
+    async def _mutate(self, mutate: Callable[[P.ConfigDoc], None]) -> ProfileListing:
+        def apply(doc: P.ConfigDoc) -> ProfileListing:
             mutate(doc)
             return self._listing(doc)
 
         return await self.store.aupdate(apply)
 
-    async def switch_profile(self, name: str) -> dict[str, Any]:
+    async def switch_profile(self, name: str) -> ProfileListing:
         return await self._mutate(lambda doc: P.switch_profile(doc, name))
 
-    async def delete_profile(self, name: str) -> dict[str, Any]:
+    async def delete_profile(self, name: str) -> ProfileListing:
         result = await self._mutate(lambda doc: P.delete_profile(doc, name))
         self.refresher.invalidate(name)
         return result
 
-    async def set_profile(self, name: str, region: str | None, language: str | None) -> dict[str, Any]:
+    async def set_profile(self, name: str, region: str | None, language: str | None) -> ProfileListing:
         return await self._mutate(lambda doc: P.set_profile_options(doc, name, region, language))
 
     async def select(self, explicit: str | None) -> str:
@@ -119,33 +125,21 @@ class SidecarService:
 
     # ----------------------------------------------------------------- credentials
 
-    async def refresh(self, name: str, force: Force) -> dict[str, Any]:
+    async def refresh(self, name: str, force: Force) -> P.ProfileSummary:
         await self.refresher.credentials(name, force)
         return await self.profile_entry(name)
 
     async def credentials(self, name: str) -> StsCredentials:
         return await self.refresher.credentials(name)
 
-    async def who_am_i(self, name: str) -> dict[str, Any]:
+    async def who_am_i(self, name: str) -> Identity:
         """The caller identity of the profile's STS credentials (``aliyun/whoAmI``).
 
         The credentials come from the refresher first, so expired STS is renewed before STS is asked;
         the answer is cached until the credentials change (a new AccessKeyId means a new lookup).
         """
         sts = await self.refresher.credentials(name)
-        identity = await self._identities.get(name, sts, self.settings.endpoints.sts_endpoint)
-        return identity.to_json(name)
-
-    @staticmethod
-    def credentials_json(name: str, sts: StsCredentials) -> dict[str, Any]:
-        return {
-            "profile": name,
-            "accessKeyId": sts.access_key_id,
-            "accessKeySecret": sts.access_key_secret,
-            "securityToken": sts.security_token,
-            "expiration": format_rfc3339(sts.expires_at),
-            "expiresAt": sts.expires_at,
-        }
+        return await self._identities.get(name, sts, self.settings.endpoints.sts_endpoint)
 
     # ----------------------------------------------------------------- sign-in
 
@@ -157,7 +151,7 @@ class SidecarService:
         language: str | None,
         on_started: StartedCallback,
         on_progress: ProgressCallback = lambda _m: None,
-    ) -> dict[str, Any]:
+    ) -> P.ProfileSummary:
         """Run a browser sign-in; a sign-in already running is cancelled first (one at a time)."""
         P.validate_profile_name(profile)
         existing = P.find_profile(await self.store.aread(), profile)

@@ -1,7 +1,10 @@
 """A real ``python -m sidecar`` process driven over stdio, as an editor would drive it.
 
 Collects every notification, answers ``window/showDocument`` (optionally playing the browser), and
-keeps the sidecar's whole stderr so tests can prove that no secret ever reaches it.
+keeps the sidecar's whole stderr so tests can prove that no secret ever reaches it. Every result,
+notification, error and ``initialize`` answer received is validated against the contract source
+(``contract/aliyun-sidecar.contract.json``): a field the contract does not know, or one it requires
+and the sidecar left out, fails the test.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ from typing import Any
 
 import httpx
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
 
 from sidecar.rpc.params import to_plain
+
+from .contract_schema import check_error, check_initialize, check_notification, check_result
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,6 +36,8 @@ class Sidecar:
         self.extra_env = env or {}
         self.client = LanguageClient("aliyun-sidecar-tests", "1")
         self.notifications: list[tuple[str, dict[str, Any]]] = []
+        #: Notifications that did not fit the contract (raised by ``of``, ``wait_for`` and ``stop``).
+        self.contract_violations: list[str] = []
         self.shown: list[str] = []
         self.stderr = bytearray()
         self._arrived = asyncio.Event()
@@ -61,7 +69,12 @@ class Sidecar:
         def collect(params: Any) -> None:
             if hasattr(params, "__attrs_attrs__"):  # typed LSP params ($/progress): back to plain JSON
                 params = self.client.protocol._converter.unstructure(params)
-            self.notifications.append((method, to_plain(params)))
+            plain = to_plain(params)
+            try:
+                check_notification(method, plain)
+            except AssertionError as exc:  # raised here it would vanish inside pygls: keep it
+                self.contract_violations.append(str(exc))
+            self.notifications.append((method, plain))
             self._arrived.set()
 
         return collect
@@ -94,6 +107,7 @@ class Sidecar:
                 initialization_options=options,
             )
         )
+        check_initialize(self.client.protocol._converter.unstructure(result))
         self.client.initialized(types.InitializedParams())
         return result
 
@@ -107,18 +121,17 @@ class Sidecar:
         return self.client._server
 
     async def request(self, method: str, params: Any = None, timeout: float = 30, msg_id: str | None = None) -> Any:
-        result = await asyncio.wait_for(
-            self.client.protocol.send_request_async(method, params if params is not None else {}, msg_id=msg_id),
+        return await asyncio.wait_for(
+            checked(method, self.client.protocol.send_request_async(method, params if params is not None else {}, msg_id=msg_id)),
             timeout,
         )
-        return to_plain(result)
 
     def start_request(self, method: str, params: Any) -> tuple[str, asyncio.Future[Any]]:
         """Send without waiting: returns the id (for ``$/cancelRequest``) and the answer's future."""
         msg_id = str(uuid.uuid4())
 
         async def answer() -> Any:
-            return to_plain(await self.client.protocol.send_request_async(method, params, msg_id=msg_id))
+            return await checked(method, self.client.protocol.send_request_async(method, params, msg_id=msg_id))
 
         return msg_id, asyncio.ensure_future(answer())
 
@@ -126,6 +139,7 @@ class Sidecar:
         self.client.protocol.notify("$/cancelRequest", types.CancelParams(id=msg_id))
 
     def of(self, method: str) -> list[dict[str, Any]]:
+        assert not self.contract_violations, self.contract_violations
         return [params for name, params in self.notifications if name == method]
 
     async def wait_for(self, method: str, predicate: Callable[[dict[str, Any]], bool] = lambda _p: True, timeout: float = 10) -> dict[str, Any]:
@@ -151,7 +165,19 @@ class Sidecar:
         await self.client.stop()
         if self._stderr_task is not None:
             await asyncio.wait_for(self._stderr_task, 5)
+        assert not self.contract_violations, self.contract_violations
         return self.process.returncode if self.process.returncode is not None else -1
+
+
+async def checked(method: str, answer: Any) -> Any:
+    """The plain JSON result of a request, after checking it (or its error) against the contract."""
+    try:
+        result = to_plain(await answer)
+    except JsonRpcException as exc:
+        check_error(exc.code, to_plain(exc.data))
+        raise
+    check_result(method, result)
+    return result
 
 
 async def follow_in_browser(url: str) -> httpx.Response:

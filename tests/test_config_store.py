@@ -7,15 +7,19 @@ import json
 import multiprocessing
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sidecar.config import profiles as P
+from sidecar.config.files import read_private_file, remove_private_file, write_private_file
 from sidecar.config.store import ConfigStore, default_config_path, new_document
-from sidecar.errors import ConfigCorrupt, ConfigUnavailable
+from sidecar.errors import ConfigCorrupt, ConfigInsecure, ConfigUnavailable
 
 from .conftest import FIXTURES, load_json
 
@@ -38,12 +42,27 @@ def test_first_write_creates_folder_0700_and_file_0600(config_path: Path) -> Non
     assert load_json(config_path) == {"current": "x", "profiles": [], "meta_path": ""}
 
 
-def test_existing_loose_permissions_are_tightened(cli_config: Path) -> None:
+def test_existing_loose_permissions_of_aliyun_folder_are_tightened(isolated_home: Path) -> None:
+    """``~/.aliyun`` is the CLI's folder for secrets: 0700. (Changed by issue 14 item 4: only that
+    folder is tightened, see the next test.)"""
+    folder = isolated_home / ".aliyun"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    config = folder / "config.json"
+    config.write_text((FIXTURES / "cli_config.json").read_text())
+    config.chmod(0o644)
+    ConfigStore().update(lambda doc: P.switch_profile(doc, "default"))
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_a_custom_config_folder_is_not_re_moded(cli_config: Path) -> None:
+    """A configured path's folder (a project, ``$HOME``) is not ours to re-mode; the file is 0600."""
     cli_config.chmod(0o644)
     cli_config.parent.chmod(0o755)
     ConfigStore(cli_config).update(lambda doc: P.switch_profile(doc, "default"))
     assert stat.S_IMODE(cli_config.stat().st_mode) == 0o600
-    assert stat.S_IMODE(cli_config.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(cli_config.parent.stat().st_mode) == 0o755
 
 
 def test_round_trip_is_lossless_except_changed_fields(cli_config: Path) -> None:
@@ -269,3 +288,374 @@ def test_another_programs_temp_file_is_never_removed(cli_config: Path) -> None:
     ours.write_text("{}")
     ConfigStore(cli_config).update(lambda doc: P.switch_profile(doc, "sts"))
     assert theirs.exists() and not ours.exists()
+
+
+# ------------------------------------------------------------------ the SDKs' lock on config.json itself
+
+SDK_LOCKER = """
+import fcntl, sys
+path, mode = sys.argv[1], sys.argv[2]
+with open(path, "r+") as f:  # what alibabacloud_credentials does before its write
+    if mode == "hold":
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        print("locked", flush=True)
+        sys.stdin.readline()  # hold until told
+    else:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            print("free", flush=True)
+        except BlockingIOError:
+            print("busy", flush=True)
+"""
+
+
+def test_we_wait_for_an_sdk_that_holds_the_config_files_lock(cli_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: an SDK writing under ``flock(config.json)`` at the same moment is not overwritten
+    under its feet: our read-modify-write waits until it lets go, then re-reads its result."""
+    from sidecar.config import locks
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", SDK_LOCKER, str(cli_config), "hold"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    assert holder.stdout.readline().strip() == "locked"
+    config_inode = cli_config.stat().st_ino
+    refused = threading.Event()
+    real_try_lock = locks.osfs.try_lock
+
+    def watching_try_lock(fd: int) -> bool:
+        got = real_try_lock(fd)
+        if not got and os.fstat(fd).st_ino == config_inode:
+            refused.set()
+        return got
+
+    monkeypatch.setattr(locks.osfs, "try_lock", watching_try_lock)
+    done = threading.Event()
+    writer = threading.Thread(
+        target=lambda: (ConfigStore(cli_config).update(lambda doc: P.switch_profile(doc, "sts")), done.set())
+    )
+    writer.start()
+    try:
+        assert refused.wait(20), "the store did not try to lock config.json itself"
+        assert not done.is_set()
+        assert cli_config.stat().st_ino == config_inode  # nothing renamed over the SDK's file
+        assert load_json(cli_config)["current"] == "oauth-dev"
+    finally:
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        holder.wait(20)
+        writer.join(20)
+    assert done.is_set()
+    assert load_json(cli_config)["current"] == "sts"
+
+
+def test_an_sdk_waits_for_our_write(cli_config: Path) -> None:
+    """While we read, change and rename, the SDK's ``flock`` on config.json is refused (so its
+    blocking ``flock`` waits); once we are done the new file is free."""
+    answers: list[str] = []
+
+    def sdk_try() -> str:
+        out = subprocess.run([sys.executable, "-c", SDK_LOCKER, str(cli_config), "try"], capture_output=True, text=True, timeout=30)
+        return out.stdout.strip()
+
+    def mutate(doc: dict) -> None:
+        answers.append(sdk_try())
+        P.switch_profile(doc, "sts")
+
+    ConfigStore(cli_config).update(mutate)
+    answers.append(sdk_try())
+    assert answers == ["busy", "free"]
+    assert load_json(cli_config)["current"] == "sts"
+
+
+def test_the_in_place_lock_follows_a_file_renamed_in_meanwhile(cli_config: Path) -> None:
+    """An unlocked writer renames a new file in between our open and our lock: the lock we hold is
+    then on the file the path names, not on the replaced one."""
+    from sidecar.config import locks
+
+    replaced = cli_config.with_name("other.json")
+    replaced.write_bytes(cli_config.read_bytes())
+    real_open = os.open
+    swapped = {"done": False}
+
+    def open_then_swap(path: object, flags: int, *args: object) -> int:
+        fd = real_open(path, flags, *args)
+        if Path(str(path)) == cli_config and not swapped["done"]:
+            swapped["done"] = True
+            os.replace(replaced, cli_config)
+        return fd
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "open", open_then_swap)
+        with locks.lock_in_place(cli_config, 5):
+            mp.undo()
+            out = subprocess.run([sys.executable, "-c", SDK_LOCKER, str(cli_config), "try"], capture_output=True, text=True, timeout=30)
+    assert swapped["done"]
+    assert out.stdout.strip() == "busy"
+
+
+# ------------------------------------------------------------------ never touch what is not ours (issue 14.4)
+
+
+def test_a_symlinked_config_does_not_re_mode_the_targets_folder(isolated_home: Path) -> None:
+    dotfiles = isolated_home / "dotfiles"
+    dotfiles.mkdir(mode=0o755)
+    dotfiles.chmod(0o755)
+    real = dotfiles / "aliyun.json"
+    real.write_text((FIXTURES / "cli_config.json").read_text())
+    (isolated_home / ".aliyun").mkdir(mode=0o700)
+    link = isolated_home / ".aliyun" / "config.json"
+    link.symlink_to(real)
+    ConfigStore().update(lambda doc: P.switch_profile(doc, "sts"))
+    assert link.is_symlink() and load_json(real)["current"] == "sts"
+    assert stat.S_IMODE(dotfiles.stat().st_mode) == 0o755
+
+
+def test_a_config_linked_to_a_file_in_home_does_not_re_mode_home(isolated_home: Path) -> None:
+    isolated_home.chmod(0o755)
+    real = isolated_home / "aliyun.json"
+    real.write_text((FIXTURES / "cli_config.json").read_text())
+    (isolated_home / ".aliyun").mkdir(mode=0o700)
+    (isolated_home / ".aliyun" / "config.json").symlink_to(real)
+    ConfigStore().update(lambda doc: P.switch_profile(doc, "sts"))
+    assert load_json(real)["current"] == "sts"
+    assert stat.S_IMODE(isolated_home.stat().st_mode) == 0o755
+
+
+def test_a_dangling_config_symlink_is_refused_not_created(tmp_path: Path) -> None:
+    folder = tmp_path / "aliyun"
+    folder.mkdir()
+    target = tmp_path / "gone" / "config.json"
+    (tmp_path / "gone").mkdir()
+    link = folder / "config.json"
+    link.symlink_to(target)
+    store = ConfigStore(link)
+    with pytest.raises(ConfigUnavailable, match="does not exist") as info:
+        store.read()
+    assert str(target) in info.value.message
+    with pytest.raises(ConfigUnavailable, match="does not exist"):
+        store.update(lambda doc: doc.update(current="x"))
+    assert not target.exists() and link.is_symlink()
+
+
+def test_a_dangling_lock_file_symlink_is_refused_not_created(cli_config: Path, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere" / "lock"
+    target.parent.mkdir()
+    (cli_config.parent / ".config.json.lock").symlink_to(target)
+    before = cli_config.read_bytes()
+    with pytest.raises(ConfigUnavailable, match="does not exist"):
+        ConfigStore(cli_config).update(lambda doc: P.switch_profile(doc, "sts"))
+    assert not target.exists()
+    assert cli_config.read_bytes() == before
+
+
+# ------------------------------------------------------------------ refuse what others can change (issue 14.5)
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason", "fix"),
+    [
+        (lambda f: f.parent.chmod(0o777), "writable", "chmod go-w"),
+        (lambda f: f.parent.chmod(0o775), "writable", "chmod go-w"),
+        (lambda f: f.chmod(0o622), "writable", "chmod go-w"),
+        (lambda f: os.chown(f, 12345, 12345), "owner", "chown"),
+        (lambda f: os.chown(f.parent, 12345, 12345), "owner", "chown"),
+    ],
+    ids=["folder-world-writable", "folder-group-writable", "file-writable", "file-owner", "folder-owner"],
+)
+def test_a_config_others_can_change_is_refused_and_not_read(cli_config: Path, setup: Any, reason: str, fix: str) -> None:
+    """As ssh does, also for root (these tests run as root): another user could swap in a profile
+    whose ``process_command`` we would run."""
+    setup(cli_config)
+    before = cli_config.read_bytes()
+    store = ConfigStore(cli_config)
+    with pytest.raises(ConfigInsecure) as info:
+        store.read()
+    data = info.value.to_data()
+    assert data["kind"] == "configInsecure" and data["reason"] == reason
+    assert fix in data["fix"] and fix in info.value.message
+    assert data["path"] in (str(cli_config), str(cli_config.parent))
+    with pytest.raises(ConfigInsecure):
+        store.update(lambda doc: P.switch_profile(doc, "sts"))
+    assert cli_config.read_bytes() == before
+
+
+def test_a_symlinked_config_is_checked_at_its_target(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    real = shared / "config.json"
+    real.write_text("{}")
+    real.chmod(0o600)
+    folder = tmp_path / "aliyun"
+    folder.mkdir(mode=0o700)
+    (folder / "config.json").symlink_to(real)
+    with pytest.raises(ConfigInsecure) as info:
+        ConfigStore(folder / "config.json").read()
+    assert info.value.details["path"] == str(shared)
+
+
+def test_the_fix_makes_it_readable_again(cli_config: Path) -> None:
+    cli_config.parent.chmod(0o777)
+    with pytest.raises(ConfigInsecure) as info:
+        ConfigStore(cli_config).read()
+    subprocess.run(info.value.details["fix"], shell=True, check=True)
+    assert ConfigStore(cli_config).read()["current"] == "oauth-dev"
+
+
+# ------------------------------------------------------------------ empty files and positions (issue 15.2)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t\r\n"])
+def test_an_empty_file_is_an_empty_profile_list(config_path: Path, text: str) -> None:
+    config_path.parent.mkdir(parents=True)
+    config_path.write_text(text)
+    store = ConfigStore(config_path, settle_time=0.05)
+    assert store.read() == new_document()
+    store.update(lambda doc: doc.update(current="x"))
+    assert load_json(config_path)["current"] == "x"
+
+
+def test_an_empty_file_being_written_in_place_is_waited_for_before_we_write(cli_config: Path) -> None:
+    """The Node.js SDK truncates, then writes: an update must not take that moment for "no profiles"."""
+    full = cli_config.read_bytes()
+    cli_config.write_bytes(b"")
+
+    def finish() -> None:
+        time.sleep(0.1)
+        cli_config.write_bytes(full)
+
+    writer = threading.Thread(target=finish)
+    writer.start()
+    ConfigStore(cli_config, settle_time=5.0).update(lambda doc: P.switch_profile(doc, "sts"))
+    writer.join()
+    doc = load_json(cli_config)
+    assert doc["current"] == "sts" and len(doc["profiles"]) == len(load_json(FIXTURES / "cli_config.json")["profiles"])
+
+
+def test_a_syntax_error_carries_its_line_and_column(config_path: Path) -> None:
+    config_path.parent.mkdir(parents=True)
+    config_path.write_text('{\n\t"current": "a",\n\tx\n}')
+    with pytest.raises(ConfigCorrupt) as info:
+        ConfigStore(config_path, settle_time=0).read()
+    data = info.value.to_data()
+    assert (data["line"], data["column"]) == (3, 2)
+    assert "line 3, column 2" in info.value.message
+
+
+def test_a_shape_error_has_no_position(config_path: Path) -> None:
+    config_path.parent.mkdir(parents=True)
+    config_path.write_text('{"profiles": {}}')
+    with pytest.raises(ConfigCorrupt) as info:
+        ConfigStore(config_path, settle_time=0).read()
+    assert "line" not in info.value.to_data()
+
+
+# ------------------------------------------------------------------ the refresh lock (issue 14.3)
+
+
+def test_refresh_locks_are_per_profile_and_never_block_file_edits(cli_config: Path) -> None:
+    store = ConfigStore(cli_config, lock_timeout=0.1)
+    with store.refresh_lock("oauth-dev"):
+        with pytest.raises(ConfigUnavailable, match="refresh of profile 'oauth-dev'"):
+            with store.refresh_lock("oauth-dev"):
+                pass
+        with store.refresh_lock("other"):
+            pass
+        store.update(lambda doc: P.switch_profile(doc, "sts"))  # profile edits never wait for a refresh
+    with store.refresh_lock("oauth-dev"):
+        pass
+    assert load_json(cli_config)["current"] == "sts"
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "a/b", "é 名前", "x" * 300, ""])
+def test_refresh_lock_files_stay_in_the_config_folder(cli_config: Path, name: str) -> None:
+    lock = ConfigStore(cli_config).refresh_lock(name)
+    assert lock.path.parent == cli_config.parent
+    with lock:
+        assert lock.path.exists()
+
+
+async def test_refresh_lock_waits_on_the_event_loop(cli_config: Path) -> None:
+    import asyncio
+
+    store = ConfigStore(cli_config)
+    order: list[str] = []
+
+    async def refresher(tag: str) -> None:
+        async with store.refresh_lock("oauth-dev"):
+            order.append(f"{tag} in")
+            await asyncio.sleep(0.05)
+            order.append(f"{tag} out")
+
+    await asyncio.gather(refresher("a"), refresher("b"))
+    assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+
+
+# ------------------------------------------------------------------ small private files (issue 14.1)
+
+
+def test_private_files_are_0600_atomic_and_durable(cli_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ConfigStore(cli_config)
+    path = store.sidecar_file("recovery", "oauth-dev")
+    assert path.parent == cli_config.parent
+    synced: list[bool] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(stat.S_ISDIR(os.fstat(fd).st_mode)), real_fsync(fd))[1])
+    write_private_file(path, b'{"v": 1}')
+    write_private_file(path, b'{"v": 2}')
+    monkeypatch.undo()
+    assert synced == [False, True, False, True]  # the file, then the folder, each time
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert read_private_file(path) == b'{"v": 2}'
+    assert [p.name for p in cli_config.parent.iterdir() if p.suffix == ".tmp"] == []
+    remove_private_file(path)
+    assert read_private_file(path) is None
+    remove_private_file(path)  # gone already: fine
+
+
+def test_a_private_file_others_could_have_written_is_refused(cli_config: Path) -> None:
+    path = ConfigStore(cli_config).sidecar_file("recovery", "oauth-dev")
+    write_private_file(path, b"{}")
+    path.chmod(0o666)
+    with pytest.raises(ConfigInsecure):
+        read_private_file(path)
+
+
+def test_a_private_file_is_not_created_at_a_dangling_links_target(cli_config: Path, tmp_path: Path) -> None:
+    path = ConfigStore(cli_config).sidecar_file("recovery", "oauth-dev")
+    target = tmp_path / "planted"
+    path.symlink_to(target)
+    with pytest.raises(ConfigUnavailable, match="does not exist"):
+        write_private_file(path, b"{}")
+    assert not target.exists()
+
+
+def test_leftover_temp_files_of_a_private_file_are_removed(cli_config: Path) -> None:
+    from sidecar.config.files import remove_leftover_temp_files
+
+    path = ConfigStore(cli_config).sidecar_file("recovery", "oauth-dev")
+    leftover = path.with_name(f".{path.name}.sidecar-dead.tmp")
+    leftover.write_text("{}")
+    config_temp = cli_config.with_name(".config.json.sidecar-x.tmp")
+    config_temp.write_text("{}")
+    remove_leftover_temp_files(path)
+    assert not leftover.exists() and config_temp.exists()
+
+
+async def test_the_watcher_notices_when_an_insecure_config_is_fixed(cli_config: Path) -> None:
+    """``chmod go-w`` on the folder changes no stamp of the file: the watcher must still notice."""
+    from sidecar.config.watcher import ConfigWatcher
+
+    seen: list[str] = []
+
+    async def on_change(doc: dict | None, error: Exception | None) -> None:
+        seen.append(type(error).__name__ if error is not None else doc["current"])  # type: ignore[index]
+
+    cli_config.parent.chmod(0o777)
+    watcher = ConfigWatcher(ConfigStore(cli_config), on_change)
+    await watcher.check()
+    await watcher.check()  # reported once
+    cli_config.parent.chmod(0o700)
+    await watcher.check()
+    assert seen == ["ConfigInsecure", "oauth-dev"]

@@ -138,7 +138,7 @@ async def test_sign_in_fault(
     unchanged = load_json(config_path) == before
     assert unchanged, "a failed sign-in changed the file (the last good tokens must be kept)"
     entry = await sign_in(svc, emu)
-    assert entry["state"] == "valid"
+    assert entry.state == "valid"
     renewed = profile_of(config_path)["oauth_refresh_token"] != P.get_profile(before, "dev")["oauth_refresh_token"]
     assert renewed
 
@@ -152,13 +152,13 @@ async def test_sign_in_invalid_grant_is_an_upstream_error(
         await sign_in(svc, emu)
     assert_kind(info.value, "upstream", {"error": "invalid_grant", "status": 400})
     assert not config_path.exists()
-    assert (await sign_in(svc, emu))["state"] == "valid"
+    assert (await sign_in(svc, emu)).state == "valid"
 
 
 async def test_sign_in_completes_within_the_timeout_despite_delays(svc: SidecarService, emu: Emulator) -> None:
     emu.inject("token", "delay", 1, 0.2)
     emu.inject("exchange", "delay", 1, 0.2)
-    assert (await sign_in(svc, emu))["state"] == "valid"
+    assert (await sign_in(svc, emu)).state == "valid"
 
 
 # ------------------------------------------------------------------ refresh of the access token (rotating refresh token)
@@ -181,9 +181,9 @@ async def test_refresh_fault_keeps_tokens_and_recovers(
     unchanged = profile_of(config_path) == before
     assert unchanged, "a failed refresh changed the profile"
     assert sign_in_required_events(events) == 0, "a network or server error was reported as 'sign in again'"
-    assert (await svc.list_profiles())["profiles"][0]["state"] == "valid"
+    assert (await svc.list_profiles()).profiles[0].state == "valid"
     entry = await svc.refresh("dev", "accessToken")
-    assert entry["state"] == "valid"
+    assert entry.state == "valid"
     rotated = profile_of(config_path)["oauth_refresh_token"] != before["oauth_refresh_token"]
     assert rotated
 
@@ -192,7 +192,7 @@ async def test_refresh_delay_within_the_timeout_succeeds(svc: SidecarService, em
     await sign_in(svc, emu)
     old = profile_of(config_path)["oauth_refresh_token"]
     emu.inject("token", "delay", 1, 0.2)
-    assert (await svc.refresh("dev", "accessToken"))["state"] == "valid"
+    assert (await svc.refresh("dev", "accessToken")).state == "valid"
     rotated = profile_of(config_path)["oauth_refresh_token"] != old
     assert rotated
 
@@ -214,8 +214,8 @@ async def test_refresh_invalid_grant_means_sign_in_required_once(
         await svc.refresh("dev", "accessToken")
     assert again.value.kind == "signInRequired"
     assert emu.stats["requests"]["token"] == calls, "a refused refresh token was tried again (a retry loop)"
-    assert (await sign_in(svc, emu))["state"] == "valid"
-    assert (await svc.refresh("dev", "accessToken"))["state"] == "valid"
+    assert (await sign_in(svc, emu)).state == "valid"
+    assert (await svc.refresh("dev", "accessToken")).state == "valid"
 
 
 @pytest.mark.parametrize(
@@ -240,7 +240,7 @@ async def test_refresh_the_service_completed_but_we_never_saw(
     assert nxt.value.kind == "signInRequired"
     unchanged = profile_of(config_path) == before
     assert unchanged
-    assert (await svc.list_profiles())["profiles"][0]["state"] == "valid"  # the STS credentials still serve
+    assert (await svc.list_profiles()).profiles[0].state == "valid"  # the STS credentials still serve
 
 
 # ------------------------------------------------------------------ the STS exchange
@@ -263,7 +263,7 @@ async def test_sts_exchange_fault_keeps_credentials_and_recovers(
     creds = await svc.credentials("dev")  # the old STS credentials are still good: served from the file
     same = creds.access_key_id == before["access_key_id"]
     assert same
-    assert (await svc.refresh("dev", "sts"))["state"] == "valid"
+    assert (await svc.refresh("dev", "sts")).state == "valid"
     renewed = profile_of(config_path)["access_key_id"] != before["access_key_id"]
     assert renewed
 
@@ -275,7 +275,7 @@ async def test_sts_exchange_invalid_grant_renews_the_access_token_once(
     before = profile_of(config_path)
     refreshes = emu.stats["refreshes"]
     emu.inject("exchange", "invalid_grant")
-    assert (await svc.refresh("dev", "sts"))["state"] == "valid"
+    assert (await svc.refresh("dev", "sts")).state == "valid"
     assert emu.stats["refreshes"] == refreshes + 1
     rotated = profile_of(config_path)["oauth_refresh_token"] != before["oauth_refresh_token"]
     assert rotated
@@ -284,7 +284,7 @@ async def test_sts_exchange_invalid_grant_renews_the_access_token_once(
 async def test_sts_exchange_delay_within_the_timeout_succeeds(svc: SidecarService, emu: Emulator) -> None:
     await sign_in(svc, emu)
     emu.inject("exchange", "delay", 1, 0.2)
-    assert (await svc.refresh("dev", "sts"))["state"] == "valid"
+    assert (await svc.refresh("dev", "sts")).state == "valid"
 
 
 # ------------------------------------------------------------------ on demand, after expiry (no force)
@@ -341,8 +341,8 @@ async def test_revoked_refresh_token_on_expiry(
     unchanged = profile_of(config_path) == before
     assert unchanged
     listing = await svc.list_profiles()
-    assert listing["profiles"][0]["state"] == "signInRequired"
-    assert (await sign_in(svc, emu))["state"] == "valid"
+    assert listing.profiles[0].state == "signInRequired"
+    assert (await sign_in(svc, emu)).state == "valid"
     assert (await svc.credentials("dev")).expires_at > time.time()
 
 
@@ -386,8 +386,8 @@ async def test_skewed_service_still_works_and_token_expiry_is_local(
     profile = profile_of(config_path)
     # expires_in is relative: the access token's expiry is on our clock whatever the service's clock says
     assert abs(profile["oauth_access_token_expire"] - (time.time() + 3600)) <= 60
-    assert (await svc.refresh("dev", "accessToken"))["state"] == "valid"
-    assert (await svc.refresh("dev", "sts"))["state"] == "valid"
+    assert (await svc.refresh("dev", "accessToken")).state == "valid"
+    assert (await svc.refresh("dev", "sts")).state == "valid"
     assert profile_of(config_path)["sts_expiration"] > time.time() + 2400
 
 
@@ -581,10 +581,10 @@ async def test_disk_full_on_a_real_tiny_filesystem(tmp_path: Path, emu: Emulator
                 await service.switch_profile("a")
             assert config_path.read_bytes() == before  # nothing lost, nothing half-written
             assert temp_files(folder) == []
-            assert (await service.list_profiles())["current"] == "b"  # reading still works
+            assert (await service.list_profiles()).current == "b"  # reading still works
             filler.unlink()
             listing = await service.switch_profile("a")
-            assert listing["current"] == "a"
+            assert listing.current == "a"
         finally:
             await service.aclose()
 
@@ -601,7 +601,7 @@ async def test_disk_full_during_a_refresh_keeps_the_session(tmp_path: Path, emu:
                 await service.refresh("dev", "accessToken")
             filler.unlink()
             entry = await service.refresh("dev", "accessToken")  # the disk has room again
-            assert entry["state"] == "valid"
+            assert entry.state == "valid"
         finally:
             await service.aclose()
 

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from sidecar import wire
 from sidecar.config import profiles as P
 from sidecar.credentials.identity import CallerIdentityClient, Identity, sdk_endpoint
 from emulator import Emulator
@@ -50,7 +52,7 @@ def assert_no_secret(text: str, sts: StsCredentials) -> None:
 async def test_identity_of_a_ram_user(emulator: Emulator, config_path: Path) -> None:
     emulator.set_identity(EmuIdentity.user("alice", account_id="1111222233334444", user_id="208800001111"))
     service = await signed_in(emulator, config_path)
-    answer = await service.who_am_i("dev")
+    answer = wire.identity_json("dev", await service.who_am_i("dev"))
     assert answer == {
         "profile": "dev",
         "accountId": "1111222233334444",
@@ -68,7 +70,7 @@ async def test_identity_of_a_ram_user(emulator: Emulator, config_path: Path) -> 
 async def test_identity_of_an_assumed_role(emulator: Emulator, config_path: Path) -> None:
     emulator.set_identity(EmuIdentity.role("OpsAdmin", account_id="5555666677778888", session_name="bob", role_id="300999"))
     service = await signed_in(emulator, config_path)
-    answer = await service.who_am_i("dev")
+    answer = wire.identity_json("dev", await service.who_am_i("dev"))
     assert answer == {
         "profile": "dev",
         "accountId": "5555666677778888",
@@ -170,9 +172,9 @@ async def test_same_credentials_are_asked_about_once(emulator: Emulator, config_
 async def test_new_credentials_are_asked_about_again(emulator: Emulator, config_path: Path) -> None:
     emulator.set_identity(EmuIdentity.user("carol"))
     service = await signed_in(emulator, config_path)
-    assert (await service.who_am_i("dev"))["arn"].endswith(":user/carol")
+    assert (await service.who_am_i("dev")).arn.endswith(":user/carol")
     await service.refresh("dev", "sts")  # a forced STS exchange: a new AccessKeyId
-    assert (await service.who_am_i("dev"))["arn"].endswith(":user/carol")
+    assert (await service.who_am_i("dev")).arn.endswith(":user/carol")
     assert emulator.stats["caller_identity"] == 2
     # A new sign-in as someone else: new credentials, a new identity.
     emulator.set_identity(EmuIdentity.role("Auditor", session_name="carol"))
@@ -182,7 +184,7 @@ async def test_new_credentials_are_asked_about_again(emulator: Emulator, config_
 
     await service.sign_in("dev", "CN", None, None, browser)
     answer = await service.who_am_i("dev")
-    assert answer["identityType"] == "AssumedRoleUser" and answer["arn"].endswith(":assumed-role/Auditor/carol")
+    assert answer.identity_type == "AssumedRoleUser" and answer.arn.endswith(":assumed-role/Auditor/carol")
     assert emulator.stats["caller_identity"] == 3
     await service.aclose()
 
@@ -193,7 +195,7 @@ async def test_failures_are_not_cached(emulator: Emulator, config_path: Path) ->
     with pytest.raises(UpstreamError) as info:
         await service.who_am_i("dev")
     assert info.value.status == 503
-    assert (await service.who_am_i("dev"))["identityType"] == "RAMUser"
+    assert (await service.who_am_i("dev")).identity_type == "RAMUser"
     await service.aclose()
 
 
@@ -356,6 +358,9 @@ async def main():
 asyncio.run(main())
 """
     )
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent.parent)
+    repo = Path(__file__).parent.parent
+    # A script's own folder leads sys.path: the repository (sidecar/, emulator/) must be named.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=repo, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.strip()) < 0.25  # the ~0.5 s import runs in a worker thread

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sidecar import wire
 from sidecar.config import profiles as P
 from sidecar.config.store import ConfigStore
 from sidecar.errors import InvalidParams, ProfileNotFound
@@ -49,7 +50,7 @@ def test_list_summaries_of_every_mode(cli_config: Path) -> None:
     assert oauth.sts_expires_at == 1700000000
     assert oauth.refresh_token_expires_at == 4102444800
     assert not summaries["sts"].is_current
-    entry = oauth.to_json()
+    entry = wire.to_json(oauth)
     assert set(entry) == {
         "name", "mode", "site", "region", "language", "isCurrent", "state",
         "stsExpiresAt", "accessTokenExpiresAt", "refreshTokenExpiresAt",

@@ -154,7 +154,7 @@ async def test_invalid_grant_of_the_token_on_disk_is_final(emulator: Emulator, c
             await service.credentials("dev")
     assert emulator.stats["requests"]["token"] == token_calls  # no loop against the service
     listing = await service.list_profiles()
-    assert listing["profiles"][0]["state"] == "signInRequired"
+    assert listing.profiles[0].state == "signInRequired"
     await service.aclose()
 
 
@@ -187,7 +187,7 @@ async def test_network_failure_keeps_tokens(emulator: Emulator, config_path: Pat
     with pytest.raises(NetworkError):
         await service.credentials("dev")
     assert config_path.read_text() == before
-    assert (await service.list_profiles())["profiles"][0]["state"] == "refreshable"
+    assert (await service.list_profiles()).profiles[0].state == "refreshable"
     await service.aclose()
 
 

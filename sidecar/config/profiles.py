@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidParams, ProfileNotFound
+from ..oauth.sites import site_names
 from ..tokens import OAuthTokens, StsCredentials
 from .store import DEFAULT_PROFILE_NAME, ConfigDoc
 
 OAUTH_MODE = "OAuth"
-SITES = ("CN", "INTL")
 LANGUAGES = ("en", "zh")
 #: Checked in this order after an explicit name, before ``current`` (as the CLI and SDKs do).
 PROFILE_ENV_VARS = ("ALIBABA_CLOUD_PROFILE", "ALIBABACLOUD_PROFILE", "ALICLOUD_PROFILE")
@@ -142,7 +142,8 @@ def profile_state(profile: Mapping[str, Any], now: float, refresh_token_dead: bo
 
 @dataclass(frozen=True)
 class ProfileSummary:
-    """What a client may know about a profile: never a secret."""
+    """What a client may know about a profile: never a secret (``wire.to_json`` writes it, each field
+    camelCased, as the contract's ``ProfileEntry``)."""
 
     name: str
     mode: str
@@ -154,20 +155,6 @@ class ProfileSummary:
     sts_expires_at: int | None
     access_token_expires_at: int | None
     refresh_token_expires_at: int | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "mode": self.mode,
-            "site": self.site,
-            "region": self.region,
-            "language": self.language,
-            "isCurrent": self.is_current,
-            "state": self.state,
-            "stsExpiresAt": self.sts_expires_at,
-            "accessTokenExpiresAt": self.access_token_expires_at,
-            "refreshTokenExpiresAt": self.refresh_token_expires_at,
-        }
 
 
 def summarize(
@@ -235,8 +222,8 @@ def validate_language(language: Any) -> str:
 
 def validate_site(site: Any) -> str:
     value = site.upper() if isinstance(site, str) else site
-    if value not in SITES:
-        raise InvalidParams("The site must be 'CN' (aliyun.com) or 'INTL' (alibabacloud.com).", field="site")
+    if value not in site_names():
+        raise InvalidParams(f"The site must be one of {', '.join(site_names())}.", field="site")
     return str(value)
 
 

@@ -1,30 +1,38 @@
 """The shared config file (``~/.aliyun/config.json``): lossless reads, locked and atomic writes.
 
-The CLI, both official SDKs and every sidecar process write this file. Three rules keep everyone's
+The CLI, both official SDKs and every sidecar process write this file. Four rules keep everyone's
 data safe:
 
 * The document stays a plain ``dict`` exactly as parsed (key order, unknown fields and unknown modes
   included); operations change single fields in place and everything else is written back untouched.
-* Every read-modify-write runs under an exclusive ``flock`` on a separate lock file. A lock on
-  ``config.json`` itself would not serialise writers, because the file is replaced on every write and
-  the next writer would lock the new inode. Inside the lock the file is re-read, so changes that another
-  process made since our last read survive.
+* Every read-modify-write runs under an exclusive lock on a separate lock file
+  (``.config.json.lock``), which serialises our processes: the file itself is replaced on every
+  write, so a lock on it alone would not (the next writer would lock the new inode). Inside that
+  lock, and only around the read-modify-write (never across a network call: the refresher's
+  per-profile ``refresh_lock`` is a separate file), we also lock ``config.json`` itself, as the Go
+  and Python SDKs do, from before the re-read until after the rename, so an SDK writing at the
+  same moment waits for us and we for it. The file is re-read inside the locks, so changes that
+  another process made since our last read survive.
 * Writes go to a temp file in the same folder, are fsynced, then renamed over the target, so a reader
   (or a crash) sees the old file or the new one, never half of one. A file that does not parse is never
   written over: the Node.js SDK writes in place without a lock, so a parse failure is retried for a
-  moment before the file is called corrupt.
+  moment before the file is called corrupt. An empty file is an empty profile list.
+* Nothing is read from a file or folder that another user owns or others can write (as ssh refuses
+  its files); only the config folder itself (``~/.aliyun``) or a folder we create is ever chmodded,
+  never the folder of a symlink's target; a dangling symlink is refused, never created.
+
+Everything that differs between operating systems is behind ``sidecar.platform.osfs``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import fcntl
+import hashlib
 import json
 import math
 import os
-import tempfile
+import stat as stat_mod
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +40,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ConfigCorrupt, ConfigUnavailable
+from ..platform import osfs
+from .files import atomic_write, check_private, describe_os_error, resolve_target, temp_prefix
+from .locks import FileLock, dangling_link_error, lock_in_place
 
 T = TypeVar("T")
 
@@ -44,15 +55,19 @@ _ANY = object()
 DEFAULT_PROFILE_NAME = "default"
 
 
-def _temp_prefix(target: Path) -> str:
-    """Our temp files' names: distinct from other writers' (the CLI, the SDKs), so that cleaning up
-    our own leftovers can never remove another program's write in progress."""
-    return f".{target.name}.sidecar-"
+#: JSON's whitespace: a file holding only these is empty (no profiles), not corrupt.
+_JSON_WHITESPACE = " \t\n\r"
 
 
 def default_config_path() -> Path:
-    """``$HOME/.aliyun/config.json``, the path the CLI and both SDKs use."""
-    return Path(os.path.expanduser("~")) / ".aliyun" / "config.json"
+    """``<home>/.aliyun/config.json``, the path the CLI and both SDKs use (home as Go finds it:
+    ``$HOME`` on POSIX, ``%USERPROFILE%`` on Windows)."""
+    return osfs.home() / ".aliyun" / "config.json"
+
+
+def _profile_digest(profile: str) -> str:
+    """A file-name-safe stand-in for any profile name (slashes, dots, non-ASCII, very long)."""
+    return hashlib.sha256(profile.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def new_document() -> ConfigDoc:
@@ -83,13 +98,20 @@ def _finite_float(text: str) -> float:
 
 
 def parse_document(text: str, path: str) -> ConfigDoc:
-    """Parse and shape-check the file's text; raise ``ConfigCorrupt`` saying where it is broken."""
+    """Parse and shape-check the file's text; raise ``ConfigCorrupt`` saying where it is broken.
+
+    An empty text (or only whitespace) is a new, empty document: what a user means by emptying
+    the file, and what the CLI does with it."""
+    if not text.strip(_JSON_WHITESPACE):
+        return new_document()
     try:
         doc = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise ConfigCorrupt(path, "it is nested too deeply to be a config file") from None
     except json.JSONDecodeError as exc:
-        raise ConfigCorrupt(path, f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise ConfigCorrupt(
+            path, f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}", line=exc.lineno, column=exc.colno
+        ) from None
     except ValueError as exc:
         raise ConfigCorrupt(path, str(exc)) from None
     validate_shape(doc, path)
@@ -159,13 +181,24 @@ class ConfigStore:
             raise ConfigUnavailable(f"Cannot read {self.path}: {exc.strerror}.", path=str(self.path)) from None
         return FileStamp(st.st_mtime_ns, st.st_size, st.st_ino)
 
+    def check_secure(self) -> None:
+        """Raise ``ConfigInsecure`` if another user owns, or others can write, the config file or a
+        folder that decides what it holds: the folder it is named in (``~/.aliyun``), and for a
+        symlink the target file and the target's folder. POSIX only (see ``osfs.insecurity``)."""
+        real = Path(os.path.realpath(self.path))
+        for path in dict.fromkeys((self.path.parent, real.parent, real)):
+            check_private(path)
+
     def read(self) -> ConfigDoc:
-        """The current document; a new empty one when the file does not exist yet."""
+        """The current document; a new empty one when the file does not exist yet or is empty."""
+        self.check_secure()
         deadline = time.monotonic() + self.settle_time
         while True:
             try:
                 raw = self.path.read_bytes()
             except FileNotFoundError:
+                if os.path.islink(self.path):
+                    raise dangling_link_error(self.path) from None
                 return new_document()
             except IsADirectoryError:
                 raise ConfigCorrupt(str(self.path), "it is a folder, not a file") from None
@@ -179,6 +212,22 @@ class ConfigStore:
                     raise
                 time.sleep(0.02)
 
+    def _settle_if_empty(self) -> None:
+        """Before writing over an empty file, give it the moment an unparseable file gets: it may be
+        an in-place writer (the Node.js SDK) between truncate and write, not a user's empty file.
+        One ``stat`` for any real file."""
+        self.check_secure()  # nothing is read from an insecure file, not even to see if it is empty
+        deadline = time.monotonic() + self.settle_time
+        while time.monotonic() < deadline:
+            try:
+                if os.stat(self.path).st_size > 64:
+                    return
+                if self.path.read_bytes().strip(_JSON_WHITESPACE.encode()):
+                    return
+            except OSError:
+                return  # missing or unreadable: read() reports it
+            time.sleep(0.02)
+
     async def aread(self) -> ConfigDoc:
         return await asyncio.to_thread(self.read)
 
@@ -190,56 +239,42 @@ class ConfigStore:
 
     # ----------------------------------------------------------------- locking
 
-    def _open_lock(self) -> int:
-        self._ensure_folder()
-        try:
-            return os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise ConfigUnavailable(f"Cannot open the lock file {self.lock_path}: {exc.strerror}.") from None
+    def file_lock(self) -> FileLock:
+        """The lock every read-modify-write of the file holds (never across a network call)."""
+        return FileLock(self.lock_path, timeout=self.lock_timeout, what=str(self.path), prepare=self._ensure_folder)
 
-    def _lock_timeout_error(self) -> ConfigUnavailable:
-        return ConfigUnavailable(
-            f"Another process has held the lock on {self.path} for over {self.lock_timeout:.0f} s.",
-            path=str(self.path),
+    def refresh_lock(self, profile: str, *, timeout: float | None = None) -> FileLock:
+        """The cross-process lock of one profile's token refresh (may be held across the network
+        call; profile edits never wait for it, they take ``file_lock`` only).
+
+        A lock file next to the config, ``.config.json.refresh-<16 hex>.lock``, named by a hash of the
+        profile name so that any name (slashes, dots, non-ASCII) gives a safe file name. Take it
+        BEFORE ``alocked``/``locked`` when both are needed (one order, no deadlock)."""
+        digest = _profile_digest(profile)
+        return FileLock(
+            self.path.with_name(f".{self.path.name}.refresh-{digest}.lock"),
+            timeout=self.lock_timeout if timeout is None else timeout,
+            what=f"the refresh of profile {profile!r}",
+            prepare=self._ensure_folder,
         )
+
+    def sidecar_file(self, tag: str, profile: str) -> Path:
+        """A path for a small file of ours about ``profile`` next to the config (e.g. the refresher's
+        recovery record, ``tag="recovery"``), for ``files.write_private_file``."""
+        digest = _profile_digest(profile)
+        return self.path.with_name(f".{self.path.name}.sidecar-{tag}-{digest}.json")
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[LockedConfig]:
         """Hold the cross-process lock; the body reads and writes through the yielded handle."""
-        fd = self._open_lock()
-        try:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise self._lock_timeout_error() from None
-                    time.sleep(0.005)
+        with self.file_lock():
             yield LockedConfig(self)
-        finally:
-            os.close(fd)  # closing the descriptor releases the flock
 
     @contextlib.asynccontextmanager
     async def alocked(self) -> AsyncIterator[LockedConfig]:
         """Like ``locked`` but waits on the event loop, so a long holder blocks no thread."""
-        fd = await asyncio.to_thread(self._open_lock)
-        try:
-            deadline = time.monotonic() + self.lock_timeout
-            delay = 0.002
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise self._lock_timeout_error() from None
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 0.05)
+        async with self.file_lock():
             yield LockedConfig(self)
-        finally:
-            os.close(fd)
 
     # ----------------------------------------------------------------- writing
 
@@ -256,16 +291,31 @@ class ConfigStore:
         """Temp files of ours that a killed writer left behind (they may hold tokens). Only called
         under the lock, when no writer of ours can be between its temp file and its rename."""
         target = Path(os.path.realpath(self.path))
-        for leftover in target.parent.glob(f"{_temp_prefix(target)}*.tmp"):
+        for leftover in target.parent.glob(f"{temp_prefix(target)}*.tmp"):
             with contextlib.suppress(OSError):
                 leftover.unlink()
 
     def _ensure_folder(self) -> None:
+        """Create the config folder (0700) if it is missing; an existing one is left as it is."""
         folder = self.path.parent
+        if folder.is_dir():
+            return
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigUnavailable(f"Cannot create the folder {folder}: {exc.strerror}.", path=str(folder)) from None
+
+    def _make_folder_private(self) -> None:
+        """Tighten ``~/.aliyun`` to 0700, as the CLI's own folder should be. Only that folder: a
+        custom config path's folder (``$HOME``, a project) or a symlink's target folder
+        (``~/dotfiles``) is not ours to re-mode; a folder we create is made 0700 at creation."""
+        folder = self.path.parent
+        if folder != default_config_path().parent:
+            return
+        with contextlib.suppress(OSError):
+            st = os.lstat(folder)
+            if stat_mod.S_ISDIR(st.st_mode) and osfs.is_ours(st) and stat_mod.S_IMODE(st.st_mode) & 0o077:
+                osfs.chmod(folder, 0o700)
 
     def _write_atomically(self, doc: ConfigDoc, expect: FileStamp | None | object = _ANY) -> bool:
         """Write ``doc`` in place of the file; with ``expect``, only if the file is still that version.
@@ -275,45 +325,16 @@ class ConfigStore:
         Returns False (and writes nothing) when the file changed.
         """
         data = serialize_document(doc)
-        # Write through a symlinked config (dotfile managers) instead of replacing the link.
-        target = Path(os.path.realpath(self.path))
-        folder = target.parent
+        target = resolve_target(self.path)  # through a symlink (dotfile managers); a dangling one refused
         self._ensure_folder()
-        with contextlib.suppress(OSError):
-            if folder.stat().st_uid == os.getuid():
-                os.chmod(folder, 0o700)
+        self._make_folder_private()
+        still_current = None if expect is _ANY else (lambda: self.stamp() == expect)
         try:
-            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(target), suffix=".tmp")
+            return atomic_write(target, data, still_current=still_current)
         except OSError as exc:
-            raise ConfigUnavailable(f"Cannot write in {folder}: {exc.strerror}.", path=str(self.path)) from None
-        try:
-            try:
-                os.fchmod(fd, 0o600)
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            if expect is not _ANY and self.stamp() != expect:
-                os.unlink(tmp_name)
-                return False
-            os.replace(tmp_name, target)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            reason = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror
             raise ConfigUnavailable(
-                f"Cannot save {self.path}: {reason}. The file was left as it was.", path=str(self.path)
+                f"Cannot save {self.path}: {describe_os_error(exc)}. The file was left as it was.", path=str(self.path)
             ) from None
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        return True
 
 
 class LockedConfig:
@@ -339,15 +360,19 @@ class LockedConfig:
         store = self._store
         store._remove_stale_temp_files()
         for attempt in range(1, self.ATTEMPTS + 1):
-            stamp = store.stamp()
-            doc = store.read()
-            before = json.dumps(doc)
-            result = mutate(doc)
-            if json.dumps(doc) == before:
-                return result
-            validate_shape(doc, str(store.path))
-            if store._write_atomically(doc, expect=stamp if attempt < self.ATTEMPTS else _ANY):
-                return result
+            # The SDKs' lock on the file itself, on the inode the path names now (re-taken each
+            # attempt: an unlocked writer may have renamed a new file in), held until after our rename.
+            with lock_in_place(store.path, store.lock_timeout):
+                store._settle_if_empty()
+                stamp = store.stamp()
+                doc = store.read()
+                before = json.dumps(doc)
+                result = mutate(doc)
+                if json.dumps(doc) == before:
+                    return result
+                validate_shape(doc, str(store.path))
+                if store._write_atomically(doc, expect=stamp if attempt < self.ATTEMPTS else _ANY):
+                    return result
         raise AssertionError("unreachable: the last attempt writes unconditionally")
 
     async def aupdate(self, mutate: Callable[[ConfigDoc], T]) -> T:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from ..asyncutil import cancel_and_wait
-from ..errors import SidecarError
+from ..errors import ConfigInsecure, SidecarError
 from .store import ConfigDoc, ConfigStore, FileStamp
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ class ConfigWatcher:
         #: ``_UNSEEN`` until the first look, so that the state at start-up is reported too.
         self._last: FileStamp | None | object = _UNSEEN
         self._last_error: str | None = None
+        #: A fix of an insecure file (chmod, chown of it or its folder) changes no stamp: look again.
+        self._insecure = False
 
     def start(self) -> None:
         if self._task is None:
@@ -49,16 +51,18 @@ class ConfigWatcher:
     async def check(self) -> None:
         """Look once; report a change (or a newly broken file) to ``on_change``."""
         stamp = self._stamp()
-        if stamp == self._last:
+        if stamp == self._last and not self._insecure:
             return
         self._last = stamp
         try:
             doc = await self.store.aread()
         except SidecarError as exc:
+            self._insecure = isinstance(exc, ConfigInsecure)
             if exc.message != self._last_error:  # report a broken file once, not every poll
                 self._last_error = exc.message
                 await self.on_change(None, exc)
             return
+        self._insecure = False
         self._last_error = None
         await self.on_change(doc, None)
 

@@ -46,6 +46,7 @@ from ..loopback_http import (
 )
 from ..oauth.client import format_rfc3339
 from ..tokens import StsCredentials
+from ..wire import uri_payload
 from .refresher import Margins
 
 if TYPE_CHECKING:
@@ -117,17 +118,6 @@ _BUSY = _error(503, "Busy", "Too many connections.")
 _BROWSER_REFUSED = _error(403, "Forbidden", "Credentials are not served to web pages.")
 _WRONG_HOST = _error(421, "MisdirectedRequest", "This endpoint answers only to 127.0.0.1 or localhost.")
 _METHOD_NOT_ALLOWED = _error(405, "MethodNotAllowed", "Only GET is allowed.", (("Allow", "GET"),))
-
-
-def uri_payload(sts: StsCredentials) -> dict[str, str]:
-    """The answer the SDKs' credentials-URI providers parse (``Expiration``: ``%Y-%m-%dT%H:%M:%SZ``)."""
-    return {
-        "Code": "Success",
-        "AccessKeyId": sts.access_key_id,
-        "AccessKeySecret": sts.access_key_secret,
-        "SecurityToken": sts.security_token,
-        "Expiration": format_rfc3339(sts.expires_at),
-    }
 
 
 def error_response(exc: BaseException) -> Response:

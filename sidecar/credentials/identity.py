@@ -52,18 +52,6 @@ class Identity:
     #: Only for an assumed role (STS ``RoleId``).
     role_id: str | None = None
 
-    def to_json(self, profile: str) -> dict[str, Any]:
-        """The contract's ``Identity`` object (``aliyun/whoAmI``)."""
-        return {
-            "profile": profile,
-            "accountId": self.account_id,
-            "identityType": self.identity_type,
-            "arn": self.arn,
-            "principalId": self.principal_id,
-            "userId": self.user_id,
-            "roleId": self.role_id,
-        }
-
 
 # ------------------------------------------------------------------------------- the SDK, lazily
 

@@ -189,7 +189,7 @@ class PendingAuthorization:
                 f"No answer came back from the browser sign-in within {_duration(timeout)}. "
                 "Start the sign-in again; if the browser cannot reach this machine, paste the "
                 "address the browser ended on instead.",
-                timeoutSeconds=timeout,
+                seconds=timeout,
             )
             fut.set_exception(error)
             raise error from None

@@ -1,4 +1,11 @@
-"""The two sign-in sites and where their endpoints are, with the overrides that tests and the demo use.
+"""The sign-in sites as data (one table: name, label, bases, client id) and where their endpoints are,
+with the overrides that tests and the demo use.
+
+Everything that lists sites derives from ``PRODUCTION_SITES``: the CLI's ``--site`` choices, profile
+validation, the per-site overrides, and the ``sites`` the sidecar sends in ``initialize`` (from which
+the extension builds its pickers). A new site is one entry here (plus its tests); the emulator keeps
+its own registry of client ids, as the real service does, and ``tests/test_sites.py`` checks that the
+two agree.
 
 Overrides come from (later wins): the environment (``ALIYUN_SIDECAR_SIGNIN_BASE``,
 ``ALIYUN_SIDECAR_OAUTH_BASE``, ``ALIYUN_SIDECAR_STS_ENDPOINT`` and the per-site
@@ -20,16 +27,38 @@ from ..errors import InvalidParams
 
 @dataclass(frozen=True)
 class Site:
+    #: What ``oauth_site_type`` holds in the config file (upper case).
     name: str
+    #: For people (the extension's pickers and tooltips).
+    label: str
     signin_base: str
     oauth_base: str
+    #: The official-cli application's client id on this site.
     client_id: str
 
 
+#: The table. The first entry is the default site (as in the CLI). Read it through ``site_names()``
+#: or ``Endpoints``, at call time, so that a test can add a site by patching this one dict.
 PRODUCTION_SITES: dict[str, Site] = {
-    "CN": Site("CN", "https://signin.aliyun.com", "https://oauth.aliyun.com", "4038181954557748008"),
-    "INTL": Site("INTL", "https://signin.alibabacloud.com", "https://oauth.alibabacloud.com", "4103531455503354461"),
+    site.name: site
+    for site in (
+        Site("CN", "China site (aliyun.com)", "https://signin.aliyun.com", "https://oauth.aliyun.com", "4038181954557748008"),
+        Site(
+            "INTL",
+            "International site (alibabacloud.com)",
+            "https://signin.alibabacloud.com",
+            "https://oauth.alibabacloud.com",
+            "4103531455503354461",
+        ),
+    )
 }
+
+
+def site_names() -> tuple[str, ...]:
+    """The known site names, the default first."""
+    return tuple(PRODUCTION_SITES)
+
+
 DEFAULT_STS_ENDPOINT = "https://sts.aliyuncs.com"
 DEFAULT_CALLBACK_PORTS = (12345, 12349)
 

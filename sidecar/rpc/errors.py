@@ -17,17 +17,20 @@ CODES: dict[str, int] = {
     "profileNotFound": -32010,
     "configCorrupt": -32011,
     "configUnavailable": -32012,
+    "configInsecure": -32013,
+    "unknownSite": -32014,
     "signInRequired": -32020,
     "signInDenied": -32021,
     "signInTimeout": -32022,
     "portsBusy": -32023,
+    "clientNotAuthorized": -32024,
     "network": -32030,
     "upstream": -32031,
 }
 
 
 #: Kinds that only the JSON-RPC edge produces (protocol-level failures, no domain error behind them).
-EDGE_KINDS: tuple[str, ...] = ("methodNotFound", "shuttingDown", "notInitialized")
+EDGE_KINDS: tuple[str, ...] = ("methodNotFound", "shuttingDown", "notInitialized", "invalidRequest")
 
 
 class SidecarRpcError(JsonRpcException):

@@ -15,7 +15,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from .. import __version__
-from .. import logs
+from .. import logs, wire
 from ..config.store import ConfigDoc
 from ..config.watcher import ConfigWatcher
 from ..credentials.endpoint import CredentialsEndpoint, service_source
@@ -69,10 +69,15 @@ class SidecarProtocol(LanguageServerProtocol):
         result = yield from super().lsp_initialize(params)
         result.capabilities.text_document_sync = None
         result.capabilities.notebook_document_sync = None
+        # The site table and version (docs/contract.md, "initialize"), set by the initialize handler.
+        result.capabilities.experimental = {"aliyun": self._server.aliyun_capabilities}
         return result
 
 
 class SidecarServer(LanguageServer):
+    #: ``capabilities.experimental.aliyun`` of the initialize result (``wire.aliyun_capabilities``).
+    aliyun_capabilities: dict[str, Any] | None = None
+
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls would show "Error in server: <text>" to the user for malformed frames; the text may
         # quote the frame. Log the kind of problem only.
@@ -158,7 +163,7 @@ class Runtime:
             return
         assert doc is not None
         self.service.refresher.invalidate()
-        self.notify("aliyun/profilesChanged", self.service.listing_of(doc))
+        self.notify("aliyun/profilesChanged", wire.to_json(self.service.listing_of(doc)))
         if self.keeper is not None:
             self.keeper.poke()
 
@@ -210,7 +215,7 @@ def build_server(defaults: Settings) -> SidecarServer:
         def register(handler: Callable[[dict[str, Any]], Awaitable[Any]]) -> None:
             async def endpoint(params: Any) -> Any:
                 try:
-                    result = await handler(as_object(params))
+                    result = wire.to_json(await handler(as_object(params)))  # typed values → contract JSON
                     if writes:
                         await runtime().changed()
                     return result
@@ -233,6 +238,7 @@ def build_server(defaults: Settings) -> SidecarServer:
         except Exception as exc:
             raise to_rpc_error(exc, "initialize") from None
         logs.configure(level)
+        server.aliyun_capabilities = wire.aliyun_capabilities(settings.endpoints, __version__)
         state["rt"] = Runtime(server, settings, keep_fresh)
 
     @server.feature(types.INITIALIZED)
@@ -276,7 +282,7 @@ def build_server(defaults: Settings) -> SidecarServer:
         rt = runtime()
         name = await rt.service.select(opt_str(p, "profile"))
         sts = await rt.service.credentials(name)
-        return rt.service.credentials_json(name, sts)
+        return wire.credentials_json(name, sts)
 
     @method("aliyun/credentialsEndpoint")
     async def credentials_endpoint(_p: dict[str, Any]) -> Any:
@@ -286,7 +292,8 @@ def build_server(defaults: Settings) -> SidecarServer:
     @method("aliyun/whoAmI")
     async def who_am_i(p: dict[str, Any]) -> Any:
         rt = runtime()
-        return await rt.service.who_am_i(await rt.service.select(opt_str(p, "profile")))
+        name = await rt.service.select(opt_str(p, "profile"))
+        return wire.identity_json(name, await rt.service.who_am_i(name))
 
     @method("aliyun/signIn", writes=True)
     async def sign_in(p: dict[str, Any]) -> Any:

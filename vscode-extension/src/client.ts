@@ -24,11 +24,13 @@ import {
   type CredentialsChanged,
   type ProfileList,
   type SignInStarted,
+  type SiteInfo,
 } from './model/contract';
 import { SidecarDownError } from './model/errorModel';
 import { chooseLaunch, launchEnv, type SidecarLaunch } from './model/interpreter';
 import { stderrLevel } from './model/redact';
 import { initializationOptions } from './model/settings';
+import { sitesFrom } from './model/sites';
 import { configProblemOf, type SidecarStatus } from './model/statusModel';
 import { probePython } from './pythonProbe';
 
@@ -86,6 +88,11 @@ export class Sidecar implements vscode.Disposable {
    */
   get configProblem(): ConfigError | undefined {
     return this._configProblem;
+  }
+
+  /** The running sidecar's sign-in sites (its initialize result); [] while none runs. */
+  get sites(): SiteInfo[] {
+    return sitesFrom(this.client?.initializeResult);
   }
 
   /** Starts the sidecar once; concurrent callers share the start. Rejects with SidecarDownError. */

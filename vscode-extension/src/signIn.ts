@@ -12,7 +12,7 @@ import * as vscode from 'vscode';
 import { openInBrowser } from './browser';
 import type { Sidecar } from './client';
 import { callbackOrigin, callbackPort, callbackReachability, signInMode, type Reachability } from './model/callbackModel';
-import { Methods, type ConfigError, type ProfileEntry, type ProfileList, type SignInParams, type SignInStarted } from './model/contract';
+import { Methods, type ConfigError, type ProfileEntry, type ProfileList, type SignInParams, type SignInStarted, type SiteInfo } from './model/contract';
 import { cancelLogLine, describeError, errorKind, isCancelled, SidecarDownError } from './model/errorModel';
 import {
   defaultProfileName,
@@ -32,6 +32,7 @@ import {
   type SignInInput,
 } from './model/signInModel';
 import { showError, writeLog } from './errors';
+import { sitePrompt } from './model/sites';
 
 /** After a cancel, how long to wait for the sidecar's `cancelled` answer before asking it directly. */
 const CANCEL_FALLBACK_MS = 3000;
@@ -41,7 +42,7 @@ const FORWARD_TIMEOUT_MS = 10_000;
 const IDENTITY_WAIT_MS = 8000;
 
 /** What the sign-in needs of the Sidecar (a narrow interface, so tests can pass a double). */
-export type SidecarForSignIn = Pick<Sidecar, 'profiles' | 'onSignInStarted' | 'request' | 'refreshProfiles'> & {
+export type SidecarForSignIn = Pick<Sidecar, 'profiles' | 'sites' | 'onSignInStarted' | 'request' | 'refreshProfiles'> & {
   readonly log: Pick<vscode.LogOutputChannel, 'info'>;
   /** Set while the config file cannot be used: a sign-in is refused before any prompt. */
   readonly configProblem?: ConfigError | undefined;
@@ -79,7 +80,7 @@ export class SignInFlow implements vscode.Disposable {
     const list = this.sidecar.profiles;
     const name = typeof arg === 'string' ? arg : arg?.profile;
     const existing = name ? list?.profiles.find((p) => p.name === name && p.state !== 'notOAuth') : undefined;
-    const input = existing ? inputFromEntry(existing) : await askSignInInput(list, name ?? (options.newProfile ? suggestNewProfileName(list) : undefined));
+    const input = existing ? inputFromEntry(existing) : await askSignInInput(list, this.sidecar.sites, name ?? (options.newProfile ? suggestNewProfileName(list) : undefined));
     if (input) await this.run(input);
   }
 
@@ -381,7 +382,11 @@ function askRegion(previous: string | undefined, index: number): Promise<StepAns
 }
 
 /** The four prompts as one multi-step input: Back returns to the previous step with its answer kept. */
-export async function askSignInInput(list: ProfileList | undefined, preset?: string): Promise<SignInInput | undefined> {
+export async function askSignInInput(
+  list: ProfileList | undefined,
+  sites: readonly SiteInfo[],
+  preset?: string,
+): Promise<SignInInput | undefined> {
   const answers: { profile: string; site?: SignInInput['site']; region?: string; language?: SignInInput['language'] } = {
     profile: preset ?? defaultProfileName(list),
   };
@@ -395,11 +400,7 @@ export async function askSignInInput(list: ProfileList | undefined, preset?: str
         if (result.answer === 'next') answers.profile = result.value as string;
         break;
       case 'site':
-        result = await askChoice(
-          siteChoices(answers.site ?? previous?.site),
-          'Where is your account? CN = China site (aliyun.com), INTL = International site (alibabacloud.com)',
-          index,
-        );
+        result = await askChoice(siteChoices(sites, answers.site ?? previous?.site), sitePrompt(sites), index);
         if (result.answer === 'next') answers.site = result.value as SignInInput['site'];
         break;
       case 'region':

@@ -1,8 +1,19 @@
 /** ProfileEntry / ProfileList builders for the model tests. */
 
-import type { ProfileEntry, ProfileList } from '../src/model/contract';
+import type { ProfileEntry, ProfileList, SiteInfo } from '../src/model/contract';
 
 export const NOW = 1_800_000_000;
+
+/** The sidecar's site table as its initialize result sends it (sidecar/oauth/sites.py). */
+export const SITES: SiteInfo[] = [
+  { name: 'CN', label: 'China site (aliyun.com)', signinBase: 'https://signin.aliyun.com', oauthBase: 'https://oauth.aliyun.com' },
+  {
+    name: 'INTL',
+    label: 'International site (alibabacloud.com)',
+    signinBase: 'https://signin.alibabacloud.com',
+    oauthBase: 'https://oauth.alibabacloud.com',
+  },
+];
 
 export function oauth(name: string, over: Partial<ProfileEntry> = {}): ProfileEntry {
   return {

@@ -21,7 +21,8 @@ import {
   StreamMessageWriter,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
-import type { Credentials, CredentialsEndpoint, Identity, ProfileEntry, ProfileList, SignInStarted } from '../src/model/contract';
+import type { Credentials, CredentialsEndpoint, Identity, ProfileEntry, ProfileList, SignInStarted, SiteInfo } from '../src/model/contract';
+import { sitesFrom } from '../src/model/sites';
 import { describeIdentity } from '../src/model/identityModel';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
@@ -79,6 +80,9 @@ class SidecarProcess {
     this.connection.listen();
   }
 
+  /** The site table of the last initialize result (sites.ts). */
+  sites: SiteInfo[] = [];
+
   async initialize(initializationOptions: object): Promise<void> {
     const result = (await this.connection.sendRequest('initialize', {
       processId: process.pid,
@@ -88,6 +92,7 @@ class SidecarProcess {
       initializationOptions,
     })) as { capabilities: object };
     assert.equal(typeof result.capabilities, 'object');
+    this.sites = sitesFrom(result);
     await this.connection.sendNotification('initialized', {});
   }
 
@@ -209,6 +214,14 @@ describe('contract: profiles, errors, shutdown', { skip: SKIP }, () => {
   after(() => {
     sc?.kill();
     if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  test('initialize sends the site table, with the endpoints in effect', { timeout: 30000 }, async () => {
+    assert.deepEqual(
+      sc.sites.map((s) => s.name),
+      ['CN', 'INTL'],
+    );
+    assert.ok(sc.sites.every((s) => s.label.length > 0 && s.signinBase === 'http://127.0.0.1:9' && s.oauthBase === 'http://127.0.0.1:9'));
   });
 
   test('listProfiles on an absent config file: no profiles', { timeout: 30000 }, async () => {

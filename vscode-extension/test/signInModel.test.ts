@@ -18,7 +18,7 @@ import {
   validateRedirectUrl,
   validateRegion,
 } from '../src/model/signInModel';
-import { ak, list, oauth } from '../test-helpers/fixtures';
+import { ak, list, oauth, SITES } from '../test-helpers/fixtures';
 
 test('profile name validation mirrors the sidecar', () => {
   assert.equal(validateProfileName('dev'), undefined);
@@ -43,12 +43,17 @@ test('default and suggested names', () => {
   assert.equal(suggestNewProfileName(list('default', oauth('default'), oauth('oauth'), oauth('oauth-2'))), 'oauth-3');
 });
 
-test('site choices explain CN and INTL; the previous one first', () => {
-  const [cn, intl] = siteChoices(undefined);
+test('site choices explain each site of the sidecar\'s table; the previous one first', () => {
+  const [cn, intl] = siteChoices(SITES, undefined);
   assert.equal(cn!.value, 'CN');
   assert.match(cn!.description, /China site \(aliyun\.com\)/);
+  assert.match(cn!.detail!, /signed in at signin\.aliyun\.com/);
   assert.match(intl!.description, /International site \(alibabacloud\.com\)/);
-  assert.equal(siteChoices('INTL')[0]!.value, 'INTL');
+  assert.equal(siteChoices(SITES, 'INTL')[0]!.value, 'INTL');
+  // A third site of the table is offered with no change here; previous first, the others in order.
+  const third = { name: 'XX', label: 'Test site', signinBase: 'https://signin.example.test', oauthBase: 'https://oauth.example.test' };
+  assert.deepEqual(siteChoices([...SITES, third], 'XX').map((c) => c.value), ['XX', 'CN', 'INTL']);
+  assert.deepEqual(siteChoices(SITES, 'gone').map((c) => c.value), ['CN', 'INTL']);
   assert.equal(languageChoices('zh')[0]!.value, 'zh');
   assert.equal(languageChoices(undefined)[0]!.value, 'en');
 });

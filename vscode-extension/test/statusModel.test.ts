@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { configProblemOf, OPEN_CONFIG_COMMAND, statusView } from '../src/model/statusModel';
 import { sessionEndsAt, viewState } from '../src/model/profileView';
-import { ak, fmt, list, NOW, oauth } from '../test-helpers/fixtures';
+import { ak, fmt, list, NOW, oauth, SITES } from '../test-helpers/fixtures';
 
 const running = { kind: 'running' } as const;
 
 test('valid OAuth profile: short text with region, no background, click opens the picker', () => {
-  const v = statusView(running, list('dev', oauth('dev')), NOW, fmt);
+  const v = statusView(running, list('dev', oauth('dev')), NOW, fmt, undefined, SITES);
   assert.equal(v.state, 'valid');
   assert.equal(v.text, '$(cloud) dev · cn-hangzhou');
   assert.equal(v.background, undefined);
@@ -100,9 +100,9 @@ test('profile names are escaped in the Markdown tooltip', () => {
 });
 
 test('a corrupt config file: a warning state naming line and column, whose click opens the file; never "signed in" nor "sign in"', () => {
-  const problem = { kind: 'configCorrupt', message: 'x', path: '/c.json', where: 'line 3 column 7', line: 3, column: 7 };
+  const problem = { kind: 'configCorrupt', message: 'x', path: '/c.json', where: 'line 3 column 7', line: 3, column: 7 } as const;
   // Even with the last good list still known (the running window), the file's state wins.
-  const v = statusView(running, list('dev', oauth('dev')), NOW, fmt, undefined, problem);
+  const v = statusView(running, list('dev', oauth('dev')), NOW, fmt, undefined, [], problem);
   assert.equal(v.state, 'configInvalid');
   assert.equal(v.text, '$(warning) Alibaba Cloud: config file invalid (line 3, column 7)');
   assert.equal(v.background, 'warning');
@@ -110,10 +110,10 @@ test('a corrupt config file: a warning state naming line and column, whose click
   assert.match(v.tooltip, /\/c\\\.json/);
   assert.match(v.tooltip, /Click to open the file at the error/);
   // After a restart (no list at all) it is the same state.
-  assert.equal(statusView(running, undefined, NOW, fmt, undefined, problem).text, v.text);
+  assert.equal(statusView(running, undefined, NOW, fmt, undefined, [], problem).text, v.text);
   // Without a position: no "(line …)".
-  assert.equal(statusView(running, undefined, NOW, fmt, undefined, { kind: 'configCorrupt', message: 'x', path: '/c.json' }).text, '$(warning) Alibaba Cloud: config file invalid');
-  assert.equal(statusView(running, undefined, NOW, fmt, undefined, { kind: 'configInsecure', message: 'x', path: '/c.json', reason: 'writable' }).text, '$(warning) Alibaba Cloud: config file not safe');
+  assert.equal(statusView(running, undefined, NOW, fmt, undefined, [], { kind: 'configCorrupt', message: 'x', path: '/c.json' }).text, '$(warning) Alibaba Cloud: config file invalid');
+  assert.equal(statusView(running, undefined, NOW, fmt, undefined, [], { kind: 'configInsecure', message: 'x', path: '/c.json', reason: 'writable' }).text, '$(warning) Alibaba Cloud: config file not safe');
 });
 
 test('an empty profile list (an empty file) is "sign in", not an error', () => {

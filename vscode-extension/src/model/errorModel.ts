@@ -369,6 +369,24 @@ function describe(err: unknown, ctx: ErrorContext): Described | undefined {
         cause: `invalid value${data.field ? ` for "${str(data.field)}"` : ''} (invalidParams: ${serverMessage || 'no details'})`,
         next: 'correct the value',
       };
+    case 'methodNotFound':
+    case 'invalidRequest':
+      return {
+        severity: 'error',
+        message: 'The sign-in helper does not know this request: it is older or newer than the extension. Restart it; if that does not help, reinstall the extension.',
+        actions: [{ title: 'Restart', kind: 'restartSidecar' }, showOutput],
+        cause: `the sidecar does not know the request (${errorKind(err)}${serverMessage ? `: ${serverMessage}` : ''})`,
+        next: 'restart the sidecar; if that does not help, reinstall the extension',
+      };
+    case 'shuttingDown':
+    case 'notInitialized':
+      return {
+        severity: 'warning',
+        message: 'The sign-in helper is starting or stopping; try again in a moment.',
+        actions: [{ title: 'Retry', kind: 'retry' }],
+        cause: `the sidecar is starting or stopping (${errorKind(err)})`,
+        next: 'try again in a moment',
+      };
     case 'internal':
       return {
         severity: 'error',

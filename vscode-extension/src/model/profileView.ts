@@ -3,18 +3,13 @@
  * agree (a status bar that says one thing while the picker says another is a top user complaint).
  */
 
-import type { ProfileEntry, Site } from './contract';
+import type { ProfileEntry } from './contract';
 import { formatDuration } from './time';
 
 /** "Expires soon" = a browser sign-in will be needed within this many seconds. */
 export const EXPIRES_SOON_SECONDS = 10 * 60;
 
 export type ViewState = 'valid' | 'expiresSoon' | 'refreshable' | 'signInRequired' | 'notOAuth';
-
-export const SITE_LABELS: Record<Site, string> = {
-  CN: 'China site (aliyun.com)',
-  INTL: 'International site (alibabacloud.com)',
-};
 
 /**
  * When the profile can no longer be renewed without the browser, if known.

@@ -4,8 +4,8 @@
  * and the browser-URL safety check.
  */
 
-import type { Language, ProfileEntry, ProfileList, Site } from './contract';
-import { SITE_LABELS } from './profileView';
+import type { Language, ProfileEntry, ProfileList, Site, SiteInfo } from './contract';
+import { siteHost } from './sites';
 
 export interface SignInInput {
   profile: string;
@@ -61,18 +61,16 @@ export interface Choice<T> {
   detail?: string;
 }
 
-/** The previous choice first, so Enter keeps it. */
-export function siteChoices(previous: Site | null | undefined): Choice<Site>[] {
-  const choices: Choice<Site>[] = [
-    { value: 'CN', label: 'CN', description: SITE_LABELS.CN, detail: 'Accounts of the China site, signed in at signin.aliyun.com.' },
-    {
-      value: 'INTL',
-      label: 'INTL',
-      description: SITE_LABELS.INTL,
-      detail: 'Accounts of the international site, signed in at signin.alibabacloud.com.',
-    },
-  ];
-  return previous === 'INTL' ? [choices[1]!, choices[0]!] : choices;
+/** One choice per site of the sidecar's table (sites.ts), the previous choice first so Enter keeps it. */
+export function siteChoices(sites: readonly SiteInfo[], previous: Site | null | undefined): Choice<Site>[] {
+  const choices = sites.map((s) => ({
+    value: s.name,
+    label: s.name,
+    description: s.label,
+    detail: `Accounts of the ${s.label}, signed in at ${siteHost(s.signinBase)}.`,
+  }));
+  const first = choices.findIndex((c) => c.value === previous);
+  return first > 0 ? [choices[first]!, ...choices.filter((_, i) => i !== first)] : choices;
 }
 
 export function languageChoices(previous: string | undefined): Choice<Language>[] {

@@ -4,10 +4,11 @@
  * StatusBarItem.
  */
 
-import type { ConfigError, ProfileEntry, ProfileList } from './contract';
+import type { ConfigError, ProfileEntry, ProfileList, SiteInfo } from './contract';
 import { positionText } from './errorModel';
 import { identityState, identityTooltipLines, type IdentityState } from './identityModel';
-import { escapeMarkdown, SITE_LABELS, sessionEndsAt, stateShort, viewState, type ViewState } from './profileView';
+import { escapeMarkdown, sessionEndsAt, stateShort, viewState, type ViewState } from './profileView';
+import { siteLabel } from './sites';
 import { formatDuration, formatLocalTime, type TimeFormatter } from './time';
 
 export type SidecarStatus =
@@ -65,6 +66,9 @@ export function statusView(
   now: number,
   fmt: TimeFormatter = formatLocalTime,
   identityOf: IdentityOf = noIdentity,
+  /** The sidecar's site table (sites.ts), for the site's label. */
+  sites: readonly SiteInfo[] = [],
+  /** Set while the config file cannot be used: its state wins over every profile's. */
   config?: ConfigError,
 ): StatusView {
   if (config && sidecar.kind !== 'down') return configView(config);
@@ -100,7 +104,7 @@ export function statusView(
   return {
     state,
     text: statusText(entry, state, now),
-    tooltip: tooltip(entry, list as ProfileList, now, fmt, identityOf(entry)),
+    tooltip: tooltip(entry, list as ProfileList, now, fmt, identityOf(entry), sites),
     background: state === 'signInRequired' ? 'warning' : undefined,
     command: 'aliyun.switchProfile',
   };
@@ -153,12 +157,19 @@ function statusText(entry: ProfileEntry, state: ViewState, now: number): string 
   }
 }
 
-function tooltip(entry: ProfileEntry, list: ProfileList, now: number, fmt: TimeFormatter, identity: IdentityState): string {
+function tooltip(
+  entry: ProfileEntry,
+  list: ProfileList,
+  now: number,
+  fmt: TimeFormatter,
+  identity: IdentityState,
+  sites: readonly SiteInfo[],
+): string {
   const lines: string[] = [`**${NAME}: profile \`${entry.name.replace(/`/g, "'")}\`**`, ''];
   lines.push(`State: ${escapeMarkdown(stateShort(entry, now))}`);
   lines.push(...identityTooltipLines(identity));
   lines.push(`Mode: ${escapeMarkdown(entry.mode || 'unknown')}`);
-  if (entry.site) lines.push(`Site: ${escapeMarkdown(SITE_LABELS[entry.site] ?? entry.site)}`);
+  if (entry.site) lines.push(`Site: ${escapeMarkdown(siteLabel(sites, entry.site))}`);
   lines.push(`Region: ${entry.region ? escapeMarkdown(entry.region) : '(none)'}`);
   const layer = (label: string, t: number | null): void => {
     if (t !== null) lines.push(`${label}: ${escapeMarkdown(fmt(t))}${t <= now ? ' (expired)' : ''}`);

@@ -1,0 +1,158 @@
+"""Atomic, durable writes of small private files, portable across OSes.
+
+One implementation for the config file and for the sidecar's own small files next to it (the
+refresher's recovery record of a rotated refresh token): a temp file in the same folder, mode 0600,
+fsynced, then renamed over the target, and the folder fsynced, so a reader or a crash sees the old
+file or the new one, never half of one, and a returned write survives a power cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import ConfigInsecure, ConfigUnavailable
+from ..platform import osfs
+from .locks import dangling_link_error
+
+#: How long a replace is retried while another process has the target open (Windows only: the CLI
+#: or an editor reading it, an SDK's in-place write, an antivirus scan).
+REPLACE_RETRY_SECONDS = 2.0
+
+
+def temp_prefix(target: Path) -> str:
+    """Our temp files' names: distinct from other writers' (the CLI, the SDKs), so that cleaning up
+    our own leftovers can never remove another program's write in progress."""
+    return f".{target.name}.sidecar-"
+
+
+def resolve_target(path: Path) -> Path:
+    """The file a write to ``path`` must replace: a symlink is written through (dotfile managers),
+    a dangling one is refused, never created."""
+    if os.path.islink(path) and not os.path.exists(path):
+        raise dangling_link_error(path)
+    return Path(os.path.realpath(path))
+
+
+def replace_retrying(src: str, dst: Path, still_current: Callable[[], bool] | None = None) -> bool:
+    """``os.replace``, retried for a moment on a sharing violation (Windows). Returns False (and
+    leaves ``src``) when ``still_current`` says the target changed while we waited."""
+    deadline = time.monotonic() + REPLACE_RETRY_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            os.replace(src, dst)
+            return True
+        except OSError as exc:
+            if not osfs.is_sharing_violation(exc) or time.monotonic() >= deadline:
+                raise
+        if still_current is not None and not still_current():
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def atomic_write(target: Path, data: bytes, *, still_current: Callable[[], bool] | None = None) -> bool:
+    """Replace ``target`` (a real path, see ``resolve_target``) by a new 0600 file holding ``data``.
+
+    ``still_current`` runs after the slow part (write + fsync), right before the rename: if it says
+    False, nothing is written and the result is False. ``OSError`` propagates (the caller words it);
+    the temp file never outlives a failure.
+    """
+    folder = target.parent
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=temp_prefix(target), suffix=".tmp")
+    try:
+        try:
+            osfs.fchmod(fd, 0o600)
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            osfs.fsync(fd)
+        finally:
+            os.close(fd)
+        if (still_current is not None and not still_current()) or not replace_retrying(tmp_name, target, still_current):
+            os.unlink(tmp_name)
+            return False
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    osfs.fsync_folder(folder)
+    return True
+
+
+def describe_os_error(exc: OSError) -> str:
+    return "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc))
+
+
+def check_private(path: Path) -> None:
+    """Refuse (``ConfigInsecure``) a file or folder that another user owns or others can write, as
+    ssh does; a missing path passes. Where the OS has no modes and owners (Windows) this is a no-op."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    insecure = osfs.insecurity(path, st)
+    if insecure is not None:
+        raise ConfigInsecure(str(path), insecure.reason, insecure.fix)
+
+
+def remove_leftover_temp_files(path: Path) -> None:
+    """Remove the temp files that a killed writer of ``path`` left behind (they may hold a token).
+
+    Only call it where no other writer of the same file can be between its temp file and its
+    rename (for a profile's recovery record: under that profile's ``refresh_lock``)."""
+    target = Path(os.path.realpath(path))
+    for leftover in target.parent.glob(f"{glob_escape(temp_prefix(target))}*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write a small private file (0600) atomically and durably next to the config file.
+
+    For the refresher's recovery record: when this returns, ``data`` survives a crash or power cut.
+    The folder must exist (it is the config folder); a dangling symlink at ``path`` is refused.
+    Raises ``ConfigUnavailable`` (disk full, permissions) or ``ConfigInsecure`` (unsafe folder)."""
+    target = resolve_target(path)
+    check_private(target.parent)
+    try:
+        atomic_write(target, data)
+    except OSError as exc:
+        raise ConfigUnavailable(f"Cannot save {path}: {describe_os_error(exc)}.", path=str(path)) from None
+
+
+def read_private_file(path: Path) -> bytes | None:
+    """The bytes of a file written by ``write_private_file``; None if there is none. Refuses
+    (``ConfigInsecure``) a file or folder another user could have planted or changed."""
+    target = Path(os.path.realpath(path))
+    check_private(target.parent)
+    check_private(target)
+    try:
+        return target.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigUnavailable(f"Cannot read {path}: {exc.strerror}.", path=str(path)) from None
+
+
+def remove_private_file(path: Path) -> None:
+    """Delete a file written by ``write_private_file`` (no error if it is gone), durably."""
+    target = Path(os.path.realpath(path))
+    try:
+        os.unlink(target)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigUnavailable(f"Cannot remove {path}: {exc.strerror}.", path=str(path)) from None
+    osfs.fsync_folder(target.parent)

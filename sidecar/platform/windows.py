@@ -1,0 +1,75 @@
+"""Windows: ``msvcrt.locking``, no POSIX modes, ``%USERPROFILE%``, sharing violations on replace."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+from types import ModuleType
+
+from .base import Insecurity
+
+#: ``winerror`` values that mean "another process has the file open or locked right now":
+#: ERROR_ACCESS_DENIED (what MoveFileEx answers for a target open without FILE_SHARE_DELETE),
+#: ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION.
+SHARING_VIOLATIONS = frozenset({5, 32, 33})
+
+
+def _msvcrt() -> ModuleType:
+    # Imported here so that this module imports on every OS (tests run it with a fake msvcrt).
+    import msvcrt
+
+    return msvcrt
+
+
+class WindowsFs:
+    """``msvcrt.locking`` on the first byte (what the Python SDK uses there): a mandatory lock that
+    belongs to the handle, released when the handle closes or the process dies. Only our own lock
+    files are locked this way (see ``locks_file_in_place``)."""
+
+    name = "windows"
+    locks_file_in_place = False
+
+    def try_lock(self, fd: int) -> bool:
+        msvcrt = _msvcrt()
+        os.lseek(fd, 0, os.SEEK_SET)  # locking() starts at the current position
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EDEADLK) or isinstance(exc, PermissionError):
+                return False
+            raise
+        return True
+
+    def unlock(self, fd: int) -> None:
+        msvcrt = _msvcrt()
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        except OSError:
+            pass  # closing the handle releases it anyway
+
+    def is_sharing_violation(self, exc: OSError) -> bool:
+        return isinstance(exc, PermissionError) and getattr(exc, "winerror", None) in SHARING_VIOLATIONS
+
+    def fchmod(self, fd: int, mode: int) -> None:
+        """No POSIX modes: a new file in the user's profile inherits its ACL (private to the user)."""
+
+    def chmod(self, path: Path, mode: int) -> None:
+        """No POSIX modes (``os.chmod`` would only toggle the read-only flag)."""
+
+    def fsync(self, fd: int) -> None:
+        os.fsync(fd)  # FlushFileBuffers
+
+    def fsync_folder(self, folder: Path) -> None:
+        """A folder cannot be opened with ``os.open``; NTFS journals the rename itself."""
+
+    def home(self) -> Path:
+        # Go's os.UserHomeDir on Windows reads %USERPROFILE%.
+        return Path(os.environ.get("USERPROFILE") or os.path.expanduser("~"))
+
+    def insecurity(self, path: Path, st: os.stat_result) -> Insecurity | None:
+        return None  # ACLs, not modes; the profile folder is private by default
+
+    def is_ours(self, st: os.stat_result) -> bool:
+        return True

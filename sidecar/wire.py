@@ -1,0 +1,101 @@
+"""The one place where the domain's typed values become the contract's JSON.
+
+``contract/aliyun-sidecar.contract.json`` says what each object holds; this module writes it, so that a
+field is named once: a dataclass field ``sts_expires_at`` is the JSON field ``stsExpiresAt`` by one
+rule (``to_json``), and the three shapes of STS credentials (our contract's ``Credentials``, the SDKs'
+``External`` process output, the ``ALIBABA_CLOUD_CREDENTIALS_URI`` answer) sit side by side below.
+The end-to-end tests validate what leaves the sidecar against the contract source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from .oauth.client import format_rfc3339
+from .tokens import StsCredentials
+
+if TYPE_CHECKING:
+    from .credentials.identity import Identity
+    from .oauth.sites import Endpoints
+
+
+def camel(name: str) -> str:
+    """``access_token_expires_at`` → ``accessTokenExpiresAt``."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def to_json(value: Any) -> Any:
+    """A dataclass (recursively, in lists and dicts too) as the contract's camelCase JSON object.
+
+    Only for dataclasses whose every field is meant for the client (summaries, identities): secrets
+    live in ``tokens`` types, which go through the explicit shapes below.
+    """
+    if isinstance(value, StsCredentials):
+        raise TypeError("STS credentials have explicit shapes: see credentials_json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {camel(f.name): to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    return value
+
+
+def identity_json(profile: str, identity: Identity) -> dict[str, Any]:
+    """The contract's ``Identity`` (``aliyun/whoAmI``)."""
+    return {"profile": profile, **to_json(identity)}
+
+
+# ----------------------------------------------------------------- STS credentials, three shapes
+
+
+def credentials_json(profile: str, sts: StsCredentials) -> dict[str, Any]:
+    """The contract's ``Credentials`` (``aliyun/getCredentials``)."""
+    return {
+        "profile": profile,
+        "accessKeyId": sts.access_key_id,
+        "accessKeySecret": sts.access_key_secret,
+        "securityToken": sts.security_token,
+        "expiration": format_rfc3339(sts.expires_at),
+        "expiresAt": sts.expires_at,
+    }
+
+
+def external_json(sts: StsCredentials) -> dict[str, Any]:
+    """What the SDKs' ``External`` mode reads from a ``process_command`` (``python -m sidecar credentials``)."""
+    return {
+        "mode": "StsToken",
+        "access_key_id": sts.access_key_id,
+        "access_key_secret": sts.access_key_secret,
+        "sts_token": sts.security_token,
+        "expiration": format_rfc3339(sts.expires_at),
+    }
+
+
+def uri_payload(sts: StsCredentials) -> dict[str, str]:
+    """The answer the SDKs' credentials-URI providers parse (``Expiration``: ``%Y-%m-%dT%H:%M:%SZ``)."""
+    return {
+        "Code": "Success",
+        "AccessKeyId": sts.access_key_id,
+        "AccessKeySecret": sts.access_key_secret,
+        "SecurityToken": sts.security_token,
+        "Expiration": format_rfc3339(sts.expires_at),
+    }
+
+
+# ----------------------------------------------------------------- initialize
+
+
+def aliyun_capabilities(endpoints: Endpoints, version: str) -> dict[str, Any]:
+    """``capabilities.experimental.aliyun`` of the ``initialize`` result: the site table (with the
+    endpoints in effect), from which clients build their site pickers. No client id: clients never
+    call the service themselves."""
+    return {
+        "sites": [
+            {"name": s.name, "label": s.label, "signinBase": s.signin_base, "oauthBase": s.oauth_base}
+            for s in endpoints.sites.values()
+        ],
+        "version": version,
+    }
