@@ -712,7 +712,9 @@ async function extensionScenario(dirs0) {
             await H.sleep(300);
             await shot('paste-box');
             await H.answerPrompts(page(), [{ ask: /paste the redirect URL/i, value: location }]);
+            const t0 = Date.now();
             await H.waitForStatus(page(), nameRe('e2e-paste'), 20_000, EXT.statusItem, { failOnNotification: /sign-in failed|could not|invalid|expired/i });
+            H.log(`paste accepted -> status item "e2e-paste" in ${Date.now() - t0} ms`);
             await H.waitForNotification(page(), new RegExp(`Profile "e2e-paste" signed in as RAM user ${EXT.user.name} in account ${EXT.user.account_id}`), 10_000);
             await expectSignInClosed('e2e-paste');
             await waitConfig((doc) => doc.current === 'e2e-paste' && profileOf(doc, 'e2e-paste')?.oauth_refresh_token, summary);
@@ -732,8 +734,10 @@ async function extensionScenario(dirs0) {
             await signInPrompts('e2e-deny');
             const popup = await waitPopup(seen);
             await waitingToast('e2e-deny');
+            const t0 = Date.now();
             await pressOnPage(popup, 'deny');
             const toast = await H.waitForNotification(page(), /Sign-in of profile "e2e-deny" cancelled: Deny was chosen/, 15_000);
+            H.log(`Deny -> the warning shown in ${Date.now() - t0} ms (page load and click included)`);
             if (/administrator|official-cli/.test(toast)) throw new Error(`the Deny message talks about the administrator: ${toast}`);
             H.log(`notification: ${toast}`);
             await toastGone('e2e-deny');
@@ -777,7 +781,9 @@ async function extensionScenario(dirs0) {
             await waitingToast('e2e-cancel');
             const toast = page().locator('.notifications-toasts .notification-toast', { hasText: 'signing in "e2e-cancel"' }).first();
             await toast.locator('.monaco-button', { hasText: /^Cancel$/ }).first().click({ timeout: 5_000 });
+            const t0 = Date.now();
             const msg = await H.waitForStatus(page(), /sign-in cancelled/, 10_000, 'status.extensionMessage');
+            H.log(`Cancel -> "sign-in cancelled" in ${Date.now() - t0} ms`);
             H.log(`status message: ${msg}`);
             await toastGone('e2e-cancel');
             await shot('cancelled');
@@ -799,8 +805,10 @@ async function extensionScenario(dirs0) {
             await waitPopup(seen);
             await page().bringToFront();
             await waitingToast('e2e-restart');
+            const t0 = Date.now();
             await H.runCommand(page(), EXT.restart);
             const toast = await H.waitForNotification(page(), /sign-in of profile "e2e-restart" was interrupted/, 20_000);
+            H.log(`Restart Sidecar -> "interrupted" shown in ${Date.now() - t0} ms (palette included)`);
             H.log(`notification: ${toast}`);
             await toastGone('e2e-restart');
             await shot('interrupted');
