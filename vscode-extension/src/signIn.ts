@@ -13,7 +13,7 @@ import { openInBrowser } from './browser';
 import type { Sidecar } from './client';
 import { callbackOrigin, callbackPort, callbackReachability, signInMode, type Reachability } from './model/callbackModel';
 import { Methods, type ConfigError, type ProfileEntry, type ProfileList, type SignInParams, type SignInStarted, type SiteInfo } from './model/contract';
-import { cancelLogLine, describeError, errorKind, isCancelled, SidecarDownError } from './model/errorModel';
+import { cancelLogLine, describeError, errorKind, failedEnding, type SignInFailure } from './model/errorModel';
 import {
   defaultProfileName,
   inputFromEntry,
@@ -58,7 +58,7 @@ interface Waiting {
   started?: SignInStarted;
 }
 
-type Ending = { kind: 'signedIn'; entry: ProfileEntry } | { kind: 'cancelled' } | { kind: 'superseded' } | { kind: 'failed'; error: unknown };
+type Ending = { kind: 'signedIn'; entry: ProfileEntry } | SignInFailure;
 
 export class SignInFlow implements vscode.Disposable {
   /** The sign-in in progress, if any (for Copy URL, Open again and Paste redirect URL…). */
@@ -121,12 +121,7 @@ export class SignInFlow implements vscode.Disposable {
         try {
           return { kind: 'signedIn', entry: await this.sidecar.request<ProfileEntry>(Methods.signIn, params, token) };
         } catch (e) {
-          if (!isCancelled(e)) return { kind: 'failed', error: e };
-          if (token.isCancellationRequested) return { kind: 'cancelled' };
-          // Cancelled by the sidecar itself: a newer sign-in took its place (that one speaks), or the
-          // sidecar is shutting down (a restart): the user must hear that this one is over.
-          if (this.waiting !== waiting) return { kind: 'superseded' };
-          return { kind: 'failed', error: new SidecarDownError('The sign-in helper ended the sign-in (stopped or restarted).') };
+          return failedEnding(e, { userCancelled: token.isCancellationRequested, superseded: this.waiting !== waiting });
         } finally {
           clearTimeout(fallback);
           onCancel.dispose();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { cancelLogLine, configPosition, denyReason, describeError, positionText, isCancelled, OAUTH_DOCS_URL, SidecarDownError } from '../src/model/errorModel';
+import { cancelLogLine, configPosition, denyReason, describeError, failedEnding, positionText, isCancelled, OAUTH_DOCS_URL, SidecarDownError } from '../src/model/errorModel';
 
 const rpc = (code: number, message: string, data: Record<string, unknown>) => ({ code, message, data });
 
@@ -134,4 +134,15 @@ test('a sidecar that sends only `where`: the position is read from it', () => {
   assert.equal(positionText({ where: 'JSON syntax error at line 4, column 20: x' }), ' (line 4, column 20)');
   assert.equal(positionText({ where: '"profiles" is not an array' }), ' ("profiles" is not an array)');
   assert.equal(configPosition({ where: 'nested too deeply' }), undefined);
+});
+
+test("how a failed sign-in ended: the user's Cancel, superseded, interrupted by the sidecar, or an error", () => {
+  const cancelled = { code: -32800, message: 'x', data: { kind: 'cancelled' } };
+  assert.deepEqual(failedEnding(cancelled, { userCancelled: true, superseded: false }), { kind: 'cancelled' });
+  assert.deepEqual(failedEnding(cancelled, { userCancelled: false, superseded: true }), { kind: 'superseded' });
+  const interrupted = failedEnding(cancelled, { userCancelled: false, superseded: false });
+  assert.equal(interrupted.kind, 'failed');
+  assert.ok(interrupted.kind === 'failed' && interrupted.error instanceof SidecarDownError);
+  const denied = { code: -32021, message: 'x', data: { kind: 'signInDenied' } };
+  assert.deepEqual(failedEnding(denied, { userCancelled: true, superseded: false }), { kind: 'failed', error: denied });
 });

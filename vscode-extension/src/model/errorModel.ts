@@ -426,3 +426,18 @@ export function describeError(err: unknown, ctx: ErrorContext = {}): ErrorView |
 export function cancelLogLine(ctx: ErrorContext): LogLine {
   return { level: 'info', text: `${subject(ctx, ctx.profile ?? '')} cancelled by the user.` };
 }
+
+/** How a sign-in that did not succeed ended, as the user must hear it. */
+export type SignInFailure = { kind: 'cancelled' } | { kind: 'superseded' } | { kind: 'failed'; error: unknown };
+
+/**
+ * The sign-in request failed with `err`. A `cancelled` answer is the user's Cancel only when they
+ * pressed it; else the sidecar ended it itself: a newer sign-in took its place (that one speaks, this
+ * one ends silently), or the sidecar is shutting down (a restart), which the user must hear.
+ */
+export function failedEnding(err: unknown, how: { userCancelled: boolean; superseded: boolean }): SignInFailure {
+  if (!isCancelled(err)) return { kind: 'failed', error: err };
+  if (how.userCancelled) return { kind: 'cancelled' };
+  if (how.superseded) return { kind: 'superseded' };
+  return { kind: 'failed', error: new SidecarDownError('The sign-in helper ended the sign-in (stopped or restarted).') };
+}
