@@ -39,6 +39,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py``
 
 from benchmarks import seed  # noqa: E402
 from benchmarks.lsp import REPO, Client, RpcError, memory_kib  # noqa: E402
+from benchmarks.sigkill import bench_sigkill, per_hundred  # noqa: E402
 from sidecar.config import profiles as P  # noqa: E402
 from sidecar.config.store import ConfigStore  # noqa: E402
 from emulator import Emulator  # noqa: E402
@@ -62,6 +63,8 @@ class Sizes:
     writer_paces_ms: tuple[float, ...] = (20.0, 500.0)
     import_runs: int = 3
     list_calls: dict[int, int] = field(default_factory=lambda: {1: 200, 100: 100, 2000: 20})
+    #: SIGKILLs of a process in the middle of forced refreshes, with and without the recovery record.
+    sigkills: int = 100
 
 
 FULL = Sizes()
@@ -77,6 +80,7 @@ QUICK = Sizes(
     writer_paces_ms=(20.0,),
     import_runs=1,
     list_calls={1: 10, 100: 5, 2000: 2},
+    sigkills=3,
 )
 
 
@@ -595,6 +599,15 @@ def render(r: dict[str, Any]) -> str:
                  f"idle {s['idle_rss_kib'] / 1024:.0f} MiB RSS; peak {one['peak_rss_kib'] / 1024:.0f} MiB",
                  f"peak (VmHWM) after all the single-sidecar load above; max of the {m['sidecars']} sidecars "
                  f"in the multi-process run: {m['peak_rss_kib'] / 1024:.0f} MiB"))
+    if "sigkill" in r:
+        kill = r["sigkill"]
+        with_record, without = kill["with_record"], kill["without_record"]
+        rows.append(("sign-outs per 100 SIGKILLs during forced refreshes",
+                     f"{per_hundred(with_record):.0f} with the recovery record; "
+                     f"{per_hundred(without):.0f} without it (the before, same run)",
+                     f"{with_record['kills']} kills each at a random moment of a renewal loop "
+                     f"({with_record['renewals']} / {without['renewals']} renewals reached the service); "
+                     f"file {with_record['file_kib']} KiB; sign-outs {with_record['signouts']} / {without['signouts']}"))
     out = ["| measurement | result | notes |", "| --- | --- | --- |"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(out)
@@ -646,6 +659,7 @@ async def run(sizes: Sizes, work: Path, *, startup: bool = True) -> dict[str, An
     with Emulator(host="127.0.0.1", port=0, auto_approve=True) as emu:
         results["single"] = await bench_single(emu, work, sizes)
         results["multi"] = await bench_multiprocess(emu, work, sizes)
+        results["sigkill"] = await bench_sigkill(emu, work, sizes.sigkills)
     return results
 
 

@@ -37,6 +37,29 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--send-refresh-expiry", action="store_true", help="include refresh_token_expires_in in token answers"
     )
+    # The readings where the official clients disagree (see emulator/state.py).
+    parser.add_argument(
+        "--exchange-spelling", choices=("camel", "pascal"), default="camel",
+        help="field names of the /v1/exchange answer: accessKeyId... (camel) or AccessKeyId... (pascal)",
+    )
+    parser.add_argument("--no-refresh-token-in-code-grant", action="store_true", help="code grant answers carry no refresh_token")
+    parser.add_argument(
+        "--no-refresh-token-in-refresh", action="store_true", help="refresh answers carry no refresh_token (no rotation)"
+    )
+    parser.add_argument(
+        "--exchange-min-access-lifetime", type=float, default=0, metavar="SECONDS",
+        help="refuse the exchange when the access token has less than this left (0: off)",
+    )
+    parser.add_argument(
+        "--refresh-token-absolute", action="store_true", help="refresh tokens expire with the sign-in's first one (never extended)"
+    )
+    parser.add_argument(
+        "--registered-ports-only", action="store_true", help="accept only redirect URIs on ports 12345-12349"
+    )
+    parser.add_argument(
+        "--not-authorized-page", action="store_true",
+        help="with --not-authorized: show the error page and never redirect to the callback",
+    )
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--identity-user", metavar="NAME", help="sign in as this RAM user (default: dev)")
     who.add_argument("--identity-role", metavar="NAME", help="sign in as this RAM role")
@@ -68,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
             clock_skew=args.clock_skew,
             identity=identity,
             send_refresh_expiry=args.send_refresh_expiry,
+            exchange_spelling=args.exchange_spelling,
+            refresh_token_in_code_grant=not args.no_refresh_token_in_code_grant,
+            refresh_token_in_refresh=not args.no_refresh_token_in_refresh,
+            exchange_min_access_lifetime=args.exchange_min_access_lifetime,
+            refresh_token_absolute=args.refresh_token_absolute,
+            registered_ports_only=args.registered_ports_only,
+            not_authorized_page=args.not_authorized_page,
             control=not args.no_control,
         )
         emulator.start()

@@ -7,8 +7,10 @@ Routes (``name`` is the path after ``/__emulator/``):
 
 * ``GET stats`` → the counters (``Emulator.stats``)
 * ``GET config`` / ``POST config`` ``{auto_approve, not_authorized, access_token_ttl, refresh_token_ttl,
-  sts_ttl, code_ttl, clock_skew, send_refresh_expiry, identity: {kind, name, account_id, ...}}``; also
-  the short forms ``ttls: {access, refresh, sts, code}`` and ``skew``
+  sts_ttl, code_ttl, clock_skew, send_refresh_expiry, exchange_spelling, refresh_token_in_code_grant,
+  refresh_token_in_refresh, exchange_min_access_lifetime, refresh_token_absolute, registered_ports_only,
+  registered_ports, not_authorized_page, identity: {kind, name, account_id, ...}}``; also the short
+  forms ``ttls: {access, refresh, sts, code}`` and ``skew``
 * ``GET faults`` (pending), ``POST faults`` ``{endpoint, fault, count?, seconds?}``,
   ``DELETE faults`` or ``POST faults/clear``
 * ``POST revoke`` ``{refresh_token?}`` → ``{"revoked": n}``

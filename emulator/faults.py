@@ -22,6 +22,9 @@ FAULT_KINDS: tuple[str, ...] = (
     "drop_after",  # process the request (a refresh token rotates!), then close without answering
     "invalid_grant",  # HTTP 400 invalid_grant, state untouched
     "empty",  # HTTP 200 with {}
+    "invalid_client",  # HTTP 401 invalid_client: the client itself is refused (app not installed/assigned)
+    "unauthorized_client",  # HTTP 400 unauthorized_client
+    "invalid_token",  # HTTP 401 invalid_token
 )
 
 #: How long a "hang" holds a connection when no duration is given: longer than any client timeout.

@@ -49,6 +49,15 @@ _MALFORMED: dict[str, bytes] = {
 }
 
 
+#: Injected error answers: fault kind (= OAuth error code) -> (status, description).
+_INJECTED_ERRORS: dict[str, tuple[int, str]] = {
+    "invalid_grant": (400, "The grant is invalid (injected)."),
+    "invalid_client": (401, "Client authentication failed (injected)."),
+    "unauthorized_client": (400, "The client is not authorized for this grant (injected)."),
+    "invalid_token": (401, "The token is invalid (injected)."),
+}
+
+
 class EmulatorHTTPServer(ThreadingHTTPServer):
     """Threaded server whose handler threads never keep the process (or ``stop()``) waiting."""
 
@@ -199,9 +208,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, _MALFORMED[endpoint], "application/json")
         elif kind == "empty":
             self._json(200, {})
-        elif kind == "invalid_grant":
-            self.server.state.count_error("invalid_grant")
-            self._json(400, {"error": "invalid_grant", "error_description": "The grant is invalid (injected).", "requestId": new_request_id()})
+        elif kind in _INJECTED_ERRORS:
+            status, description = _INJECTED_ERRORS[kind]
+            self.server.state.count_error(kind)
+            self._json(status, {"error": kind, "error_description": description, "requestId": new_request_id()})
         return False
 
     def _drop(self) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from .faults import FaultPlan
 from .handler import AUTHORIZE_PATH, MAX_FIELDS, EmulatorHTTPServer
 from .identity import Identity
-from .state import AuthorizeError, Config, ServiceState, StsRecord
+from .state import REGISTERED_PORTS, AuthorizeError, Config, ServiceState, StsRecord
 
 
 class Emulator:
@@ -35,8 +35,18 @@ class Emulator:
         identity: Identity | None = None,
         not_authorized: bool = False,
         send_refresh_expiry: bool = False,
+        exchange_spelling: str = "camel",
+        refresh_token_in_code_grant: bool = True,
+        refresh_token_in_refresh: bool = True,
+        exchange_min_access_lifetime: float = 0.0,
+        refresh_token_absolute: bool = False,
+        registered_ports_only: bool = False,
+        registered_ports: tuple[int, int] = REGISTERED_PORTS,
+        not_authorized_page: bool = False,
         control: bool = True,
     ) -> None:
+        """The switches after ``send_refresh_expiry`` play the readings where the official clients
+        disagree (see ``state``'s docstring); their defaults are the emulator's original reading."""
         self.host = host
         self._requested_port = port
         #: Whether ``/__emulator/`` answers (always to loopback clients only).
@@ -51,6 +61,14 @@ class Emulator:
             code_ttl=code_ttl,
             clock_skew=clock_skew,
             send_refresh_expiry=send_refresh_expiry,
+            exchange_spelling=exchange_spelling,
+            refresh_token_in_code_grant=refresh_token_in_code_grant,
+            refresh_token_in_refresh=refresh_token_in_refresh,
+            exchange_min_access_lifetime=exchange_min_access_lifetime,
+            refresh_token_absolute=refresh_token_absolute,
+            registered_ports_only=registered_ports_only,
+            registered_ports=registered_ports,
+            not_authorized_page=not_authorized_page,
             identity=identity or Identity(),
         )
         self.faults = FaultPlan()

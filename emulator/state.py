@@ -17,6 +17,22 @@ Behaviour chosen where the reference is silent (documented for the tests that de
 * Access tokens stay valid until their own expiry after a refresh; ``revoke_refresh_tokens`` leaves
   them valid too (use ``expire_access_tokens`` to end them).
 * TTL changes apply to tokens issued afterwards. All times use ``now() = time.time() + clock_skew``.
+
+Readings where the official clients disagree (see the reference's last section) are switches, off by
+default, so that the sidecar can be tested against each:
+
+* ``exchange_spelling``: ``camel`` (``accessKeyId``..., what the Node.js SDK reads) or ``pascal``
+  (``AccessKeyId``..., what the Python SDK reads); the Go CLI reads both.
+* ``refresh_token_in_code_grant`` / ``refresh_token_in_refresh``: whether the answer carries a
+  ``refresh_token``. Without one in a refresh, the refresh token used is not rotated (it stays good).
+* ``exchange_min_access_lifetime``: the exchange refuses an access token with less than this many
+  seconds left (``invalid_token``, 401; the real answer is not known). 0: off.
+* ``refresh_token_absolute``: every refresh token of a sign-in expires when the first one did
+  (set once at authorization, never extended), instead of ``refresh_token_ttl`` after its own issue.
+* ``registered_ports_only``: only ``http://127.0.0.1:<port>/cli/callback`` with a port in
+  ``registered_ports`` (12345-12349, what the CLI hard-codes) is accepted.
+* ``not_authorized_page``: with ``not_authorized``, Authorize shows the "The call is not authorized"
+  error page and never redirects to the callback (instead of redirecting with ``access_denied``).
 """
 
 from __future__ import annotations
@@ -44,6 +60,9 @@ REDIRECT_URI = re.compile(r"http://127\.0\.0\.1:([1-9][0-9]{0,4})/cli/callback")
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 
+#: The redirect ports registered for the official-cli application (the CLI hard-codes them).
+REGISTERED_PORTS = (12345, 12349)
+EXCHANGE_SPELLINGS = ("camel", "pascal")
 DENIED_DESCRIPTION = "The user denied the authorization request."
 NOT_AUTHORIZED_DESCRIPTION = "The call is not authorized."
 #: How long the Authorize/Deny page stays answerable.
@@ -51,6 +70,22 @@ PENDING_TTL = 600.0
 MAX_STATE_LENGTH = 1024
 
 QueryLike = Mapping[str, Sequence[str]]
+
+BOOLEAN_SETTINGS = (
+    "auto_approve",
+    "not_authorized",
+    "send_refresh_expiry",
+    "refresh_token_in_code_grant",
+    "refresh_token_in_refresh",
+    "refresh_token_absolute",
+    "registered_ports_only",
+    "not_authorized_page",
+)
+#: The ``/v1/exchange`` answer's fields in each spelling.
+EXCHANGE_FIELDS: dict[str, tuple[str, str, str, str]] = {
+    "camel": ("accessKeyId", "accessKeySecret", "securityToken", "expiration"),
+    "pascal": ("AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"),
+}
 
 
 def new_request_id() -> str:
@@ -108,6 +143,16 @@ class Config:
     clock_skew: float = 0.0
     #: Add ``refresh_token_expires_in`` to token answers (the real service may not send it).
     send_refresh_expiry: bool = False
+    #: Field names of the ``/v1/exchange`` answer: ``camel`` or ``pascal``.
+    exchange_spelling: str = "camel"
+    refresh_token_in_code_grant: bool = True
+    refresh_token_in_refresh: bool = True
+    #: Seconds the access token must still have for the exchange (0: no minimum).
+    exchange_min_access_lifetime: float = 0.0
+    refresh_token_absolute: bool = False
+    registered_ports_only: bool = False
+    registered_ports: tuple[int, int] = REGISTERED_PORTS
+    not_authorized_page: bool = False
     identity: Identity = field(default_factory=Identity)
 
     def to_json(self) -> dict[str, Any]:
@@ -120,6 +165,14 @@ class Config:
             "code_ttl": self.code_ttl,
             "clock_skew": self.clock_skew,
             "send_refresh_expiry": self.send_refresh_expiry,
+            "exchange_spelling": self.exchange_spelling,
+            "refresh_token_in_code_grant": self.refresh_token_in_code_grant,
+            "refresh_token_in_refresh": self.refresh_token_in_refresh,
+            "exchange_min_access_lifetime": self.exchange_min_access_lifetime,
+            "refresh_token_absolute": self.refresh_token_absolute,
+            "registered_ports_only": self.registered_ports_only,
+            "registered_ports": list(self.registered_ports),
+            "not_authorized_page": self.not_authorized_page,
             "identity": self.identity.to_json(),
         }
 
@@ -160,6 +213,8 @@ class _Family:
     identity: Identity
     created_at: float
     revoked: bool = False
+    #: When its refresh tokens expire under ``refresh_token_absolute`` (set by the first one).
+    refresh_expires_at: float | None = None
 
 
 @dataclass
@@ -234,7 +289,7 @@ class ServiceState:
             for name in changes:
                 if not hasattr(self.config, name):
                     raise ValueError(f"unknown setting {name!r}")
-            for name in ("access_token_ttl", "refresh_token_ttl", "sts_ttl", "code_ttl"):
+            for name in ("access_token_ttl", "refresh_token_ttl", "sts_ttl", "code_ttl", "exchange_min_access_lifetime"):
                 if name in changes:
                     value = float(changes[name])
                     if value < 0:
@@ -242,9 +297,21 @@ class ServiceState:
                     changes[name] = value
             if "clock_skew" in changes:
                 changes["clock_skew"] = float(changes["clock_skew"])
-            for name in ("auto_approve", "not_authorized", "send_refresh_expiry"):
+            for name in BOOLEAN_SETTINGS:
                 if name in changes and not isinstance(changes[name], bool):
                     raise ValueError(f"{name} must be a boolean")
+            if "exchange_spelling" in changes and changes["exchange_spelling"] not in EXCHANGE_SPELLINGS:
+                raise ValueError(f"exchange_spelling must be one of {', '.join(EXCHANGE_SPELLINGS)}")
+            if "registered_ports" in changes:
+                ports = changes["registered_ports"]
+                if (
+                    not isinstance(ports, (list, tuple))
+                    or len(ports) != 2
+                    or not all(isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 65535 for p in ports)
+                    or ports[0] > ports[1]
+                ):
+                    raise ValueError("registered_ports must be [first, last] ports")
+                changes["registered_ports"] = (int(ports[0]), int(ports[1]))
             if "identity" in changes and not isinstance(changes["identity"], Identity):
                 raise ValueError("identity must be an Identity")
             self.config = replace(self.config, **changes)
@@ -330,6 +397,9 @@ class ServiceState:
         match = REDIRECT_URI.fullmatch(redirect_uri)
         if not match or int(match.group(1)) > 65535:
             raise AuthorizeError("invalid_request", "The redirect_uri is not registered for this client.")
+        first, last = self.config.registered_ports
+        if self.config.registered_ports_only and not first <= int(match.group(1)) <= last:
+            raise AuthorizeError("invalid_request", "The redirect_uri is not registered for this client.")
         response_type = _single(params, "response_type", error=AuthorizeError)
         if response_type != "code":
             raise AuthorizeError("unsupported_response_type", "Only response_type=code is supported.")
@@ -374,6 +444,9 @@ class ServiceState:
                 return self._error_redirect(pending, "access_denied", DENIED_DESCRIPTION)
             if self.config.not_authorized:
                 self._count("authorizations_denied")
+                if self.config.not_authorized_page:
+                    # The documented answer: an error page; the callback never hears of it.
+                    raise AuthorizeError("access_denied", NOT_AUTHORIZED_DESCRIPTION, status=403)
                 return self._error_redirect(pending, "access_denied", NOT_AUTHORIZED_DESCRIPTION)
             code = secrets.token_urlsafe(32)
             self._codes[code] = _Code(
@@ -467,7 +540,7 @@ class ServiceState:
             )
             self._families[family.id] = family
             record.family_id = family.id
-            return self._issue_tokens(family, now)
+            return self._issue_tokens(family, now, with_refresh=self.config.refresh_token_in_code_grant)
 
     def _refresh_grant(self, form: QueryLike) -> dict[str, Any]:
         token = _required(form, "refresh_token")
@@ -486,23 +559,27 @@ class ServiceState:
                 raise OAuthError("invalid_grant", "The refresh token has expired.")
             if family.client_id != client_id:
                 raise OAuthError("invalid_grant", "The refresh token was issued to another client.")
-            record.spent = True
-            return self._issue_tokens(family, now)
+            rotate = self.config.refresh_token_in_refresh
+            if rotate:
+                record.spent = True  # without a new refresh token in the answer, the old one stays good
+            return self._issue_tokens(family, now, with_refresh=rotate)
 
-    def _issue_tokens(self, family: _Family, now: float) -> dict[str, Any]:
+    def _issue_tokens(self, family: _Family, now: float, with_refresh: bool = True) -> dict[str, Any]:
         config = self.config
         access = secrets.token_urlsafe(32)
-        refresh = secrets.token_urlsafe(48)
         self._access[access] = _Access(family.id, now + config.access_token_ttl)
-        self._refresh[refresh] = _Refresh(family.id, now + config.refresh_token_ttl)
-        answer: dict[str, Any] = {
-            "access_token": access,
-            "refresh_token": refresh,
-            "expires_in": int(config.access_token_ttl),
-            "token_type": "Bearer",
-        }
+        answer: dict[str, Any] = {"access_token": access, "expires_in": int(config.access_token_ttl), "token_type": "Bearer"}
+        if not with_refresh:
+            return answer
+        refresh = secrets.token_urlsafe(48)
+        if family.refresh_expires_at is None or not config.refresh_token_absolute:
+            family.refresh_expires_at = now + config.refresh_token_ttl
+        # Sliding: each token lives refresh_token_ttl from its issue; absolute: all end with the first.
+        expires_at = family.refresh_expires_at if config.refresh_token_absolute else now + config.refresh_token_ttl
+        self._refresh[refresh] = _Refresh(family.id, expires_at)
+        answer["refresh_token"] = refresh
         if config.send_refresh_expiry:
-            answer["refresh_token_expires_in"] = int(config.refresh_token_ttl)
+            answer["refresh_token_expires_in"] = max(0, int(expires_at - now))
         return answer
 
     # -- exchange endpoint ------------------------------------------------------------------------
@@ -532,6 +609,13 @@ class ServiceState:
             now = self.now()
             if record.expires_at <= now:
                 raise OAuthError("expired_token", "The access token has expired.", status=401)
+            minimum = self.config.exchange_min_access_lifetime
+            if minimum and record.expires_at - now < minimum:
+                raise OAuthError(
+                    "invalid_token",
+                    f"The access token has less than {int(minimum)} seconds left; refresh it first.",
+                    status=401,
+                )
             family = self._families[record.family_id]
             sts = StsRecord(
                 access_key_id="STS.NT" + _random_text(string.ascii_letters + string.digits, 26),
@@ -543,13 +627,9 @@ class ServiceState:
                 client_id=family.client_id,
             )
             self._sts[sts.access_key_id] = sts
-            return {
-                "requestId": new_request_id(),
-                "accessKeyId": sts.access_key_id,
-                "accessKeySecret": sts.access_key_secret,
-                "securityToken": sts.security_token,
-                "expiration": rfc3339(sts.expires_at),
-            }
+            names = EXCHANGE_FIELDS[self.config.exchange_spelling]
+            values = (sts.access_key_id, sts.access_key_secret, sts.security_token, rfc3339(sts.expires_at))
+            return {"requestId": new_request_id(), **dict(zip(names, values))}
 
     # -- operations for tests ---------------------------------------------------------------------
 

@@ -144,18 +144,48 @@ class InvalidGrant(UpstreamError):
 
 
 class ClientNotAuthorized(SidecarError):
-    """A token call answered ``invalid_client``/``unauthorized_client``/``invalid_token``: the
-    official-cli application is not installed in the account or not assigned to the user. Permanent:
-    no retry loop. ``details``: ``profile``, ``error``, ``requestId``."""
+    """A token call was answered ``invalid_client``, ``unauthorized_client`` or ``invalid_token``.
+
+    The CLI treats these as permanent, and so do we: no retry can succeed until an administrator acts.
+    The likely cause is that the official-cli application is not installed in the account, or the
+    user is not assigned to it. Not an ``UpstreamError``, so that nothing retries it as a transient one.
+    """
 
     kind = "clientNotAuthorized"
 
+    def __init__(self, error: str, request_id: str = "", profile: str = "") -> None:
+        who = f"profile '{profile}'" if profile else "this sign-in"
+        super().__init__(
+            f"The sign-in service refused the client for {who} ({error}): the official-cli application is "
+            "probably not installed in the Alibaba Cloud account, or the user is not assigned to it. "
+            "A RAM administrator must install it and assign the user; retrying will not help.",
+            profile=profile,
+            error=error,
+            requestId=request_id,
+        )
+        self.error = error
+        self.request_id = request_id
+
+    def for_profile(self, profile: str) -> ClientNotAuthorized:
+        return ClientNotAuthorized(self.error, self.request_id, profile)
+
 
 class UnknownSite(SidecarError):
-    """A profile's ``oauth_site_type`` is not a known site; no site is called. ``details``: ``profile``,
-    ``site``, ``valid``."""
+    """A profile's ``oauth_site_type`` is not a site we know (the CLI and every SDK refuse it too).
+
+    Nothing is sent anywhere: guessing a site would send the profile's tokens to the wrong service.
+    """
 
     kind = "unknownSite"
+
+    def __init__(self, profile: str, site: str, valid: list[str]) -> None:
+        super().__init__(
+            f"Profile '{profile}' has oauth_site_type {site!r}, which is not a known site "
+            f"(valid: {', '.join(valid)}). Set it to one of those, or sign in again.",
+            profile=profile,
+            site=site,
+            valid=list(valid),
+        )
 
 
 def kinds() -> frozenset[str]:

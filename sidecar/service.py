@@ -22,6 +22,7 @@ from .errors import Cancelled, InvalidParams
 from .oauth.client import OAuthClient
 from .oauth.signin import DEFAULT_SIGNIN_TIMEOUT, ProgressCallback, SignInFlow, SignInRequest, StartedCallback
 from .oauth.sites import DEFAULT_CALLBACK_PORTS, Endpoints
+from .timing import HTTP_TIMEOUT
 from .tokens import StsCredentials
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class Settings:
     callback_ports: tuple[int, int] = DEFAULT_CALLBACK_PORTS
     margins: Margins = Margins()
     signin_timeout: float = DEFAULT_SIGNIN_TIMEOUT
-    http_timeout: float = 15.0
+    http_timeout: float = HTTP_TIMEOUT
 
 
 class SidecarService:
@@ -98,7 +99,7 @@ class SidecarService:
     async def profile_entry(self, name: str) -> P.ProfileSummary:
         doc = await self.store.aread()
         profile = P.get_profile(doc, name)
-        dead = name in self.refresher.dead_profiles(doc)
+        dead = self.refresher.dead_profiles(doc).get(name)
         return P.summarize(doc, profile, self._clock(), dead)
 
     async def _mutate(self, mutate: Callable[[P.ConfigDoc], None]) -> ProfileListing:
@@ -155,11 +156,12 @@ class SidecarService:
         """Run a browser sign-in; a sign-in already running is cancelled first (one at a time)."""
         P.validate_profile_name(profile)
         existing = P.find_profile(await self.store.aread(), profile)
-        if site is None:
-            site = str((existing or {}).get("oauth_site_type") or "CN")
+        endpoints = self.settings.endpoints
+        # Without a site, the profile's own (unknownSite when it is not one: never a guess).
+        chosen = endpoints.site_of(existing or {}, profile) if site is None else endpoints.site(P.validate_site(site))
         request = SignInRequest(
             profile=profile,
-            site=self.settings.endpoints.site(P.validate_site(site)),
+            site=chosen,
             region=P.validate_region(region) if region is not None else None,
             language=P.validate_language(language) if language is not None else None,
         )

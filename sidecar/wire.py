@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from .oauth.sites import Endpoints
 
 
+#: ``dataclasses.field(metadata=OMIT_WHEN_NONE)``: the field is optional in the contract (``name?``)
+#: and left out of the JSON when it is None; other None fields are written as ``null``.
+OMIT_WHEN_NONE = {"omitWhenNone": True}
+
+
 def camel(name: str) -> str:
     """``access_token_expires_at`` → ``accessTokenExpiresAt``."""
     head, *rest = name.split("_")
@@ -35,7 +40,11 @@ def to_json(value: Any) -> Any:
     if isinstance(value, StsCredentials):
         raise TypeError("STS credentials have explicit shapes: see credentials_json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {camel(f.name): to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            camel(f.name): to_json(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not (f.metadata.get("omitWhenNone") and getattr(value, f.name) is None)
+        }
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     if isinstance(value, dict):

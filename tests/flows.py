@@ -60,3 +60,33 @@ def age(config: Path, name: str = "dev", **fields: int) -> None:
 
 def profile_of(config: Path, name: str = "dev") -> dict[str, Any]:
     return P.get_profile(load_json(config), name)
+
+
+#: The readings where the official clients disagree, as emulator settings (``Emulator.configure``).
+#: The end-to-end tests whose outcome depends on them run under each; see ``variant`` fixtures.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "camel": {},
+    "pascal": {"exchange_spelling": "pascal"},
+    "noRefreshToken": {"refresh_token_in_code_grant": False},
+    "noRotation": {"refresh_token_in_refresh": False},
+    "strict": {
+        "exchange_min_access_lifetime": 900.0,
+        "refresh_token_absolute": True,
+        "send_refresh_expiry": True,
+        "registered_ports_only": True,
+    },
+}
+#: What ``Emulator.configure`` restores after a variant.
+VARIANT_DEFAULTS: dict[str, Any] = {
+    "exchange_spelling": "camel",
+    "refresh_token_in_code_grant": True,
+    "refresh_token_in_refresh": True,
+    "exchange_min_access_lifetime": 0.0,
+    "refresh_token_absolute": False,
+    "send_refresh_expiry": False,
+    "registered_ports_only": False,
+}
+
+
+def has_refresh_token(variant: str) -> bool:
+    return VARIANTS[variant].get("refresh_token_in_code_grant", True)

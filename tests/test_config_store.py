@@ -18,7 +18,7 @@ import pytest
 
 from sidecar.config import profiles as P
 from sidecar.config.files import read_private_file, remove_private_file, write_private_file
-from sidecar.config.store import ConfigStore, default_config_path, new_document
+from sidecar.config.store import ConfigStore, default_config_path, empty_document, new_document
 from sidecar.errors import ConfigCorrupt, ConfigInsecure, ConfigUnavailable
 
 from .conftest import FIXTURES, load_json
@@ -29,8 +29,9 @@ def test_default_path_follows_home(isolated_home: Path) -> None:
     assert ConfigStore().path == isolated_home / ".aliyun" / "config.json"
 
 
-def test_missing_file_reads_as_new_document(config_path: Path) -> None:
-    assert ConfigStore(config_path).read() == new_document()
+def test_missing_file_reads_as_no_profiles(config_path: Path) -> None:
+    """A reader sees no profiles; the first write creates the CLI's new file (next test)."""
+    assert ConfigStore(config_path).read() == empty_document() == {"current": "", "profiles": [], "meta_path": ""}
     assert not config_path.exists()
 
 
@@ -39,7 +40,7 @@ def test_first_write_creates_folder_0700_and_file_0600(config_path: Path) -> Non
     store.update(lambda doc: doc.update(current="x"))
     assert stat.S_IMODE(config_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(config_path.parent.stat().st_mode) == 0o700
-    assert load_json(config_path) == {"current": "x", "profiles": [], "meta_path": ""}
+    assert load_json(config_path) == {**new_document(), "current": "x"}  # the CLI's new file, changed
 
 
 def test_existing_loose_permissions_of_aliyun_folder_are_tightened(isolated_home: Path) -> None:
@@ -511,9 +512,9 @@ def test_an_empty_file_is_an_empty_profile_list(config_path: Path, text: str) ->
     config_path.parent.mkdir(parents=True)
     config_path.write_text(text)
     store = ConfigStore(config_path, settle_time=0.05)
-    assert store.read() == new_document()
+    assert store.read() == empty_document()
     store.update(lambda doc: doc.update(current="x"))
-    assert load_json(config_path)["current"] == "x"
+    assert load_json(config_path) == {**new_document(), "current": "x"}
 
 
 def test_an_empty_file_being_written_in_place_is_waited_for_before_we_write(cli_config: Path) -> None:

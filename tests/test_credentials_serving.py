@@ -22,7 +22,6 @@ import pytest
 
 from sidecar.config import profiles as P
 from sidecar.credentials.endpoint import MIN_STS_LIFETIME, CredentialsEndpoint, service_source
-from sidecar.credentials.keeper import KEEPER_MARGINS, MAX_SLEEP, CredentialKeeper
 from emulator import Emulator
 from sidecar.service import SidecarService
 
@@ -440,64 +439,6 @@ async def test_cli_credentials_other_errors_exit_1(emu: Emulator, config_path: P
     code, out, err = await run_cli(env, "--config-path", str(corrupt), "credentials", "--profile", "dev")
     assert code == 1 and out == "" and "not valid" in err
     assert corrupt.read_text() == '{"current": "dev", "profiles": ['
-
-
-# ================================================================== the keeper
-
-
-async def test_keeper_renews_both_layers_ahead_of_expiry(emu: Emulator, config_path: Path) -> None:
-    service = await signed_in(emu, config_path)
-    keeper = CredentialKeeper(service.refresher)
-    old_refresh = profile_of(config_path)["oauth_refresh_token"]
-    # still valid, but inside the keeper's margins (900 s STS, 1800 s access token)
-    age(config_path, sts=KEEPER_MARGINS.sts - 100, access=KEEPER_MARGINS.access_token - 100)
-    calls = emulator_calls(emu)
-    delay = await keeper.tick()
-    assert emulator_calls(emu) == (calls[0] + 1, calls[1] + 1)
-    profile = profile_of(config_path)
-    now = time.time()
-    assert profile["sts_expiration"] - now > KEEPER_MARGINS.sts
-    assert profile["oauth_access_token_expire"] - now > KEEPER_MARGINS.access_token > 1200  # the SDKs' threshold
-    rotated = profile["oauth_refresh_token"] != old_refresh
-    assert rotated, "the new refresh token was not written"
-    assert delay == MAX_SLEEP  # the emulator's hour-long tokens are not due again for a long time
-    assert await keeper.tick() == MAX_SLEEP and emulator_calls(emu) == (calls[0] + 1, calls[1] + 1)
-    await service.aclose()
-
-
-async def test_keeper_renews_sts_alone_without_spending_the_refresh_token(emu: Emulator, config_path: Path) -> None:
-    service = await signed_in(emu, config_path)
-    keeper = CredentialKeeper(service.refresher)
-    age(config_path, sts=KEEPER_MARGINS.sts - 1)
-    calls = emulator_calls(emu)
-    await keeper.tick()
-    assert emulator_calls(emu) == (calls[0], calls[1] + 1)
-    # not due yet: no call, and the keeper sleeps until the margin is reached (never a busy loop)
-    age(config_path, sts=KEEPER_MARGINS.sts + 100)
-    delay = await keeper.tick()
-    assert emulator_calls(emu) == (calls[0], calls[1] + 1)
-    assert 95 <= delay <= 100
-    age(config_path, sts=KEEPER_MARGINS.sts + 1)
-    assert await keeper.tick() >= 5  # MIN_SLEEP
-    await service.aclose()
-
-
-async def test_keeper_follows_the_current_profile_only(emu: Emulator, config_path: Path) -> None:
-    service = await signed_in(emu, config_path, "dev", "prod")  # prod is current
-    keeper = CredentialKeeper(service.refresher)
-    age(config_path, "dev", sts=10)
-    calls = emulator_calls(emu)
-    await keeper.tick()
-    assert emulator_calls(emu) == calls  # dev is not current: not the keeper's business
-    await service.switch_profile("dev")
-    await keeper.tick()
-    assert emulator_calls(emu) == (calls[0], calls[1] + 1)
-    doc = load_json(config_path)
-    doc["profiles"].append({"name": "ak", "mode": "AK", "access_key_id": "LTAIexample", "access_key_secret": "x" * 10})
-    doc["current"] = "ak"
-    config_path.write_text(json.dumps(doc))
-    assert await keeper.tick() == MAX_SLEEP
-    await service.aclose()
 
 
 # ================================================================== an unlocked CLI-style writer

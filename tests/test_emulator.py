@@ -731,3 +731,115 @@ def test_cli_prints_its_url_and_stops_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# -- switches for the readings the official clients disagree on (issue 13) -------------------------
+
+
+def test_exchange_spelling_switch(http: httpx.Client) -> None:
+    with Emulator(exchange_spelling="pascal") as emu:
+        body = exchange(http, emu, sign_in(http, emu)["access_token"]).json()
+        assert {"AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration", "requestId"} == set(body)
+        emu.configure(exchange_spelling="camel")
+        body = exchange(http, emu, sign_in(http, emu)["access_token"]).json()
+        assert {"accessKeyId", "accessKeySecret", "securityToken", "expiration", "requestId"} == set(body)
+        with pytest.raises(ValueError):
+            emu.configure(exchange_spelling="snake")
+
+
+def test_refresh_token_may_be_left_out_of_the_code_grant_and_the_refresh(http: httpx.Client) -> None:
+    with Emulator(refresh_token_in_code_grant=False) as emu:
+        assert "refresh_token" not in sign_in(http, emu)
+    with Emulator(refresh_token_in_refresh=False, send_refresh_expiry=True) as emu:
+        tokens = sign_in(http, emu)
+        first = refresh(http, emu, tokens["refresh_token"]).json()
+        assert "refresh_token" not in first and "refresh_token_expires_in" not in first
+        second = refresh(http, emu, tokens["refresh_token"])  # not rotated: the token stays good
+        assert second.status_code == 200 and exchange(http, emu, second.json()["access_token"]).status_code == 200
+
+
+def test_exchange_minimum_remaining_lifetime(http: httpx.Client) -> None:
+    with Emulator(access_token_ttl=1000, exchange_min_access_lifetime=900) as emu:
+        access = sign_in(http, emu)["access_token"]
+        assert exchange(http, emu, access).status_code == 200
+        emu.set_clock_skew(200)  # 800 s left on the token for the service
+        assert_error(exchange(http, emu, access), 401, "invalid_token")
+        emu.configure(exchange_min_access_lifetime=0)
+        assert exchange(http, emu, access).status_code == 200
+
+
+def test_absolute_refresh_token_lifetime_is_never_extended(http: httpx.Client) -> None:
+    with Emulator(refresh_token_ttl=1000, refresh_token_absolute=True, send_refresh_expiry=True) as emu:
+        tokens = sign_in(http, emu)
+        assert tokens["refresh_token_expires_in"] == 1000
+        emu.set_clock_skew(600)
+        renewed = refresh(http, emu, tokens["refresh_token"]).json()
+        assert 399 <= renewed["refresh_token_expires_in"] <= 400  # the first one's end, not 1000 more
+        emu.set_clock_skew(1001)
+        assert_error(refresh(http, emu, renewed["refresh_token"]), 400, "invalid_grant")
+    with Emulator(refresh_token_ttl=1000, send_refresh_expiry=True) as emu:  # sliding (the default)
+        tokens = sign_in(http, emu)
+        emu.set_clock_skew(600)
+        assert refresh(http, emu, tokens["refresh_token"]).json()["refresh_token_expires_in"] == 1000
+
+
+def test_registered_redirect_ports_only(http: httpx.Client) -> None:
+    with Emulator(registered_ports_only=True, auto_approve=True) as emu:
+        for port in (12345, 12349):
+            uri = f"http://127.0.0.1:{port}/cli/callback"
+            answer = http.get(authorize_url(emu, new_verifier(), redirect_uri=uri))
+            assert answer.status_code == 302 and answer.headers["location"].startswith(uri)
+        for port in (12344, 12350, 8080):
+            answer = http.get(authorize_url(emu, new_verifier(), redirect_uri=f"http://127.0.0.1:{port}/cli/callback"))
+            assert answer.status_code == 400 and "location" not in answer.headers
+            assert "not registered" in answer.text
+
+
+def test_not_authorized_as_an_error_page_without_redirect(http: httpx.Client) -> None:
+    with Emulator(not_authorized=True, not_authorized_page=True, auto_approve=True) as emu:
+        answer = http.get(authorize_url(emu, new_verifier()))
+        assert answer.status_code == 403 and "location" not in answer.headers
+        assert "The call is not authorized." in answer.text
+        with pytest.raises(AuthorizeError) as info:
+            emu.approve(authorize_url(emu, new_verifier()))
+        assert info.value.error == "access_denied"
+
+
+@pytest.mark.parametrize("error", ["invalid_client", "unauthorized_client", "invalid_token"])
+def test_injected_client_refusals(http: httpx.Client, error: str) -> None:
+    with Emulator() as emu:
+        tokens = sign_in(http, emu)
+        emu.inject("token", error)
+        answer = refresh(http, emu, tokens["refresh_token"])
+        assert answer.json()["error"] == error
+        assert refresh(http, emu, tokens["refresh_token"]).status_code == 200  # state untouched
+
+
+def test_switches_over_the_control_endpoint(http: httpx.Client) -> None:
+    with Emulator() as emu:
+        changes = {
+            "exchange_spelling": "pascal",
+            "refresh_token_in_code_grant": False,
+            "refresh_token_in_refresh": False,
+            "exchange_min_access_lifetime": 900,
+            "refresh_token_absolute": True,
+            "registered_ports_only": True,
+            "registered_ports": [20000, 20004],
+            "not_authorized_page": True,
+        }
+        config = http.post(f"{emu.url}/__emulator/config", json=changes).json()
+        assert {k: config[k] for k in changes} == {**changes, "exchange_min_access_lifetime": 900.0}
+        assert http.post(f"{emu.url}/__emulator/config", json={"exchange_spelling": "x"}).status_code == 400
+
+
+def test_switches_on_the_command_line() -> None:
+    from emulator.cli import _parser
+
+    args = _parser().parse_args(
+        ["--exchange-spelling", "pascal", "--no-refresh-token-in-code-grant", "--no-refresh-token-in-refresh",
+         "--exchange-min-access-lifetime", "900", "--refresh-token-absolute", "--registered-ports-only",
+         "--not-authorized", "--not-authorized-page"]
+    )
+    assert args.exchange_spelling == "pascal" and args.no_refresh_token_in_code_grant and args.no_refresh_token_in_refresh
+    assert args.exchange_min_access_lifetime == 900 and args.refresh_token_absolute and args.registered_ports_only
+    assert args.not_authorized_page

@@ -41,7 +41,7 @@ from sidecar.oauth.client import OAuthClient
 from sidecar.oauth.sites import PRODUCTION_SITES, Endpoints
 from sidecar.service import Settings, SidecarService
 
-from .conftest import load_json
+from .conftest import by_name, load_json
 from .rpc_harness import REPO, Sidecar
 
 HTTP_TIMEOUT = 0.5
@@ -181,7 +181,7 @@ async def test_refresh_fault_keeps_tokens_and_recovers(
     unchanged = profile_of(config_path) == before
     assert unchanged, "a failed refresh changed the profile"
     assert sign_in_required_events(events) == 0, "a network or server error was reported as 'sign in again'"
-    assert (await svc.list_profiles()).profiles[0].state == "valid"
+    assert by_name(await svc.list_profiles(), "dev").state == "valid"
     entry = await svc.refresh("dev", "accessToken")
     assert entry.state == "valid"
     rotated = profile_of(config_path)["oauth_refresh_token"] != before["oauth_refresh_token"]
@@ -240,7 +240,7 @@ async def test_refresh_the_service_completed_but_we_never_saw(
     assert nxt.value.kind == "signInRequired"
     unchanged = profile_of(config_path) == before
     assert unchanged
-    assert (await svc.list_profiles()).profiles[0].state == "valid"  # the STS credentials still serve
+    assert by_name(await svc.list_profiles(), "dev").state == "valid"  # the STS credentials still serve
 
 
 # ------------------------------------------------------------------ the STS exchange
@@ -341,7 +341,7 @@ async def test_revoked_refresh_token_on_expiry(
     unchanged = profile_of(config_path) == before
     assert unchanged
     listing = await svc.list_profiles()
-    assert listing.profiles[0].state == "signInRequired"
+    assert by_name(listing, "dev").state == "signInRequired"
     assert (await sign_in(svc, emu)).state == "valid"
     assert (await svc.credentials("dev")).expires_at > time.time()
 
@@ -624,3 +624,62 @@ async def test_disk_full_simulated(config_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.undo()
     store.update(lambda doc: doc.update(current="b"))
     assert load_json(config_path)["current"] == "b"
+
+
+# ------------------------------------------------------------------ SIGKILL between the rotation and the main write (issue 14)
+
+#: A sidecar process whose main write of renewed tokens never finishes: it says "writing" and waits to
+#: be killed, exactly where a SIGKILL during a slow write (a large file) would land.
+KILLED_DURING_THE_MAIN_WRITE = """
+import asyncio, sys
+sys.path.insert(0, {repo!r})
+from sidecar.config.store import ConfigStore
+from sidecar.oauth.sites import Endpoints
+from sidecar.service import Settings, SidecarService
+
+real = ConfigStore.aupdate
+
+async def stalled(self, mutate):
+    probe = {{"current": "", "profiles": [{{"name": "dev"}}]}}
+    try:
+        mutate(probe)
+    except Exception:
+        pass
+    if "oauth_refresh_token" in probe["profiles"][0]:  # the write of the renewed tokens
+        print("writing", flush=True)
+        await asyncio.sleep(3600)
+    return await real(self, mutate)
+
+ConfigStore.aupdate = stalled
+
+async def main():
+    endpoints = Endpoints().with_overrides({{"signinBase": {url!r}, "oauthBase": {url!r}}})
+    service = SidecarService(Settings(config_path={path!r}, endpoints=endpoints))
+    await service.refresher.credentials("dev", force="accessToken")
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+async def test_sigkill_after_the_rotation_before_the_main_write_signs_nobody_out(
+    svc: SidecarService, emu: Emulator, config_path: Path
+) -> None:
+    await sign_in(svc, emu)
+    spent = profile_of(config_path)["oauth_refresh_token"]
+    script = KILLED_DURING_THE_MAIN_WRITE.format(repo=str(REPO), url=emu.url, path=str(config_path))
+    child = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE, cwd=str(REPO))
+    assert child.stdout is not None
+    assert (await asyncio.wait_for(child.stdout.readline(), 30)).strip() == b"writing"
+    assert emu.stats["refreshes"] == 1  # the service has spent the token in the file
+    child.send_signal(signal.SIGKILL)
+    await child.wait()
+    assert profile_of(config_path)["oauth_refresh_token"] == spent
+    # The next sidecar starts: the recovery record puts the new token in place, with no new call.
+    after = make_service(config_path, emu)
+    assert await after.refresher.save_pending() == []
+    assert emu.stats["requests"]["token"] == 2  # the sign-in's code grant and the killed refresh
+    assert profile_of(config_path)["oauth_refresh_token"] != spent
+    await after.refresher.credentials("dev", force="accessToken")
+    assert emu.stats["invalid_grant"] == 0
+    await after.aclose()

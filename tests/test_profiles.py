@@ -53,8 +53,10 @@ def test_list_summaries_of_every_mode(cli_config: Path) -> None:
     entry = wire.to_json(oauth)
     assert set(entry) == {
         "name", "mode", "site", "region", "language", "isCurrent", "state",
-        "stsExpiresAt", "accessTokenExpiresAt", "refreshTokenExpiresAt",
+        "stsExpiresAt", "accessTokenExpiresAt", "refreshTokenExpiresAt", "hasRefreshToken",
     }
+    assert entry["hasRefreshToken"] is True
+    assert wire.to_json(summaries["default"])["hasRefreshToken"] is False
     assert not any("token" in str(v) and "old" in str(v) for v in entry.values())
 
 
@@ -87,12 +89,18 @@ def test_absent_refresh_expiry_means_alive() -> None:
 
 
 def test_selection_order(cli_config: Path) -> None:
+    """The CLI's ``getProfileName``: ALIBABACLOUD_PROFILE, then ALIBABA_CLOUD_PROFILE, then
+    ALICLOUD_PROFILE (the first set and not empty), then ``current``."""
     doc = ConfigStore(cli_config).read()
     assert P.select_profile_name(doc, None, {}) == "oauth-dev"
-    env = {"ALICLOUD_PROFILE": "c", "ALIBABACLOUD_PROFILE": "b"}
+    env = {"ALICLOUD_PROFILE": "c"}
+    assert P.select_profile_name(doc, None, env) == "c"
+    env["ALIBABA_CLOUD_PROFILE"] = "b"
     assert P.select_profile_name(doc, None, env) == "b"
-    env["ALIBABA_CLOUD_PROFILE"] = "a"
+    env["ALIBABACLOUD_PROFILE"] = "a"
     assert P.select_profile_name(doc, None, env) == "a"
+    env["ALIBABACLOUD_PROFILE"] = ""  # set but empty: skipped, as util.GetFromEnv skips it
+    assert P.select_profile_name(doc, None, env) == "b"
     assert P.select_profile_name(doc, "explicit", env) == "explicit"
     with pytest.raises(ProfileNotFound):
         P.select_profile_name({"current": "", "profiles": []}, None, {})
@@ -169,3 +177,111 @@ def test_token_reprs_hide_secrets() -> None:
 def test_invalid_profile_names(name: object) -> None:
     with pytest.raises(InvalidParams):
         P.validate_profile_name(name)
+
+
+@pytest.mark.parametrize(
+    ("ignore", "selected"),
+    [
+        ({"ALIBABA_CLOUD_IGNORE_PROFILE": "TRUE"}, "oauth-dev"),
+        ({"ALIBABACLOUD_IGNORE_PROFILE": "TRUE"}, "oauth-dev"),
+        ({"ALIBABA_CLOUD_IGNORE_PROFILE": "true"}, "from-env"),  # the CLI compares with "TRUE" exactly
+        ({"ALIBABA_CLOUD_IGNORE_PROFILE": "", "ALIBABACLOUD_IGNORE_PROFILE": "TRUE"}, "oauth-dev"),
+        ({"ALIBABA_CLOUD_IGNORE_PROFILE": "no", "ALIBABACLOUD_IGNORE_PROFILE": "TRUE"}, "from-env"),
+    ],
+)
+def test_ignore_profile_makes_the_profile_variables_ignored(cli_config: Path, ignore: dict, selected: str) -> None:
+    doc = ConfigStore(cli_config).read()
+    env = {"ALIBABA_CLOUD_PROFILE": "from-env", **ignore}
+    assert P.select_profile_name(doc, None, env) == selected
+    assert P.select_profile_name(doc, "explicit", env) == "explicit"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "dead", "state", "reason"),
+    [
+        ({"sts_expiration": NOW - 1, "oauth_access_token_expire": NOW - 1}, True, "signInRequired", "refreshTokenRefused"),
+        (
+            {"sts_expiration": NOW - 1, "oauth_access_token_expire": NOW - 1, "oauth_refresh_token_expire": NOW - 1},
+            None,
+            "signInRequired",
+            "refreshTokenExpired",
+        ),
+        # signed in without a refresh token: usable while the access token lives, then a sign-in
+        ({"sts_expiration": NOW - 1, "oauth_refresh_token": None}, None, "refreshable", None),
+        ({"sts_expiration": NOW - 1, "oauth_access_token_expire": NOW - 1, "oauth_refresh_token": None}, None, "signInRequired", "noRefreshToken"),
+        ({"sts_expiration": NOW - 1, "oauth_access_token_expire": NOW - 1, "oauth_refresh_token": ""}, None, "signInRequired", "noRefreshToken"),
+        ({"sts_expiration": NOW - 1}, "clientNotAuthorized", "signInRequired", "clientNotAuthorized"),
+        ({"oauth_site_type": "MARS"}, None, "signInRequired", "unknownSite"),
+        ({"oauth_site_type": "intl"}, None, "valid", None),
+        ({}, True, "valid", None),
+    ],
+)
+def test_state_reasons(overrides: dict, dead: object, state: str, reason: str | None) -> None:
+    profile = {k: v for k, v in oauth_profile(**overrides).items() if v is not None}
+    summary = P.summarize({"current": "p", "profiles": [profile]}, profile, NOW, dead)  # type: ignore[arg-type]
+    assert (summary.state, summary.state_reason) == (state, reason)
+    entry = wire.to_json(summary)
+    assert entry.get("stateReason") == reason
+    assert entry["hasRefreshToken"] is bool(profile.get("oauth_refresh_token"))
+
+
+def test_delete_of_a_duplicated_name_deletes_the_first_only(config_path: Path) -> None:
+    store = ConfigStore(config_path)
+    store.update(
+        lambda doc: doc.update(
+            current="dup",
+            profiles=[{"name": "dup", "mode": "AK", "n": 1}, {"name": "other"}, {"name": "dup", "mode": "AK", "n": 2}],
+        )
+    )
+    store.update(lambda doc: P.delete_profile(doc, "dup"))
+    doc = load_json(config_path)
+    assert [(p["name"], p.get("n")) for p in doc["profiles"]] == [("other", None), ("dup", 2)]
+    assert doc["current"] == "dup"  # the remaining one of that name is now the one the CLI uses
+
+
+CHAIN = {
+    "current": "role",
+    "profiles": [
+        {"name": "role", "mode": "ChainableRamRoleArn", "source_profile": "middle", "ram_role_arn": "acs:ram::1:role/r"},
+        {"name": "middle", "mode": "ChainableRamRoleArn", "source_profile": "sso"},
+        {"name": "sso", "mode": "OAuth", "oauth_site_type": "CN"},
+        {"name": "loop-a", "mode": "ChainableRamRoleArn", "source_profile": "loop-b"},
+        {"name": "loop-b", "mode": "ChainableRamRoleArn", "source_profile": "loop-a"},
+        {"name": "broken", "mode": "ChainableRamRoleArn", "source_profile": "gone"},
+        {"name": "ak", "mode": "AK"},
+    ],
+}
+
+
+def test_source_chains_are_followed_with_cycle_detection() -> None:
+    assert P.source_chain(CHAIN, "role") == ["role", "middle", "sso"]
+    assert P.oauth_source(CHAIN, "role") == "sso"
+    assert P.oauth_source(CHAIN, "sso") == "sso"
+    assert P.source_chain(CHAIN, "loop-a") == ["loop-a", "loop-b"]
+    assert P.oauth_source(CHAIN, "loop-a") is None
+    assert P.oauth_source(CHAIN, "broken") is None
+    assert P.oauth_source(CHAIN, "ak") is None
+    entries = {s.name: wire.to_json(s) for s in P.summarize_all(CHAIN, NOW)}
+    assert entries["role"]["sourceProfile"] == "middle"
+    assert "sourceProfile" not in entries["sso"]
+
+
+def test_a_new_file_is_written_as_the_cli_writes_it(config_path: Path) -> None:
+    """The CLI's ``NewConfiguration``: current ``default`` and a ``default`` profile, ``meta_path``."""
+    store = ConfigStore(config_path)
+    tokens = OAuthTokens("a", "r", NOW + 3600)
+    sts = StsCredentials("STS.k", "s", "t", NOW + 3600)
+    store.update(lambda doc: P.upsert_oauth_profile(doc, "dev", "CN", tokens, sts, "cn-hangzhou", "en", make_current=False))
+    doc = load_json(config_path)
+    assert doc["current"] == "default" and doc["meta_path"] == ""
+    assert doc["profiles"][0] == {"name": "default", "mode": "", "output_format": "json", "language": "en"}
+    assert [p["name"] for p in doc["profiles"]] == ["default", "dev"]
+
+
+def test_tokens_without_a_refresh_token_leave_the_fields_out() -> None:
+    profile = oauth_profile()
+    P.apply_oauth_tokens(profile, OAuthTokens("new-access", "", NOW + 3600))
+    assert profile["oauth_access_token"] == "new-access"
+    assert "oauth_refresh_token" not in profile and "oauth_refresh_token_expire" not in profile
+    tokens = P.read_oauth_tokens(profile)
+    assert tokens is not None and tokens.refresh_token == "" and tokens.access_token == "new-access"

@@ -17,8 +17,9 @@ from sidecar.errors import InvalidParams, NetworkError, SignInRequired
 from sidecar.oauth.client import OAuthClient
 from sidecar.oauth.sites import Endpoints
 from sidecar.service import Settings, SidecarService
+from sidecar.wire import to_json
 
-from .conftest import load_json
+from .conftest import by_name, load_json
 from .flows import age, make_service, signed_in
 
 
@@ -117,9 +118,9 @@ async def test_token_rotated_by_an_unlocked_writer_is_followed(emulator: Emulato
     real_read = service.store.read
     calls = {"n": 0}
 
-    def read_then_sdk_writes() -> dict:
+    def read_then_sdk_writes(*args: object) -> dict:
         # ...lands in the file just after our locked read saw the old token.
-        doc = real_read()
+        doc = real_read(*args)
         calls["n"] += 1
         if calls["n"] == 2:
             fresh = real_read()
@@ -154,7 +155,7 @@ async def test_invalid_grant_of_the_token_on_disk_is_final(emulator: Emulator, c
             await service.credentials("dev")
     assert emulator.stats["requests"]["token"] == token_calls  # no loop against the service
     listing = await service.list_profiles()
-    assert listing.profiles[0].state == "signInRequired"
+    assert by_name(listing, "dev").state == "signInRequired"
     await service.aclose()
 
 
@@ -187,7 +188,7 @@ async def test_network_failure_keeps_tokens(emulator: Emulator, config_path: Pat
     with pytest.raises(NetworkError):
         await service.credentials("dev")
     assert config_path.read_text() == before
-    assert (await service.list_profiles()).profiles[0].state == "refreshable"
+    assert by_name(await service.list_profiles(), "dev").state == "refreshable"
     await service.aclose()
 
 
@@ -275,4 +276,298 @@ async def test_rotated_tokens_that_cannot_be_written_are_kept_and_saved_later(
     sts = await service.refresher.credentials("dev", force="accessToken")
     assert sts.expires_at > time.time()
     assert emulator.stats["invalid_grant"] == 0 and emulator.stats["refreshes"] == 2
+    await service.aclose()
+
+
+# ------------------------------------------------------------------ every reading of the service (issue 13)
+
+
+async def test_sign_in_refresh_and_exchange_under_every_variant(variant_emulator: Emulator, config_path: Path) -> None:
+    """Sign-in, on-demand renewal and a forced renewal against each reading the clients disagree on."""
+    from .flows import has_refresh_token
+
+    emu = variant_emulator
+    service = await signed_in(emu, config_path)
+    profile = P.get_profile(load_json(config_path), "dev")
+    assert profile["access_key_id"].startswith("STS.")
+    entry = to_json(await service.profile_entry("dev"))
+    assert entry["state"] == "valid"
+    assert entry["hasRefreshToken"] is has_refresh_token(emu.variant)  # type: ignore[attr-defined]
+    age(config_path, sts=-1)
+    service.refresher.invalidate()
+    sts = await service.credentials("dev")
+    assert sts.expires_at > time.time() + 3000
+    if not has_refresh_token(emu.variant):  # type: ignore[attr-defined]
+        # usable while the access token lives, then a sign-in (no call to the token endpoint)
+        age(config_path, sts=-1, access=-1)
+        calls = emu.stats["requests"]["token"]
+        with pytest.raises(SignInRequired):
+            await service.credentials("dev")
+        assert emu.stats["requests"]["token"] == calls
+        entry = to_json(await service.profile_entry("dev"))
+        assert (entry["state"], entry.get("stateReason")) == ("signInRequired", "noRefreshToken")
+        await service.aclose()
+        return
+    before = P.get_profile(load_json(config_path), "dev")["oauth_refresh_token"]
+    await service.refresher.credentials("dev", force="accessToken")
+    await service.refresher.credentials("dev", force="accessToken")
+    after = P.get_profile(load_json(config_path), "dev")
+    rotates = emu.variant != "noRotation"  # type: ignore[attr-defined]
+    assert (after["oauth_refresh_token"] != before) is rotates
+    assert emu.stats["invalid_grant"] == 0 and emu.stats["exchange_failures"] == 0
+    assert to_json(await service.profile_entry("dev"))["state"] == "valid"
+    await service.aclose()
+
+
+async def test_the_access_token_is_renewed_with_20_minutes_left_on_every_request(emulator: Emulator, config_path: Path) -> None:
+    """The SDKs renew at 1200 s because the exchange needs 15 minutes; the per-request margin was 300 s."""
+    service = await signed_in(emulator, config_path)
+    age(config_path, sts=-1, access=1100)
+    service.refresher.invalidate()
+    await service.credentials("dev")
+    assert emulator.stats["refreshes"] == 1
+    assert P.get_profile(load_json(config_path), "dev")["oauth_access_token_expire"] > time.time() + 3000
+    await service.aclose()
+
+
+async def test_the_exchange_never_meets_a_token_too_short_for_it(config_path: Path) -> None:
+    """Against a service that refuses the exchange with less than 15 minutes left on the access
+    token: the sign-in's own token and every renewal keep 20 minutes, so no exchange is refused."""
+    with Emulator(auto_approve=True, access_token_ttl=1150, exchange_min_access_lifetime=900) as emu:
+        service = await signed_in(emu, config_path)
+        assert emu.stats["refreshes"] == 1  # the code grant's 1150 s token was renewed before the exchange
+        emu.set_clock_skew(300)  # 300 s later for the service: the token in the file has 850 s left
+        age(config_path, sts=-1, access=850)
+        service.refresher.invalidate()
+        await service.credentials("dev")
+        assert emu.stats["exchange_failures"] == 0 and emu.stats["exchanges"] == 2
+        await service.aclose()
+
+
+async def test_a_refresh_answer_without_a_refresh_token_keeps_the_old_one(config_path: Path) -> None:
+    with Emulator(auto_approve=True, refresh_token_in_refresh=False, send_refresh_expiry=True) as emu:
+        service = await signed_in(emu, config_path)
+        before = P.get_profile(load_json(config_path), "dev")
+        await service.refresher.credentials("dev", force="accessToken")
+        after = P.get_profile(load_json(config_path), "dev")
+        assert after["oauth_refresh_token"] == before["oauth_refresh_token"]
+        assert after["oauth_refresh_token_expire"] == before["oauth_refresh_token_expire"]
+        assert after["oauth_access_token"] != before["oauth_access_token"]
+        await service.refresher.credentials("dev", force="accessToken")  # the kept token still works
+        assert emu.stats["invalid_grant"] == 0
+        await service.aclose()
+
+
+async def test_a_profile_without_a_refresh_token_is_usable_while_its_access_token_lives(
+    emulator: Emulator, config_path: Path
+) -> None:
+    """As Go's omitempty writes it: no ``oauth_refresh_token`` field at all."""
+    service = await signed_in(emulator, config_path)
+    doc = load_json(config_path)
+    del P.get_profile(doc, "dev")["oauth_refresh_token"]
+    config_path.write_text(json.dumps(doc))
+    age(config_path, sts=-1, access=3000)
+    service.refresher.invalidate()
+    assert to_json(await service.profile_entry("dev"))["hasRefreshToken"] is False
+    sts = await service.credentials("dev")
+    assert sts.expires_at > time.time() + 3000
+    assert to_json(await service.profile_entry("dev"))["state"] == "valid"
+    await service.aclose()
+
+
+async def test_unknown_site_is_an_error_naming_the_profile_and_calls_nothing(emulator: Emulator, config_path: Path) -> None:
+    from sidecar.errors import UnknownSite
+
+    service = await signed_in(emulator, config_path)
+    doc = load_json(config_path)
+    P.get_profile(doc, "dev")["oauth_site_type"] = "MARS"
+    config_path.write_text(json.dumps(doc))
+    age(config_path, sts=-1, access=-1)
+    before = emulator.stats["requests"]
+    with pytest.raises(UnknownSite) as info:
+        await service.credentials("dev")
+    assert info.value.to_data() == {"kind": "unknownSite", "profile": "dev", "site": "MARS", "valid": ["CN", "INTL"]}
+    assert "dev" in info.value.message and "CN" in info.value.message and "INTL" in info.value.message
+    assert emulator.stats["requests"] == before
+    entry = to_json(await service.profile_entry("dev"))
+    assert (entry["state"], entry["stateReason"]) == ("signInRequired", "unknownSite")
+    with pytest.raises(UnknownSite):
+        service.settings.endpoints.site("mars")
+    await service.aclose()
+
+
+def test_the_exchange_answer_is_read_in_either_spelling_and_sent_with_the_clients_headers() -> None:
+    import httpx
+
+    from sidecar.oauth.client import OAuthClient
+
+    seen: list[httpx.Request] = []
+    answers = iter(
+        [
+            {"AccessKeyId": "STS.P", "AccessKeySecret": "s", "SecurityToken": "t", "Expiration": "2030-01-01T00:00:00Z"},
+            {"accessKeyId": "STS.C", "accessKeySecret": "s", "securityToken": "t", "expiration": "2030-01-01T00:00:00Z"},
+            {"ACCESSKEYID": "STS.U", "accesskeysecret": "s", "SECURITYTOKEN": "t", "EXPIRATION": "2030-01-01T00:00:00Z"},
+        ]
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=next(answers))
+
+    async def run() -> list[str]:
+        client = OAuthClient(transport=httpx.MockTransport(handler))
+        site = Endpoints().site("CN")
+        try:
+            return [(await client.exchange_sts(site, "access")).access_key_id for _ in range(3)]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(run()) == ["STS.P", "STS.C", "STS.U"]
+    request = seen[0]
+    assert request.headers["content-type"] == "application/json"
+    assert request.content == b""
+    assert request.headers["user-agent"].startswith("aliyun-sidecar/")
+    assert request.headers["authorization"] == "Bearer access"
+
+
+def test_the_code_grant_may_come_without_a_refresh_token() -> None:
+    import httpx
+
+    from sidecar.oauth.client import OAuthClient
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"access_token": "a", "expires_in": 3600, "token_type": "Bearer"})
+
+    async def run() -> object:
+        client = OAuthClient(transport=httpx.MockTransport(handler))
+        try:
+            return await client.exchange_code(Endpoints().site("CN"), "code", "http://127.0.0.1:12345/cli/callback", "v" * 43)
+        finally:
+            await client.aclose()
+
+    tokens = asyncio.run(run())
+    assert tokens.refresh_token == "" and tokens.access_token == "a"  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ locks and rotated tokens (issue 14)
+
+
+async def test_a_profile_edit_elsewhere_never_waits_for_a_hung_refresh(emulator: Emulator, config_path: Path) -> None:
+    service = await signed_in(emulator, config_path, "a", "b")
+    other = make_service(emulator, config_path)  # another window: its own store, its own lock files
+    emulator.inject("token", "hang", count=1, seconds=20)
+    refresh = asyncio.ensure_future(service.refresher.credentials("b", force="accessToken"))
+    while emulator.stats["requests"]["token"] < 3:  # two sign-ins, then our hung refresh
+        await asyncio.sleep(0.01)
+    listing = to_json(await other.switch_profile("a"))
+    assert listing["current"] == "a"
+    assert not refresh.done(), "the switch finished while the refresh was still pending"
+    refresh.cancel()
+    await asyncio.gather(refresh, return_exceptions=True)
+    await service.aclose()
+    await other.aclose()
+
+
+async def test_two_refreshes_of_one_profile_still_exclude_each_other(emulator: Emulator, config_path: Path) -> None:
+    """The split must not lose the cross-process exclusion of the renewal itself."""
+    first = await signed_in(emulator, config_path)
+    second = make_service(emulator, config_path)
+    age(config_path, sts=-1, access=-1)
+    await asyncio.gather(first.credentials("dev"), second.credentials("dev"))
+    assert emulator.stats["refreshes"] == 1 and emulator.stats["invalid_grant"] == 0
+    await first.aclose()
+    await second.aclose()
+
+
+@pytest.mark.parametrize("failure", ["diskFull", "corrupt", "lockTimeout"])
+async def test_a_rotated_token_that_cannot_be_saved_survives_a_restart(
+    emulator: Emulator, config_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """Whatever stops the save, the new tokens are in a 0600 recovery record; a new process (after a
+    restart) writes them into the file without a new upstream call."""
+    import stat
+
+    from sidecar.config.store import ConfigStore
+    from sidecar.errors import ConfigCorrupt, ConfigUnavailable
+
+    service = await signed_in(emulator, config_path)
+    spent = P.get_profile(load_json(config_path), "dev")["oauth_refresh_token"]
+    good = config_path.read_text()
+
+    def fail(self: ConfigStore, mutate: object) -> object:
+        if failure == "corrupt":
+            raise ConfigCorrupt(str(config_path), "line 1 column 2")
+        if failure == "lockTimeout":
+            raise ConfigUnavailable("Another process has held the lock for over 60 s.")
+        raise ConfigUnavailable("Cannot save: the disk is full.")
+
+    async def afail(self: ConfigStore, mutate: object) -> object:
+        return fail(self, mutate)
+
+    monkeypatch.setattr(ConfigStore, "aupdate", afail)
+    with pytest.raises((ConfigUnavailable, ConfigCorrupt)):
+        await service.refresher.credentials("dev", force="accessToken")
+    monkeypatch.undo()
+    assert config_path.read_text() == good  # the file still holds the spent token
+    records = list(config_path.parent.glob(".config.json.sidecar-recovery-*"))
+    assert len(records) == 1 and stat.S_IMODE(records[0].stat().st_mode) == 0o600
+    assert spent not in records[0].read_text()
+    await service.aclose()  # the process ends: only the record holds the new token
+
+    restarted = make_service(emulator, config_path)
+    calls = emulator.stats["requests"]["token"]
+    assert await restarted.refresher.save_pending() == []
+    assert emulator.stats["requests"]["token"] == calls
+    saved = P.get_profile(load_json(config_path), "dev")["oauth_refresh_token"]
+    assert saved != spent
+    assert list(config_path.parent.glob(".config.json.sidecar-recovery-*")) == []
+    await restarted.refresher.credentials("dev", force="accessToken")  # the saved token is the live one
+    assert emulator.stats["invalid_grant"] == 0
+    await restarted.aclose()
+
+
+async def test_a_recovery_record_is_merged_only_over_the_token_it_replaced(emulator: Emulator, config_path: Path) -> None:
+    from sidecar.credentials.recovery import Recovery
+    from sidecar.tokens import OAuthTokens, fingerprint
+
+    service = await signed_in(emulator, config_path)
+    held = P.read_oauth_tokens(P.get_profile(load_json(config_path), "dev"))
+    assert held is not None
+    stale = Recovery("dev", fingerprint("some-other-token"), OAuthTokens("x-access", "x-refresh", int(time.time()) + 3600))
+    assert service.refresher.recovery.save(stale)
+    before = config_path.read_text()
+    assert await service.refresher.save_pending() == []
+    assert config_path.read_text() == before  # the file moved on: the record is obsolete...
+    assert service.refresher.recovery.load("dev") is None  # ...and dropped
+    fitting = Recovery("dev", fingerprint(held.refresh_token), OAuthTokens("y-access", "y-refresh", int(time.time()) + 3600))
+    assert service.refresher.recovery.save(fitting)
+    await service.refresher.save_pending()
+    assert P.get_profile(load_json(config_path), "dev")["oauth_refresh_token"] == "y-refresh"
+    await service.aclose()
+
+
+async def test_a_successful_renewal_leaves_no_recovery_record(emulator: Emulator, config_path: Path) -> None:
+    service = await signed_in(emulator, config_path)
+    await service.refresher.credentials("dev", force="accessToken")
+    assert list(config_path.parent.glob(".config.json.sidecar-recovery-*")) == []
+    await service.aclose()
+
+
+async def test_a_sign_in_again_without_a_site_refuses_an_unknown_one(emulator: Emulator, config_path: Path) -> None:
+    from sidecar.errors import UnknownSite
+
+    service = await signed_in(emulator, config_path)
+    doc = load_json(config_path)
+    P.get_profile(doc, "dev")["oauth_site_type"] = "MARS"
+    config_path.write_text(json.dumps(doc))
+    started: list[str] = []
+
+    async def browser(url: str, _redirect: str) -> None:
+        started.append(url)
+
+    with pytest.raises(UnknownSite):
+        await service.sign_in("dev", None, None, None, browser)
+    assert started == []  # no site was opened
+    await signed_in(emulator, config_path, service=service)  # an explicit site (CN) fixes it
+    assert P.get_profile(load_json(config_path), "dev")["oauth_site_type"] == "CN"
     await service.aclose()

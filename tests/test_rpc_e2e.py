@@ -17,7 +17,8 @@ from pygls.exceptions import JsonRpcException
 from sidecar.config import profiles as P
 from emulator import Emulator
 
-from .conftest import FIXTURES, load_json
+from .conftest import FIXTURES, by_name, load_json
+from .flows import VARIANT_DEFAULTS, VARIANTS, has_refresh_token
 from .rpc_harness import Sidecar, follow_in_browser
 
 SECRET_FIELDS = ("oauth_access_token", "oauth_refresh_token", "access_key_secret", "sts_token")
@@ -34,16 +35,28 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
+@pytest.fixture(params=list(VARIANTS))
+def variant(emu: Emulator, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The module's emulator playing one reading of the service for one test (``flows.VARIANTS``)."""
+    emu.configure(**VARIANTS[request.param])
+    try:
+        yield request.param
+    finally:
+        emu.configure(**VARIANT_DEFAULTS)
+
+
 @pytest.fixture
 async def sidecar(emu: Emulator, isolated_home: Path, config_path: Path) -> AsyncIterator[Sidecar]:
     emu.clear_faults()
     emu.set_auto_approve(True)
+    ports = free_port_range()
+    emu.configure(registered_ports=tuple(ports))  # what a registered-ports-only variant accepts
     side = Sidecar(
         isolated_home,
         {
             "configPath": str(config_path),
             "endpoints": {"signinBase": emu.url, "oauthBase": emu.url},
-            "callbackPorts": free_port_range(),
+            "callbackPorts": ports,
             "signInTimeoutSeconds": 20,
             "keepFresh": False,
             "logLevel": "debug",
@@ -100,6 +113,7 @@ async def test_initialize_rejects_bad_options(isolated_home: Path) -> None:
 
 async def test_list_profiles_empty_then_cli_file(sidecar: Sidecar, config_path: Path) -> None:
     empty = await sidecar.request("aliyun/listProfiles")
+    # No file yet: no profiles (the first write creates the file the CLI would, with its "default").
     assert empty == {"current": "", "configPath": str(config_path), "profiles": []}
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text((FIXTURES / "cli_config.json").read_text())
@@ -116,7 +130,7 @@ async def test_list_profiles_empty_then_cli_file(sidecar: Sidecar, config_path: 
 # ------------------------------------------------------------------ sign-in
 
 
-async def test_sign_in_end_to_end(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+async def test_sign_in_end_to_end(sidecar: Sidecar, config_path: Path, emu: Emulator, variant: str) -> None:
     token = "progress-1"
     entry = await sign_in(sidecar, workDoneToken=token)
     assert entry["name"] == "dev" and entry["state"] == "valid" and entry["isCurrent"]
@@ -139,6 +153,8 @@ async def test_sign_in_end_to_end(sidecar: Sidecar, config_path: Path, emu: Emul
     assert creds["securityToken"] == profile["sts_token"]
     assert creds["expiresAt"] == profile["sts_expiration"]
     assert creds["expiration"].endswith("Z")
+    assert ("oauth_refresh_token" in profile) is has_refresh_token(variant)
+    assert entry["hasRefreshToken"] is has_refresh_token(variant)
 
 
 async def test_sign_in_again_replaces_tokens_only(sidecar: Sidecar, config_path: Path) -> None:
@@ -260,11 +276,12 @@ async def test_switch_set_delete(sidecar: Sidecar, config_path: Path) -> None:
     a = next(p for p in listing["profiles"] if p["name"] == "a")
     assert (a["region"], a["language"]) == ("cn-beijing", "zh")
     listing = await sidecar.request("aliyun/deleteProfile", {"name": "a"})
-    assert [p["name"] for p in listing["profiles"]] == ["b"] and listing["current"] == "b"
+    # the new file was created as the CLI creates it, with its empty "default" profile first
+    assert [p["name"] for p in listing["profiles"]] == ["default", "b"] and listing["current"] == "default"
     with pytest.raises(JsonRpcException) as info:
         await sidecar.request("aliyun/switchProfile", {"name": "a"})
     assert info.value.code == -32010
-    assert info.value.data == {"kind": "profileNotFound", "profile": "a", "existing": ["b"]}
+    assert info.value.data == {"kind": "profileNotFound", "profile": "a", "existing": ["default", "b"]}
 
 
 async def test_switch_by_another_process_is_noticed(sidecar: Sidecar, config_path: Path) -> None:
@@ -294,19 +311,26 @@ async def test_corrupt_file_is_reported_and_kept(sidecar: Sidecar, config_path: 
 # ------------------------------------------------------------------ refresh & credentials
 
 
-async def test_forced_refresh_of_each_layer(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+async def test_forced_refresh_of_each_layer(sidecar: Sidecar, config_path: Path, emu: Emulator, variant: str) -> None:
     await sign_in(sidecar)
     before = P.get_profile(load_json(config_path), "dev")
     entry = await sidecar.request("aliyun/refresh", {"force": "sts"})
     after_sts = P.get_profile(load_json(config_path), "dev")
     assert entry["state"] == "valid"
     assert after_sts["access_key_id"] != before["access_key_id"]
-    assert after_sts["oauth_refresh_token"] == before["oauth_refresh_token"]
+    assert after_sts.get("oauth_refresh_token") == before.get("oauth_refresh_token")
     await sidecar.wait_for("aliyun/credentialsChanged", lambda p: p["kind"] == "refreshed")
 
+    if not has_refresh_token(variant):
+        with pytest.raises(JsonRpcException) as info:
+            await sidecar.request("aliyun/refresh", {"profile": "dev", "force": "accessToken"})
+        assert info.value.data["kind"] == "signInRequired"
+        entry = await sidecar.request("aliyun/refresh", {"force": "sts"})  # the access token still serves
+        assert entry["state"] == "valid"
+        return
     await sidecar.request("aliyun/refresh", {"profile": "dev", "force": "accessToken"})
     after_access = P.get_profile(load_json(config_path), "dev")
-    assert after_access["oauth_refresh_token"] != before["oauth_refresh_token"]
+    assert (after_access["oauth_refresh_token"] != before["oauth_refresh_token"]) is (variant != "noRotation")
     assert after_access["oauth_access_token"] != before["oauth_access_token"]
     assert after_access["access_key_id"] != after_sts["access_key_id"]
     refusals = emu.stats["invalid_grant"]
@@ -314,8 +338,10 @@ async def test_forced_refresh_of_each_layer(sidecar: Sidecar, config_path: Path,
     assert emu.stats["invalid_grant"] == refusals
 
 
-async def test_expired_layers_renew_on_demand(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+async def test_expired_layers_renew_on_demand(sidecar: Sidecar, config_path: Path, emu: Emulator, variant: str) -> None:
     await sign_in(sidecar)
+    if not has_refresh_token(variant):
+        return  # nothing to renew the access token with: covered by test_forced_refresh_of_each_layer
     doc = load_json(config_path)
     profile = P.get_profile(doc, "dev")
     profile["sts_expiration"] = int(time.time()) - 10
@@ -325,6 +351,7 @@ async def test_expired_layers_renew_on_demand(sidecar: Sidecar, config_path: Pat
     creds = await sidecar.request("aliyun/getCredentials", {"profile": "dev"})
     assert creds["expiresAt"] > time.time() + 3000
     assert emu.stats["refreshes"] == refreshes + 1
+    assert emu.stats["exchange_failures"] == 0 or variant != "strict"
 
 
 async def test_revoked_refresh_token_means_sign_in_required(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
@@ -342,7 +369,7 @@ async def test_revoked_refresh_token_means_sign_in_required(sidecar: Sidecar, co
         await sidecar.request("aliyun/refresh", {"force": "accessToken"})
     assert emu.stats["requests"]["token"] == calls
     listing = await sidecar.request("aliyun/listProfiles")
-    assert listing["profiles"][0]["state"] == "valid"  # STS is still good; only renewal is impossible
+    assert by_name(listing, "dev")["state"] == "valid"  # STS is still good; only renewal is impossible
     # signing in again clears it
     await sign_in(sidecar)
     await sidecar.request("aliyun/refresh", {"force": "accessToken"})
@@ -409,7 +436,7 @@ async def test_bad_params_answer_invalid_params(sidecar: Sidecar, method: str, p
         await sidecar.request(method, params, timeout=5)
     assert info.value.code == -32602
     assert info.value.data["kind"] == "invalidParams" and info.value.data["field"] == field
-    assert (await sidecar.request("aliyun/listProfiles"))["profiles"] == []
+    assert (await sidecar.request("aliyun/listProfiles"))["profiles"] == []  # nothing was written
 
 
 async def test_unknown_method_and_huge_payload(sidecar: Sidecar) -> None:
@@ -419,7 +446,7 @@ async def test_unknown_method_and_huge_payload(sidecar: Sidecar) -> None:
     with pytest.raises(JsonRpcException) as info:
         await sidecar.request("aliyun/switchProfile", {"name": "n" * 2_000_000}, timeout=10)
     assert info.value.data["kind"] == "invalidParams"
-    assert (await sidecar.request("aliyun/listProfiles"))["current"] == ""
+    assert (await sidecar.request("aliyun/listProfiles"))["current"] == ""  # nothing was written
 
 
 # ------------------------------------------------------------------ secrets never leak
@@ -499,3 +526,71 @@ async def test_who_am_i(sidecar: Sidecar, emu: Emulator, isolated_home: Path, co
     assert identity["profile"] == "dev" and identity["identityType"] == "RAMUser"
     assert identity["accountId"] and identity["arn"].startswith("acs:ram::")
     assert await side.stop() == 0
+
+
+# ------------------------------------------------------------------ the service's disputed answers (issue 13)
+
+
+async def test_sign_in_on_the_registered_ports(emu: Emulator, isolated_home: Path, config_path: Path) -> None:
+    """With the default ports (12345-12349, the CLI's) against a service that accepts no other."""
+    emu.configure(registered_ports_only=True, registered_ports=(12345, 12349))
+    side = Sidecar(isolated_home, {"configPath": str(config_path), "keepFresh": False, "signInTimeoutSeconds": 20,
+                                   "endpoints": {"signinBase": emu.url, "oauthBase": emu.url}})
+    side.browser = follow_in_browser
+    await side.start()
+    try:
+        entry = await sign_in(side)
+        assert entry["state"] == "valid"
+        started = side.of("aliyun/signInStarted")[0]
+        assert 12345 <= int(started["redirectUri"].split(":")[2].split("/")[0]) <= 12349
+    finally:
+        emu.configure(registered_ports_only=False)
+        assert await side.stop() == 0
+
+
+async def test_not_authorized_page_without_redirect_ends_in_a_timeout(
+    emu: Emulator, isolated_home: Path, config_path: Path
+) -> None:
+    """The documented "The call is not authorized" answer is a page that never reaches the callback."""
+    pages: list[str] = []
+
+    async def browser(url: str) -> None:
+        response = await follow_in_browser(url)
+        pages.append(response.text)
+
+    ports = free_port_range()
+    emu.configure(not_authorized=True, not_authorized_page=True)
+    side = Sidecar(isolated_home, {"configPath": str(config_path), "keepFresh": False, "signInTimeoutSeconds": 2,
+                                   "callbackPorts": ports, "endpoints": {"signinBase": emu.url, "oauthBase": emu.url}})
+    side.browser = browser
+    await side.start()
+    try:
+        with pytest.raises(JsonRpcException) as info:
+            await sign_in(side)
+    finally:
+        emu.configure(not_authorized=False, not_authorized_page=False)
+    assert info.value.data["kind"] == "signInTimeout"
+    assert pages and "The call is not authorized" in pages[0]  # the browser stayed on the error page
+    assert not config_path.exists() or "dev" not in [p["name"] for p in load_json(config_path)["profiles"]]
+    assert await side.stop() == 0
+
+
+async def test_refused_client_and_unknown_site_over_rpc(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+    await sign_in(sidecar)
+    emu.inject("token", "invalid_client", count=1)
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/refresh", {"force": "accessToken"})
+    assert info.value.data["kind"] == "clientNotAuthorized" and info.value.data["profile"] == "dev"
+    calls = emu.stats["requests"]["token"]
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/refresh", {"force": "accessToken"})
+    assert info.value.data["kind"] == "clientNotAuthorized"
+    assert emu.stats["requests"]["token"] == calls  # permanent: not retried
+    doc = load_json(config_path)
+    P.get_profile(doc, "dev")["oauth_site_type"] = "EU"
+    config_path.write_text(json.dumps(doc))
+    with pytest.raises(JsonRpcException) as info:
+        await sidecar.request("aliyun/refresh", {"force": "sts"})
+    assert info.value.data == {"kind": "unknownSite", "profile": "dev", "site": "EU", "valid": ["CN", "INTL"]}
+    entry = by_name(await sidecar.request("aliyun/listProfiles"), "dev")
+    assert entry["stateReason"] == "unknownSite"

@@ -264,3 +264,64 @@ async def test_sdk_uses_the_endpoint_of_a_real_sidecar(emu: Emulator, home_confi
     assert_no_secrets(stderr, home_config)
     gone = await run_sdk(sdk_env(isolated_home, **environment))
     assert not gone["ok"]  # the URL died with the sidecar
+
+
+# ------------------------------------------------------------------ (d) the SDK refreshing on its own (issue 13)
+
+#: The SDK's OAuth provider with its hard-coded production host replaced by the emulator's URL (the
+#: only change: the SDK's code runs as shipped), then the same child as above.
+SDK_OAUTH_CHILD = (
+    "import os\n"
+    "from alibabacloud_credentials.provider import oauth as _oauth\n"
+    "_original = _oauth.OAuthCredentialsProvider.__init__\n"
+    "def _init(self, *args, **kwargs):\n"
+    "    kwargs['sign_in_url'] = os.environ['EMULATOR_OAUTH_BASE']\n"
+    "    _original(self, *args, **kwargs)\n"
+    "_oauth.OAuthCredentialsProvider.__init__ = _init\n"
+) + SDK_CHILD
+
+
+async def run_sdk_oauth(env: dict[str, str]) -> dict[str, Any]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SDK_OAUTH_CHILD, env=env, cwd=str(env["HOME"]),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, _err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, "the SDK child crashed"
+    return json.loads(out.decode().strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(("spelling", "sdk_reads_it"), [("pascal", True), ("camel", False)])
+async def test_the_sdk_refreshing_itself_does_not_sign_the_user_out(
+    home_config: Path, isolated_home: Path, spelling: str, sdk_reads_it: bool
+) -> None:
+    """The Python SDK renews the access token itself (20 minutes or less left), spends the rotating
+    refresh token, exchanges, and writes the result back. Against the service in the spelling it
+    reads (PascalCase), the rotation is saved and we carry on with it: nobody is signed out. In the
+    other spelling (the control) it spends the token, cannot read the answer, saves nothing, and the
+    user is signed out: the reading matters, and ours must not depend on it."""
+    from sidecar.errors import SignInRequired
+
+    with Emulator(auto_approve=True, exchange_spelling=spelling) as emu:
+        service = await signed_in(emu, home_config)
+        spent = profile_of(home_config)["oauth_refresh_token"]
+        age(home_config, sts=-60, access=600)  # the SDK's own rule: renew at 1200 s or less
+        env = sdk_env(isolated_home, EMULATOR_OAUTH_BASE=emu.url)
+        result = await run_sdk_oauth(env)
+        assert emu.stats["refreshes"] == 1  # the SDK spent the refresh token
+        if not sdk_reads_it:
+            assert not result["ok"]
+            assert profile_of(home_config)["oauth_refresh_token"] == spent  # nothing was saved
+            with pytest.raises(SignInRequired):
+                await service.refresher.credentials("dev", force="accessToken")
+            await service.aclose()
+            return
+        assert result["ok"], result.get("error")
+        assert same_as_file(result, home_config), "the SDK did not save what it got"
+        saved = profile_of(home_config)["oauth_refresh_token"]
+        assert saved != spent
+        service.refresher.invalidate()
+        await service.refresher.credentials("dev", force="accessToken")  # we carry on with its token
+        assert emu.stats["invalid_grant"] == 0
+        assert (await service.profile_entry("dev")).state == "valid"
+        await service.aclose()

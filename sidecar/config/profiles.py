@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidParams, ProfileNotFound
@@ -20,17 +20,20 @@ from .store import DEFAULT_PROFILE_NAME, ConfigDoc
 
 OAUTH_MODE = "OAuth"
 LANGUAGES = ("en", "zh")
-#: Checked in this order after an explicit name, before ``current`` (as the CLI and SDKs do).
-PROFILE_ENV_VARS = ("ALIBABA_CLOUD_PROFILE", "ALIBABACLOUD_PROFILE", "ALICLOUD_PROFILE")
-
-#: Token fields of an OAuth profile: what sign-in replaces and delete removes with the profile.
-OAUTH_TOKEN_FIELDS = (
-    "oauth_access_token",
-    "oauth_refresh_token",
-    "oauth_access_token_expire",
-    "oauth_refresh_token_expire",
-)
-STS_FIELDS = ("access_key_id", "access_key_secret", "sts_token", "sts_expiration")
+#: Checked in this order after an explicit name, before ``current``: the CLI's ``getProfileName``
+#: (``util.GetFromEnv``: the first one that is set and not empty wins).
+PROFILE_ENV_VARS = ("ALIBABACLOUD_PROFILE", "ALIBABA_CLOUD_PROFILE", "ALICLOUD_PROFILE")
+#: The CLI ignores its config file (and so the variables above) when the first of these that is set
+#: and not empty is exactly ``TRUE`` (case-sensitive, as the CLI compares). The sidecar exists to
+#: manage that file, so it cannot ignore it; it ignores the profile variables, as the CLI never
+#: reads them then, and falls back to ``current``.
+IGNORE_PROFILE_ENV_VARS = ("ALIBABA_CLOUD_IGNORE_PROFILE", "ALIBABACLOUD_IGNORE_PROFILE")
+#: ``stateReason`` values of a profile whose state is ``signInRequired``.
+REASON_REFUSED = "refreshTokenRefused"
+REASON_EXPIRED = "refreshTokenExpired"
+REASON_NO_REFRESH_TOKEN = "noRefreshToken"
+REASON_CLIENT_NOT_AUTHORIZED = "clientNotAuthorized"
+REASON_UNKNOWN_SITE = "unknownSite"
 
 
 def profiles_of(doc: ConfigDoc) -> list[dict[str, Any]]:
@@ -62,18 +65,52 @@ def get_profile(doc: ConfigDoc, name: str) -> dict[str, Any]:
 def select_profile_name(
     doc: ConfigDoc, explicit: str | None = None, environ: Mapping[str, str] | None = None
 ) -> str:
-    """Explicit name, then the profile environment variables, then ``current``."""
+    """Explicit name, then the profile environment variables (unless the CLI would ignore them),
+    then ``current``."""
     if explicit:
         return explicit
     env = os.environ if environ is None else environ
-    for var in PROFILE_ENV_VARS:
-        value = env.get(var)
+    if _first_set(env, IGNORE_PROFILE_ENV_VARS) != "TRUE":
+        value = _first_set(env, PROFILE_ENV_VARS)
         if value:
             return value
     current = doc.get("current") or ""
     if not current:
         raise ProfileNotFound("(none selected)", profile_names(doc))
     return current
+
+
+def _first_set(env: Mapping[str, str], names: tuple[str, ...]) -> str:
+    """The first variable of ``names`` that is set and not empty (the CLI's ``util.GetFromEnv``)."""
+    for var in names:
+        value = env.get(var)
+        if value:
+            return value
+    return ""
+
+
+def source_chain(doc: ConfigDoc, name: str) -> list[str]:
+    """``name`` and the profiles its ``source_profile`` leads to, in order, as the CLI and the SDKs
+    follow a ``ChainableRamRoleArn`` chain; it stops at a missing profile or before a cycle."""
+    chain = [name]
+    profile = find_profile(doc, name)
+    while profile is not None:
+        source = profile.get("source_profile")
+        if not isinstance(source, str) or not source or source in chain:
+            break
+        chain.append(source)
+        profile = find_profile(doc, source)
+    return chain
+
+
+def oauth_source(doc: ConfigDoc, name: str) -> str | None:
+    """The OAuth profile that ``name`` stands on: itself when it is one, else the first OAuth profile
+    down its ``source_profile`` chain (``None`` when there is none, or the chain is broken)."""
+    for link in source_chain(doc, name):
+        profile = find_profile(doc, link)
+        if profile is not None and profile.get("mode") == OAUTH_MODE:
+            return link
+    return None
 
 
 def validate_profile_name(name: Any) -> str:
@@ -121,23 +158,52 @@ def layer_times(profile: Mapping[str, Any]) -> LayerTimes:
     )
 
 
-def profile_state(profile: Mapping[str, Any], now: float, refresh_token_dead: bool = False) -> str:
-    """``valid`` | ``refreshable`` | ``signInRequired`` | ``notOAuth``.
+Dead = bool | str | None
 
-    ``refresh_token_dead`` is what the refresher learned from an ``invalid_grant``: the file cannot
-    say that a refresh token with a future expiry was revoked or spent elsewhere.
+
+def _dead_reason(dead: Dead) -> str | None:
+    if dead is True:
+        return REASON_REFUSED
+    return dead or None
+
+
+def site_known(profile: Mapping[str, Any]) -> bool:
+    """Whether ``oauth_site_type`` names a site (absent or empty means ``CN``, as the SDKs default)."""
+    site = profile.get("oauth_site_type")
+    return site is None or site == "" or (isinstance(site, str) and site.upper() in site_names())
+
+
+def profile_state_and_reason(profile: Mapping[str, Any], now: float, dead: Dead = None) -> tuple[str, str | None]:
+    """The state and, for ``signInRequired``, why (see the ``REASON_*`` values).
+
+    ``dead`` is what the refresher learned from the service (a refused refresh token, a refused
+    client): the file cannot say that a refresh token with a future expiry was revoked elsewhere.
+    A profile without a refresh token (the code grant may not return one) is usable while its
+    access token lives, and then needs a sign-in.
     """
     if profile.get("mode") != OAUTH_MODE:
-        return "notOAuth"
+        return "notOAuth", None
+    if not site_known(profile):
+        return "signInRequired", REASON_UNKNOWN_SITE
     t = layer_times(profile)
     if t.has_sts and t.sts_expires_at is not None and t.sts_expires_at > now:
-        return "valid"
-    if t.has_access_token and t.access_expires_at is not None and t.access_expires_at > now:
-        return "refreshable"
-    refresh_alive = t.has_refresh_token and (t.refresh_expires_at is None or t.refresh_expires_at > now)
-    if refresh_alive and not refresh_token_dead:
-        return "refreshable"
-    return "signInRequired"
+        return "valid", None
+    reason = _dead_reason(dead)
+    access_alive = t.has_access_token and t.access_expires_at is not None and t.access_expires_at > now
+    if access_alive and reason != REASON_CLIENT_NOT_AUTHORIZED:
+        return "refreshable", None
+    if not t.has_refresh_token:
+        return "signInRequired", reason or REASON_NO_REFRESH_TOKEN
+    if t.refresh_expires_at is not None and t.refresh_expires_at <= now:
+        return "signInRequired", REASON_EXPIRED
+    if reason:
+        return "signInRequired", reason
+    return "refreshable", None
+
+
+def profile_state(profile: Mapping[str, Any], now: float, dead: Dead = None) -> str:
+    """``valid`` | ``refreshable`` | ``signInRequired`` | ``notOAuth``."""
+    return profile_state_and_reason(profile, now, dead)[0]
 
 
 @dataclass(frozen=True)
@@ -155,18 +221,24 @@ class ProfileSummary:
     sts_expires_at: int | None
     access_token_expires_at: int | None
     refresh_token_expires_at: int | None
+    has_refresh_token: bool = False
+    #: Optional in the contract: ``wire.to_json`` leaves them out when None (``wire.OMIT_WHEN_NONE``).
+    state_reason: str | None = field(default=None, metadata={"omitWhenNone": True})
+    source_profile: str | None = field(default=None, metadata={"omitWhenNone": True})
 
 
 def summarize(
     doc: ConfigDoc,
     profile: Mapping[str, Any],
     now: float | None = None,
-    refresh_token_dead: bool = False,
+    refresh_token_dead: Dead = None,
 ) -> ProfileSummary:
     now = time.time() if now is None else now
     is_oauth = profile.get("mode") == OAUTH_MODE
     t = layer_times(profile)
     site = profile.get("oauth_site_type") or "CN" if is_oauth else None
+    state, reason = profile_state_and_reason(profile, now, refresh_token_dead)
+    source = profile.get("source_profile")
     return ProfileSummary(
         name=str(profile.get("name", "")),
         mode=str(profile.get("mode", "")),
@@ -174,19 +246,31 @@ def summarize(
         region=str(profile.get("region_id") or ""),
         language=str(profile.get("language") or ""),
         is_current=bool(profile.get("name")) and profile.get("name") == doc.get("current"),
-        state=profile_state(profile, now, refresh_token_dead),
+        state=state,
         sts_expires_at=t.sts_expires_at if is_oauth and t.has_sts else None,
         access_token_expires_at=t.access_expires_at if is_oauth and t.has_access_token else None,
         refresh_token_expires_at=t.refresh_expires_at if is_oauth and t.has_refresh_token else None,
+        has_refresh_token=is_oauth and t.has_refresh_token,
+        state_reason=reason,
+        source_profile=source if isinstance(source, str) and source else None,
     )
 
 
 def summarize_all(
-    doc: ConfigDoc, now: float | None = None, dead: frozenset[str] | set[str] = frozenset()
+    doc: ConfigDoc,
+    now: float | None = None,
+    dead: Mapping[str, str] | frozenset[str] | set[str] = frozenset(),
 ) -> list[ProfileSummary]:
-    """Summaries of every profile; ``dead`` names the profiles whose refresh token was refused."""
+    """Summaries of every profile; ``dead`` names the profiles the service refused to renew (with
+    the reason, when a mapping)."""
     now = time.time() if now is None else now
-    return [summarize(doc, p, now, str(p.get("name")) in dead) for p in doc.get("profiles") or []]
+
+    def dead_of(name: str) -> Dead:
+        if isinstance(dead, Mapping):
+            return dead.get(name)
+        return name in dead
+
+    return [summarize(doc, p, now, dead_of(str(p.get("name")))) for p in doc.get("profiles") or []]
 
 
 # --------------------------------------------------------------------- operations (mutators)
@@ -198,13 +282,18 @@ def switch_profile(doc: ConfigDoc, name: str) -> None:
 
 
 def delete_profile(doc: ConfigDoc, name: str) -> None:
-    """Remove the profile and its tokens; a deleted current profile passes to the first remaining one."""
+    """Remove the profile and its tokens; a deleted current profile passes to the first remaining one.
+
+    Of two profiles with the same name only the first goes: the one the CLI and the SDKs use, and so
+    the one the user saw and meant; the other stays (and becomes the one they use).
+    """
     profiles = profiles_of(doc)
-    kept = [p for p in profiles if p.get("name") != name]
-    if len(kept) == len(profiles):
+    index = next((i for i, p in enumerate(profiles) if p.get("name") == name), None)
+    if index is None:
         raise ProfileNotFound(name, profile_names(doc))
-    profiles[:] = kept
-    if doc.get("current") == name:
+    del profiles[index]
+    kept = profiles
+    if doc.get("current") == name and find_profile(doc, name) is None:
         doc["current"] = str(kept[0].get("name", "")) if kept else DEFAULT_PROFILE_NAME
 
 
@@ -236,9 +325,15 @@ def set_profile_options(doc: ConfigDoc, name: str, region: str | None = None, la
 
 
 def apply_oauth_tokens(profile: dict[str, Any], tokens: OAuthTokens) -> None:
+    """Store a session's tokens. Without a refresh token the fields are left out, as the CLI's Go
+    structs (``omitempty``) leave them out: a stale one from an older session must not stay."""
     profile["oauth_access_token"] = tokens.access_token
-    profile["oauth_refresh_token"] = tokens.refresh_token
     profile["oauth_access_token_expire"] = tokens.access_expires_at
+    if not tokens.refresh_token:
+        profile.pop("oauth_refresh_token", None)
+        profile.pop("oauth_refresh_token_expire", None)
+        return
+    profile["oauth_refresh_token"] = tokens.refresh_token
     if tokens.refresh_expires_at is not None:
         profile["oauth_refresh_token_expire"] = tokens.refresh_expires_at
     else:
@@ -253,9 +348,12 @@ def apply_sts(profile: dict[str, Any], sts: StsCredentials) -> None:
 
 
 def read_oauth_tokens(profile: Mapping[str, Any]) -> OAuthTokens | None:
+    """The profile's tokens; ``refresh_token`` is ``""`` when it has none (absent or empty)."""
     access = profile.get("oauth_access_token")
     refresh = profile.get("oauth_refresh_token")
-    if not isinstance(access, str) or not isinstance(refresh, str):
+    if refresh is None:
+        refresh = ""
+    if not isinstance(access, str) or not isinstance(refresh, str) or not (access or refresh):
         return None
     return OAuthTokens(
         access_token=access,

@@ -70,9 +70,21 @@ def _profile_digest(profile: str) -> str:
     return hashlib.sha256(profile.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def new_document() -> ConfigDoc:
-    """The document the CLI creates when there is no file yet."""
+def empty_document() -> ConfigDoc:
+    """What a missing or empty file shows: no profiles, none current. Writing to it creates the CLI's
+    new file instead (``new_document``), so a reader never sees a profile nobody made."""
     return {"current": "", "profiles": [], "meta_path": ""}
+
+
+def new_document() -> ConfigDoc:
+    """The document the CLI creates when there is no file yet (its ``NewConfiguration``): current
+    ``default`` and one ``default`` profile as its ``NewProfile`` marshals it (mode empty, JSON
+    output, English; the empty fields are ``omitempty``)."""
+    return {
+        "current": DEFAULT_PROFILE_NAME,
+        "profiles": [{"name": DEFAULT_PROFILE_NAME, "mode": "", "output_format": "json", "language": "en"}],
+        "meta_path": "",
+    }
 
 
 @dataclass(frozen=True)
@@ -97,13 +109,13 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def parse_document(text: str, path: str) -> ConfigDoc:
+def parse_document(text: str, path: str, blank: Callable[[], ConfigDoc] = empty_document) -> ConfigDoc:
     """Parse and shape-check the file's text; raise ``ConfigCorrupt`` saying where it is broken.
 
-    An empty text (or only whitespace) is a new, empty document: what a user means by emptying
-    the file, and what the CLI does with it."""
+    An empty text (or only whitespace) is ``blank()``: no profiles, what a user means by emptying the
+    file (the CLI reads it the same way)."""
     if not text.strip(_JSON_WHITESPACE):
-        return new_document()
+        return blank()
     try:
         doc = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
@@ -189,8 +201,9 @@ class ConfigStore:
         for path in dict.fromkeys((self.path.parent, real.parent, real)):
             check_private(path)
 
-    def read(self) -> ConfigDoc:
-        """The current document; a new empty one when the file does not exist yet or is empty."""
+    def read(self, blank: Callable[[], ConfigDoc] = empty_document) -> ConfigDoc:
+        """The current document; ``blank()`` when the file does not exist yet or is empty (writers
+        pass ``new_document``, so that a first write creates the file the CLI would)."""
         self.check_secure()
         deadline = time.monotonic() + self.settle_time
         while True:
@@ -199,13 +212,13 @@ class ConfigStore:
             except FileNotFoundError:
                 if os.path.islink(self.path):
                     raise dangling_link_error(self.path) from None
-                return new_document()
+                return blank()
             except IsADirectoryError:
                 raise ConfigCorrupt(str(self.path), "it is a folder, not a file") from None
             except OSError as exc:
                 raise ConfigUnavailable(f"Cannot read {self.path}: {exc.strerror}.", path=str(self.path)) from None
             try:
-                return parse_document(self._decode(raw), str(self.path))
+                return parse_document(self._decode(raw), str(self.path), blank)
             except ConfigCorrupt:
                 # Possibly an in-place writer caught between truncate and write: give it a moment.
                 if time.monotonic() >= deadline:
@@ -365,7 +378,7 @@ class LockedConfig:
             with lock_in_place(store.path, store.lock_timeout):
                 store._settle_if_empty()
                 stamp = store.stamp()
-                doc = store.read()
+                doc = store.read(new_document)
                 before = json.dumps(doc)
                 result = mutate(doc)
                 if json.dumps(doc) == before:

@@ -45,6 +45,7 @@ from ..loopback_http import (
     serve_one,
 )
 from ..oauth.client import format_rfc3339
+from ..timing import ENDPOINT_MIN_STS_LIFETIME
 from ..tokens import StsCredentials
 from ..wire import uri_payload
 from .refresher import Margins
@@ -56,9 +57,8 @@ log = logging.getLogger(__name__)
 
 LOOPBACK_HOST = "127.0.0.1"
 DEFAULT_READ_TIMEOUT = 10.0
-#: The Python SDK's URI provider treats credentials as stale 15 minutes before they expire (and then
-#: fetches on every use), so hand out nothing with less than that plus a minute left.
-MIN_STS_LIFETIME = 15 * 60 + 60
+#: Hand out nothing with less than the Python SDK's 15 minutes of staleness plus a minute left.
+MIN_STS_LIFETIME = ENDPOINT_MIN_STS_LIFETIME
 
 #: What a terminal needs: our URL, and the two providers that come before it in the Python SDK's
 #: default chain switched off (the config file would win; so would an ECS instance's RAM role).

@@ -5,6 +5,11 @@ Two thresholds matter to other programs, not to us:
   so renewing them early means no SDK process ever calls the service itself;
 * both SDKs renew the OAuth access token themselves (spending the rotating refresh token, without our
   lock) once 20 minutes or less remain on it, so the keeper keeps more than that on it.
+
+The current profile may stand on an OAuth profile without being one: a ``ChainableRamRoleArn`` (or any
+profile with a ``source_profile``) is followed back to its source, as the CLI and the SDKs follow it,
+and that OAuth source is what is kept fresh. Renewed tokens that could not be written (a corrupt or
+locked file, a full disk) are written at the keeper's next look, which comes sooner while any wait.
 """
 
 from __future__ import annotations
@@ -14,17 +19,21 @@ import logging
 import time
 from collections.abc import Callable
 
-from ..config.profiles import OAUTH_MODE, find_profile, layer_times, select_profile_name
 from ..asyncutil import cancel_and_wait
+from ..config.profiles import OAUTH_MODE, find_profile, layer_times, oauth_source, select_profile_name
 from ..errors import NetworkError, SidecarError, SignInRequired, UpstreamError
+from ..timing import (
+    KEEPER_ACCESS_TOKEN_MARGIN,
+    KEEPER_MAX_SLEEP,
+    KEEPER_MIN_SLEEP,
+    KEEPER_RETRY_AFTER_FAILURE,
+    KEEPER_STS_MARGIN,
+)
 from .refresher import Margins, Refresher
 
 log = logging.getLogger(__name__)
 
-#: The SDKs refresh the access token themselves at 1200 s; stay well above it.
-KEEPER_MARGINS = Margins(sts=900, access_token=1800)
-MIN_SLEEP, MAX_SLEEP = 5.0, 300.0
-RETRY_AFTER_FAILURE = 30.0
+KEEPER_MARGINS = Margins(sts=KEEPER_STS_MARGIN, access_token=KEEPER_ACCESS_TOKEN_MARGIN)
 
 
 class CredentialKeeper:
@@ -54,34 +63,46 @@ class CredentialKeeper:
         self._task = None
 
     async def tick(self) -> float:
-        """Renew what is due; return how long to sleep before the next look."""
+        """Save what waits to be saved, renew what is due; return how long to sleep before the next look."""
+        pending = await self.refresher.save_pending()
+        delay = await self._keep_current_fresh()
+        return min(delay, KEEPER_RETRY_AFTER_FAILURE) if pending else delay
+
+    async def _keep_current_fresh(self) -> float:
         store = self.refresher.store
         try:
             doc = await store.aread()
-            name = select_profile_name(doc)
+            current = select_profile_name(doc)
         except SidecarError:
-            return MAX_SLEEP
-        profile = find_profile(doc, name)
-        if profile is None or profile.get("mode") != OAUTH_MODE or name in self.refresher.dead_profiles(doc):
-            return MAX_SLEEP
+            return KEEPER_MAX_SLEEP
+        name = oauth_source(doc, current)
+        profile = find_profile(doc, name) if name is not None else None
+        if name is None or profile is None or profile.get("mode") != OAUTH_MODE or name in self.refresher.dead_profiles(doc):
+            return KEEPER_MAX_SLEEP
+        if name != current:
+            log.debug("profile %s stands on OAuth profile %s; keeping that one fresh", current, name)
         try:
             await self.refresher.credentials(name, margins=self.margins)
         except SignInRequired:
-            return MAX_SLEEP
+            return KEEPER_MAX_SLEEP
         except (NetworkError, UpstreamError) as exc:
-            log.warning("keeping profile %s fresh failed (%s); retrying in %d s", name, exc.kind, RETRY_AFTER_FAILURE)
-            return RETRY_AFTER_FAILURE
-        except SidecarError as exc:
+            log.warning(
+                "keeping profile %s fresh failed (%s); retrying in %d s", name, exc.kind, KEEPER_RETRY_AFTER_FAILURE
+            )
+            return KEEPER_RETRY_AFTER_FAILURE
+        except SidecarError as exc:  # clientNotAuthorized, unknownSite, ...: permanent, no loop
             log.warning("keeping profile %s fresh failed (%s)", name, exc.kind)
-            return MAX_SLEEP
+            return KEEPER_MAX_SLEEP
         times = layer_times(find_profile(await store.aread(), name) or {})
         now = self._clock()
+        # Without a refresh token the access token cannot be renewed: only its STS layer is due.
+        access_at = times.access_expires_at if times.has_refresh_token else None
         due = [
             t - margin - now
-            for t, margin in ((times.sts_expires_at, self.margins.sts), (times.access_expires_at, self.margins.access_token))
+            for t, margin in ((times.sts_expires_at, self.margins.sts), (access_at, self.margins.access_token))
             if t is not None
         ]
-        return max(MIN_SLEEP, min([MAX_SLEEP, *due]))
+        return max(KEEPER_MIN_SLEEP, min([KEEPER_MAX_SLEEP, *due]))
 
     async def _run(self) -> None:
         while True:
@@ -91,7 +112,7 @@ class CredentialKeeper:
                 raise
             except Exception:
                 log.exception("credential keeper: unexpected error")
-                delay = MAX_SLEEP
+                delay = KEEPER_MAX_SLEEP
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)

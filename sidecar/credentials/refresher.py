@@ -3,16 +3,22 @@
 Guarantees:
 
 * **One upstream call per need.** Inside the process, concurrent callers for a profile share one
-  in-flight refresh. Across processes, the refresh runs under the config lock and re-reads the file
-  first: if another process already renewed a layer, its result is used and nothing is spent.
-* **The rotating refresh token is never lost.** New OAuth tokens are written to the file the moment
-  they arrive, before the STS exchange, so a failure after that point cannot strand a spent token.
+  in-flight refresh. Across processes, the refresh runs under the profile's refresh lock and re-reads
+  the file first: if another process already renewed a layer, its result is used and nothing is
+  spent. The refresh lock is not the file lock: that one is held only around each write, never
+  across a network call, so another window's profile edit never waits for a hung token call.
+* **The rotating refresh token is never lost.** New OAuth tokens are made durable in a recovery
+  record, then written to the file, the moment they arrive and before the STS exchange. Whatever
+  stops that write (corrupt or unreadable file, lock timeout, disk full, a crash), they are kept
+  and saved as soon as the file can be written, without a new upstream call (``recovery.py``).
+* **Every path keeps 20 minutes on the access token** it exchanges (``timing.ACCESS_TOKEN_MARGIN``).
 * **A failure loses nothing.** Only successful results are written; a network error or an error
   answer leaves the last good tokens in place and is reported as such (never as "expired").
 * **``invalid_grant`` is final only when it is really ours.** Writers that take no lock (the
   official SDKs) may rotate the token between our read and our call; then the file holds a newer
   refresh token and we carry on with it. Only a refusal of the token that is in the file means
-  "sign in again", and that is remembered (no retry loop) until the file holds another token.
+  "sign in again", and that is remembered (no retry loop) until the file holds another token. So is
+  a refused client (``clientNotAuthorized``): no retry can help until an administrator acts.
 """
 
 from __future__ import annotations
@@ -21,22 +27,29 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..config.profiles import (
     OAUTH_MODE,
+    REASON_CLIENT_NOT_AUTHORIZED,
+    REASON_EXPIRED,
+    REASON_NO_REFRESH_TOKEN,
+    REASON_REFUSED,
     apply_oauth_tokens,
     apply_sts,
+    find_profile,
     get_profile,
     read_oauth_tokens,
     read_sts,
 )
-from ..config.store import ConfigDoc, ConfigStore, FileStamp, LockedConfig
-from ..errors import ConfigUnavailable, InvalidGrant, InvalidParams, SignInRequired, UpstreamError
+from ..config.store import ConfigDoc, ConfigStore, FileStamp
+from ..errors import ClientNotAuthorized, InvalidGrant, InvalidParams, SidecarError, SignInRequired, UpstreamError
 from ..oauth.client import OAuthClient
 from ..oauth.sites import Endpoints, Site
+from ..timing import ACCESS_TOKEN_MARGIN, STS_MARGIN
 from ..tokens import OAuthTokens, StsCredentials, fingerprint
+from .recovery import Recovery, RecoveryRecords
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +62,8 @@ DEAD_ACCESS_TOKEN_ERRORS = ("expired_token", "invalid_token", "invalid_grant")
 class Margins:
     """Renew a layer when less than this many seconds remain on it."""
 
-    sts: int = 300
-    access_token: int = 300
+    sts: int = STS_MARGIN
+    access_token: int = ACCESS_TOKEN_MARGIN
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,7 @@ class Refresher:
         margins: Margins = Margins(),
         clock: Callable[[], float] = time.time,
         on_event: Callable[[CredentialEvent], None] | None = None,
+        recovery: RecoveryRecords | None = None,
     ) -> None:
         self.store = store
         self.endpoints = endpoints
@@ -82,11 +96,13 @@ class Refresher:
         self._forced: dict[str, asyncio.Lock] = {}
         #: Fresh STS credentials per profile, valid while the file is unchanged.
         self._cache: dict[str, tuple[FileStamp | None, StsCredentials]] = {}
-        #: profile -> fingerprint of the refresh token that was refused.
-        self._dead: dict[str, str] = {}
-        #: profile -> (fingerprint of the spent refresh token, the tokens that replaced it) when the
-        #: file could not be written (disk full): the only copy of the new refresh token is here.
+        #: profile -> (fingerprint of the refresh token the service refused, why, the refusal when it
+        #: was the client's): remembered so that nothing retries it until the file holds another token.
+        self._dead: dict[str, tuple[str, str, ClientNotAuthorized | None]] = {}
+        #: profile -> (fingerprint of the spent refresh token, the tokens that replaced it) until the
+        #: file holds them: the only copy of the new refresh token (besides the recovery record).
         self._unsaved: dict[str, tuple[str, OAuthTokens]] = {}
+        self.recovery = recovery if recovery is not None else RecoveryRecords(store.path)
 
     @property
     def client(self) -> OAuthClient:
@@ -120,16 +136,18 @@ class Refresher:
         # shield: a caller that gives up (cancelled request) must not cancel the others' refresh.
         return await asyncio.shield(task)
 
-    def dead_profiles(self, doc: ConfigDoc) -> set[str]:
-        """Profiles whose refresh token in ``doc`` is the one the service refused."""
-        dead = set()
-        for name, refused in self._dead.items():
+    def dead_profiles(self, doc: ConfigDoc) -> dict[str, str]:
+        """Profiles whose refresh token in ``doc`` is the one the service refused, with the reason
+        (a ``stateReason``)."""
+        dead = {}
+        for name, (refused, reason, _error) in self._dead.items():
             try:
                 tokens = read_oauth_tokens(get_profile(doc, name))
             except Exception:
                 continue
-            if tokens is not None and fingerprint(tokens.refresh_token) == refused:
-                dead.add(name)
+            held = tokens.refresh_token if tokens is not None else ""
+            if fingerprint(held) == refused:
+                dead[name] = reason
         return dead
 
     def invalidate(self, name: str | None = None) -> None:
@@ -181,6 +199,10 @@ class Refresher:
             return sts
         return None
 
+    def _access_margin(self, margins: Margins) -> int:
+        """Every path keeps at least ``ACCESS_TOKEN_MARGIN`` on the token it exchanges."""
+        return max(margins.access_token, ACCESS_TOKEN_MARGIN)
+
     async def _renew(self, name: str, force: Force, margins: Margins) -> StsCredentials:
         if force is None:
             # Most calls end here: the file already holds good credentials (ours or another process's).
@@ -189,38 +211,39 @@ class Refresher:
             if sts is not None and self._access_ok(profile, margins):
                 self._remember(name, sts)
                 return sts
-        async with self.store.alocked() as cfg:
-            profile = self._oauth_profile(await cfg.aread(), name)
-            site = self.endpoints.site(str(profile.get("oauth_site_type") or "CN"))
-            tokens = read_oauth_tokens(profile)
+        # The refresh lock (per profile, across processes) may be held across the network calls;
+        # the file lock is taken only by each write, so profile edits elsewhere never wait for us.
+        async with self.store.refresh_lock(name):
+            profile = self._oauth_profile(await self.store.aread(), name)
+            site = self.endpoints.site_of(profile, name)  # unknownSite: no call to any site
             sts = self._fresh_sts(profile, margins) if force is None else None
             if sts is not None and self._access_ok(profile, margins):
                 self._remember(name, sts)  # another process renewed it while we waited for the lock
                 return sts
+            tokens = await self._recover(name, read_oauth_tokens(profile))
             if tokens is None:
-                self._mark_dead(name, None)
+                self._mark_dead(name, None, REASON_NO_REFRESH_TOKEN)
                 raise SignInRequired(name, "the profile holds no OAuth tokens.")
-            tokens = await self._save_unsaved(cfg, name, tokens)
             renewed_access = False
-            if force == "accessToken" or tokens.access_expires_at - self._clock() <= margins.access_token:
-                tokens = await self._renew_access_token(cfg, name, site, tokens)
-                renewed_access = True
+            if force == "accessToken" or tokens.access_expires_at - self._clock() <= self._access_margin(margins):
+                renewed = await self._renew_access_token(name, site, tokens, force == "accessToken")
+                renewed_access, tokens = renewed is not tokens, renewed
+            changed = renewed_access or sts is None
             if sts is None:
-                sts = await self._exchange(cfg, name, site, tokens, renewed_access)
+                sts = await self._exchange(name, site, tokens, renewed_access)
             self._remember(name, sts)
-        self._emit(CredentialEvent(name, "refreshed", sts.expires_at))
+        if changed:  # (a profile without a refresh token may have had nothing to renew)
+            self._emit(CredentialEvent(name, "refreshed", sts.expires_at))
         return sts
 
     def _access_ok(self, profile: dict[str, Any], margins: Margins) -> bool:
-        """Whether the access token needs no renewal (only the keeper asks with a large margin)."""
-        if margins.access_token <= self.margins.access_token:
+        """Whether the access token needs no renewal (only the keeper asks with a larger margin)."""
+        if self._access_margin(margins) <= self._access_margin(self.margins):
             return True
         tokens = read_oauth_tokens(profile)
-        return tokens is None or tokens.access_expires_at - self._clock() > margins.access_token
+        return tokens is None or tokens.access_expires_at - self._clock() > self._access_margin(margins)
 
-    async def _exchange(
-        self, cfg: LockedConfig, name: str, site: Site, tokens: OAuthTokens, renewed_access: bool
-    ) -> StsCredentials:
+    async def _exchange(self, name: str, site: Site, tokens: OAuthTokens, renewed_access: bool) -> StsCredentials:
         try:
             sts = await self.client.exchange_sts(site, tokens.access_token)
         except UpstreamError as exc:
@@ -228,63 +251,157 @@ class Refresher:
                 raise
             # The access token died before its recorded expiry (revoked, or clocks disagree): renew it once.
             log.info("profile %s: access token refused by the STS exchange; renewing it", name)
-            tokens = await self._renew_access_token(cfg, name, site, tokens)
+            tokens = await self._renew_access_token(name, site, tokens, True)
             sts = await self.client.exchange_sts(site, tokens.access_token)
-        await cfg.aupdate(lambda doc: apply_sts(get_profile(doc, name), sts))
+        await self.store.aupdate(lambda doc: apply_sts(get_profile(doc, name), sts))
         log.info("profile %s: STS credentials renewed, valid until %s", name, sts.expires_at)
         return sts
 
-    async def _renew_access_token(
-        self, cfg: LockedConfig, name: str, site: Site, tokens: OAuthTokens
-    ) -> OAuthTokens:
+    async def _renew_access_token(self, name: str, site: Site, tokens: OAuthTokens, forced: bool) -> OAuthTokens:
         now = self._clock()
+        if not tokens.refresh_token:
+            # Signed in without a refresh token: usable until the access token expires, then a sign-in.
+            if tokens.access_expires_at > now and not forced:
+                return tokens
+            self._mark_dead(name, "", REASON_NO_REFRESH_TOKEN)
+            raise SignInRequired(name, "it was signed in without a refresh token, and its access token has expired.")
         if tokens.refresh_expires_at is not None and tokens.refresh_expires_at <= now:
-            self._mark_dead(name, tokens.refresh_token)
+            self._mark_dead(name, tokens.refresh_token, REASON_EXPIRED)
             raise SignInRequired(name, "its refresh token has expired.")
-        if self._dead.get(name) == fingerprint(tokens.refresh_token):
-            raise SignInRequired(name, "its refresh token was refused by the sign-in service.")
+        self._raise_if_dead(name, tokens.refresh_token)
         try:
-            new = await self.client.refresh(site, tokens.refresh_token)
+            new = await self._refresh_call(name, site, tokens.refresh_token)
         except InvalidGrant:
             # Did a writer that takes no lock (an SDK) rotate the token since we read the file?
-            current = read_oauth_tokens(get_profile(await cfg.aread(), name))
-            if current is None or current.refresh_token == tokens.refresh_token:
-                self._mark_dead(name, tokens.refresh_token)
+            current = read_oauth_tokens(get_profile(await self.store.aread(), name))
+            if current is None or current.refresh_token == tokens.refresh_token or not current.refresh_token:
+                self._mark_dead(name, tokens.refresh_token, REASON_REFUSED)
                 raise SignInRequired(name, "its refresh token was refused by the sign-in service.") from None
             log.info("profile %s: refresh token was rotated by another program; using its result", name)
-            if current.access_expires_at - self._clock() > self.margins.access_token:
+            if current.access_expires_at - self._clock() > ACCESS_TOKEN_MARGIN:
                 return current
+            tokens = current
             try:
-                new = await self.client.refresh(site, current.refresh_token)
+                new = await self._refresh_call(name, site, current.refresh_token)
             except InvalidGrant:
-                self._mark_dead(name, current.refresh_token)
+                self._mark_dead(name, current.refresh_token, REASON_REFUSED)
                 raise SignInRequired(name, "its refresh token was refused by the sign-in service.") from None
-        # Persist at once: the old refresh token is spent, so this is the only copy of the new one.
-        try:
-            await cfg.aupdate(lambda doc: apply_oauth_tokens(get_profile(doc, name), new))
-        except ConfigUnavailable:
-            self._unsaved[name] = (fingerprint(tokens.refresh_token), new)
-            raise
+        if not new.refresh_token:
+            # No refresh token in the answer: the one we used stays ours (keep it, and its expiry).
+            new = replace(new, refresh_token=tokens.refresh_token, refresh_expires_at=tokens.refresh_expires_at)
+        await self._persist(name, fingerprint(tokens.refresh_token), new)
         self._dead.pop(name, None)
         log.info("profile %s: access token renewed, valid until %s", name, new.access_expires_at)
         return new
 
-    async def _save_unsaved(self, cfg: LockedConfig, name: str, tokens: OAuthTokens) -> OAuthTokens:
-        """Write tokens an earlier renewal could not save, if the file still holds the token they
-        replaced; if the file moved on (a new sign-in), they are obsolete."""
-        entry = self._unsaved.get(name)
-        if entry is None:
+    async def _refresh_call(self, name: str, site: Site, refresh_token: str) -> OAuthTokens:
+        try:
+            return await self.client.refresh(site, refresh_token)
+        except ClientNotAuthorized as exc:
+            # Permanent until an administrator acts: remember it (no retry loop), like a refused token.
+            self._mark_dead(name, refresh_token, REASON_CLIENT_NOT_AUTHORIZED, exc)
+            raise exc.for_profile(name) from None
+
+    def _raise_if_dead(self, name: str, refresh_token: str) -> None:
+        entry = self._dead.get(name)
+        if entry is None or entry[0] != fingerprint(refresh_token):
+            return
+        if entry[1] == REASON_CLIENT_NOT_AUTHORIZED and entry[2] is not None:
+            raise entry[2].for_profile(name)
+        raise SignInRequired(name, "its refresh token was refused by the sign-in service.")
+
+    # ----------------------------------------------------------------- never drop a rotated token
+
+    async def _persist(self, name: str, spent: str, new: OAuthTokens) -> None:
+        """Save tokens that replace the refresh token with fingerprint ``spent``.
+
+        The old token is already spent, so this is the only copy of the new one: it goes into a
+        fsynced recovery record first (a crash during the main write then loses nothing), then into
+        the file. If the file cannot be written (corrupt, unreadable, locked, disk full), the tokens
+        stay in memory and in the record and are written by the next look at the profile, with no
+        new upstream call.
+        """
+        self._unsaved[name] = (spent, new)
+        recorded = await self.recovery.asave(Recovery(name, spent, new))
+        try:
+            await self.store.aupdate(lambda doc: apply_oauth_tokens(get_profile(doc, name), new))
+        except BaseException:
+            log.warning(
+                "profile %s: the renewed tokens could not be written to the file; kept %s until it can be",
+                name,
+                "in memory and in a recovery record" if recorded else "in memory",
+            )
+            raise
+        self._unsaved.pop(name, None)
+        if recorded:
+            await self.recovery.aremove(name)
+
+    async def _recover(self, name: str, tokens: OAuthTokens | None) -> OAuthTokens | None:
+        """Write tokens an earlier renewal could not save (memory first, then a recovery record),
+        if the file still holds the token they replaced; if it moved on, they are obsolete."""
+        candidates: list[tuple[str, OAuthTokens, bool]] = []
+        if name in self._unsaved:
+            spent, new = self._unsaved[name]
+            candidates.append((spent, new, False))
+        record = await self.recovery.aload(name) if self.recovery.enabled else None
+        if record is not None:
+            candidates.append((record.replaces, record.tokens, True))
+        if not candidates:
             return tokens
-        spent, new = entry
-        if fingerprint(tokens.refresh_token) != spent:
-            del self._unsaved[name]
+        current = fingerprint(tokens.refresh_token) if tokens is not None else None
+        chosen = next(((spent, new) for spent, new, _ in candidates if spent == current), None)
+        if chosen is None:
+            self._unsaved.pop(name, None)
+            if record is not None:
+                await self.recovery.aremove(name)
             return tokens
-        await cfg.aupdate(lambda doc: apply_oauth_tokens(get_profile(doc, name), new))
-        del self._unsaved[name]
-        log.info("profile %s: saved the tokens that an earlier renewal could not write", name)
+        spent, new = chosen
+
+        def merge(doc: ConfigDoc) -> bool:
+            profile = get_profile(doc, name)
+            on_disk = read_oauth_tokens(profile)
+            if on_disk is None or fingerprint(on_disk.refresh_token) != spent:
+                return False  # moved on between our read and this write
+            apply_oauth_tokens(profile, new)
+            return True
+
+        merged = await self.store.aupdate(merge)
+        self._unsaved.pop(name, None)
+        if record is not None:
+            await self.recovery.aremove(name)
+        if not merged:
+            return read_oauth_tokens(get_profile(await self.store.aread(), name))
+        log.info("profile %s: saved the renewed tokens that an earlier renewal could not write", name)
         return new
 
-    def _mark_dead(self, name: str, refresh_token: str | None) -> None:
-        self._dead[name] = fingerprint(refresh_token or "")
+    async def save_pending(self) -> list[str]:
+        """Write every kept rotated token whose file is writable again (start-up, and the keeper's
+        every look). Returns the profiles still pending; errors are logged, never raised."""
+        names = set(self._unsaved)
+        if self.recovery.enabled:
+            names |= {r.profile for r in await self.recovery.aall()}
+        pending = []
+        for name in sorted(names):
+            try:
+                async with self.store.refresh_lock(name):
+                    doc = await self.store.aread()
+                    profile = find_profile(doc, name)
+                    if profile is None:
+                        self._unsaved.pop(name, None)
+                        await self.recovery.aremove(name)
+                        continue
+                    await self._recover(name, read_oauth_tokens(profile))
+            except SidecarError as exc:
+                log.warning("profile %s: renewed tokens still not saved (%s)", name, exc.kind)
+                pending.append(name)
+        return pending
+
+    def has_pending(self) -> bool:
+        return bool(self._unsaved)
+
+    def _mark_dead(
+        self, name: str, refresh_token: str | None, reason: str, error: ClientNotAuthorized | None = None
+    ) -> None:
+        self._dead[name] = (fingerprint(refresh_token or ""), reason, error)
         self._cache.pop(name, None)
         self._emit(CredentialEvent(name, "signInRequired"))

@@ -1,9 +1,17 @@
 """The three calls to the OAuth API: code exchange, refresh (rotating), and the STS exchange.
 
 All failures become typed errors: ``NetworkError`` when the service was not reached or did not answer
-(which never means a token expired), ``InvalidGrant`` when a code or refresh token was refused, and
-``UpstreamError`` for any other error answer or an answer we cannot read. No message ever includes a
-token or the body of an answer (which may hold one).
+(which never means a token expired), ``InvalidGrant`` when a code or refresh token was refused,
+``ClientNotAuthorized`` when a token call says the client itself is refused (permanent, as the CLI
+treats it), and ``UpstreamError`` for any other error answer or an answer we cannot read. No message
+ever includes a token or the body of an answer (which may hold one).
+
+Answers are read the way the most lenient official client reads them, because the clients disagree
+on the wire and the real service cannot be reached from here: field names match without regard to
+case (the Go CLI's JSON decoding does that, so ``AccessKeyId`` as the Python SDK reads it and
+``accessKeyId`` as the Node.js SDK reads it are both understood), and a token answer without a
+``refresh_token`` is accepted (the Python and Go SDKs support "OAuth credential without refresh
+token"; the CLI checks only ``access_token``).
 """
 
 from __future__ import annotations
@@ -15,16 +23,41 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..errors import InvalidGrant, NetworkError, UpstreamError
+from .. import __version__
+from ..errors import ClientNotAuthorized, InvalidGrant, NetworkError, UpstreamError
+from ..timing import ACCESS_TOKEN_MARGIN, HTTP_CONNECT_TIMEOUT, HTTP_TIMEOUT, SKEW_TOLERANCE
 from ..tokens import OAuthTokens, StsCredentials
 from .sites import Site
 
 if TYPE_CHECKING:
     import httpx
 
-#: Below this, a difference between the service's ``Date`` and our clock is rounding, not skew.
-SKEW_TOLERANCE_SECONDS = 30
 MAX_DESCRIPTION = 200
+#: In the CLI's style (``aliyun-cli/<version>``), naming this program honestly.
+USER_AGENT = f"aliyun-sidecar/{__version__}"
+#: What every official client sends on ``/v1/exchange`` (which has no body).
+EXCHANGE_HEADERS = {"Content-Type": "application/json"}
+#: Token-call errors that mean "this client is refused here" (the CLI's OAuth code treats them as
+#: permanent): the official-cli application is not installed in the account or not assigned.
+CLIENT_REFUSED_ERRORS = frozenset({"invalid_client", "unauthorized_client", "invalid_token"})
+
+
+def field(body: dict[str, Any], name: str) -> Any:
+    """``body[name]``, else the first key equal to ``name`` without regard to case (as Go decodes)."""
+    if name in body:
+        return body[name]
+    folded = name.casefold()
+    for key, value in body.items():
+        if isinstance(key, str) and key.casefold() == folded:
+            return value
+    raise KeyError(name)
+
+
+def optional_field(body: dict[str, Any], name: str) -> Any:
+    try:
+        return field(body, name)
+    except KeyError:
+        return None
 
 
 def parse_rfc3339(value: str) -> int:
@@ -48,7 +81,7 @@ class OAuthClient:
     def __init__(
         self,
         *,
-        timeout: float = 15.0,
+        timeout: float = HTTP_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -56,9 +89,9 @@ class OAuthClient:
 
         self._httpx = httpx
         self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, HTTP_CONNECT_TIMEOUT)),
             transport=transport,
-            headers={"User-Agent": "aliyun-sidecar/0.1 (OAuth; +editor)"},
+            headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
         )
         self._clock = clock
@@ -82,14 +115,26 @@ class OAuthClient:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": site.client_id}
         return await self._token_call(site, form, "the access token refresh")
 
+    async def with_lifetime_for_exchange(self, site: Site, tokens: OAuthTokens) -> OAuthTokens:
+        """``tokens``, renewed once first when their access token has ``ACCESS_TOKEN_MARGIN`` or less
+        left (the exchange needs time on it) and there is a refresh token to renew it with. For the
+        token a sign-in just got; the refresher applies the same margin on its own paths."""
+        if not tokens.refresh_token or tokens.access_expires_at - self._clock() > ACCESS_TOKEN_MARGIN:
+            return tokens
+        new = await self.refresh(site, tokens.refresh_token)
+        if not new.refresh_token:  # none came back: the one we used stays ours
+            new = OAuthTokens(new.access_token, tokens.refresh_token, new.access_expires_at, tokens.refresh_expires_at)
+        return new
+
     async def exchange_sts(self, site: Site, access_token: str) -> StsCredentials:
         url = f"{site.oauth_base}/v1/exchange"
-        response, body = await self._post(url, "the STS exchange", headers={"Authorization": f"Bearer {access_token}"})
+        headers = {**EXCHANGE_HEADERS, "Authorization": f"Bearer {access_token}"}
+        response, body = await self._post(url, "the STS exchange", headers=headers)
         try:
-            key_id = body["accessKeyId"]
-            secret = body["accessKeySecret"]
-            token = body["securityToken"]
-            expiration = parse_rfc3339(body["expiration"])
+            key_id = field(body, "accessKeyId")
+            secret = field(body, "accessKeySecret")
+            token = field(body, "securityToken")
+            expiration = parse_rfc3339(field(body, "expiration"))
             if not all(isinstance(v, str) and v for v in (key_id, secret, token)):
                 raise ValueError
         except (KeyError, TypeError, ValueError, AttributeError):
@@ -100,21 +145,25 @@ class OAuthClient:
 
     async def _token_call(self, site: Site, form: dict[str, str], what: str) -> OAuthTokens:
         started = int(self._clock())
-        response, body = await self._post(f"{site.oauth_base}/v1/token", what, data=form)
+        response, body = await self._post(f"{site.oauth_base}/v1/token", what, token_call=True, data=form)
         try:
-            access = body["access_token"]
-            refresh = body["refresh_token"]
-            expires_in = int(body.get("expires_in", 3600))
-            if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh) or expires_in <= 0:
+            access = field(body, "access_token")
+            # May be absent (or empty): the caller keeps the refresh token it had, if any.
+            refresh = optional_field(body, "refresh_token") or ""
+            expires_in_value = optional_field(body, "expires_in")
+            expires_in = int(expires_in_value) if expires_in_value is not None else 3600
+            if not (isinstance(access, str) and access and isinstance(refresh, str)) or expires_in <= 0:
                 raise ValueError
-            refresh_in = body.get("refresh_token_expires_in")
-            refresh_expires_at = started + int(refresh_in) if refresh_in is not None else None
+            refresh_in = optional_field(body, "refresh_token_expires_in")
+            refresh_expires_at = started + int(refresh_in) if refresh_in is not None and refresh else None
         except (KeyError, TypeError, ValueError, AttributeError):
             raise self._unreadable(what, response) from None
         # Expiries count from when we asked, so a slow answer never makes us think a token lives longer.
         return OAuthTokens(access, refresh, started + expires_in, refresh_expires_at)
 
-    async def _post(self, url: str, what: str, **kwargs: Any) -> tuple[httpx.Response, dict[str, Any]]:
+    async def _post(
+        self, url: str, what: str, *, token_call: bool = False, **kwargs: Any
+    ) -> tuple[httpx.Response, dict[str, Any]]:
         httpx = self._httpx
         host = urlsplit(url).netloc
         try:
@@ -125,7 +174,7 @@ class OAuthClient:
             raise NetworkError(f"Could not reach {host} for {what} ({type(exc).__name__}).", host=host) from None
         body = self._json(response)
         if response.status_code != 200:
-            raise self._error(what, response, body)
+            raise self._error(what, response, body, token_call)
         if body is None:
             raise self._unreadable(what, response)
         return response, body
@@ -140,12 +189,16 @@ class OAuthClient:
 
     @staticmethod
     def _request_id(body: dict[str, Any] | None) -> str:
-        rid = (body or {}).get("requestId") or (body or {}).get("request_id") or ""
+        rid = optional_field(body or {}, "requestId") or optional_field(body or {}, "request_id") or ""
         return str(rid)[:64]
 
-    def _error(self, what: str, response: httpx.Response, body: dict[str, Any] | None) -> UpstreamError:
-        error = str((body or {}).get("error") or "")[:64]
-        description = " ".join(str((body or {}).get("error_description") or "").split())[:MAX_DESCRIPTION]
+    def _error(
+        self, what: str, response: httpx.Response, body: dict[str, Any] | None, token_call: bool = False
+    ) -> UpstreamError | ClientNotAuthorized:
+        error = str(optional_field(body or {}, "error") or "")[:64]
+        if token_call and error in CLIENT_REFUSED_ERRORS:
+            return ClientNotAuthorized(error, self._request_id(body))
+        description = " ".join(str(optional_field(body or {}, "error_description") or "").split())[:MAX_DESCRIPTION]
         message = f"The sign-in service refused {what} (HTTP {response.status_code}"
         message += f", {error})" if error else ")"
         if description:
@@ -170,4 +223,4 @@ class OAuthClient:
         except (TypeError, ValueError, IndexError):
             return 0
         skew = int(server_now - self._clock())
-        return skew if abs(skew) > SKEW_TOLERANCE_SECONDS else 0
+        return skew if abs(skew) > SKEW_TOLERANCE else 0

@@ -19,10 +19,11 @@ from .callback import CallbackServer, PendingAuthorization
 from .client import OAuthClient
 from .pkce import challenge_for, new_state, new_verifier
 from .sites import DEFAULT_CALLBACK_PORTS, Site
+from ..timing import SIGNIN_TIMEOUT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SIGNIN_TIMEOUT = 300.0
+DEFAULT_SIGNIN_TIMEOUT = SIGNIN_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class SignInFlow:
             code = await self.pending.wait(self.timeout)
             on_progress("Exchanging the authorization code…")
             tokens = await self.client.exchange_code(request.site, code, server.redirect_uri, verifier)
+            tokens = await self.client.with_lifetime_for_exchange(request.site, tokens)
             on_progress("Getting STS credentials…")
             sts = await self.client.exchange_sts(request.site, tokens.access_token)
             on_progress("Saving the profile…")

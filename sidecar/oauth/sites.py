@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import InvalidParams
+from ..errors import InvalidParams, UnknownSite
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ PRODUCTION_SITES: dict[str, Site] = {
         ),
     )
 }
+#: What a profile without ``oauth_site_type`` means (the SDKs' default; the CLI always writes the field).
+DEFAULT_SITE = "CN"
 
 
 def site_names() -> tuple[str, ...]:
@@ -91,8 +93,20 @@ class Endpoints:
     sites: dict[str, Site] = field(default_factory=lambda: dict(PRODUCTION_SITES))
     sts_endpoint: str = DEFAULT_STS_ENDPOINT
 
-    def site(self, name: str) -> Site:
-        return self.sites[name.upper()] if name.upper() in self.sites else self.sites["CN"]
+    def site(self, name: str, *, profile: str = "") -> Site:
+        """The site called ``name`` (any case); :class:`UnknownSite` for any other value, never a
+        fallback: a guessed site would send the profile's tokens to the wrong service."""
+        found = self.sites.get(name.upper()) if isinstance(name, str) else None
+        if found is None:
+            raise UnknownSite(profile, str(name), list(self.sites))
+        return found
+
+    def site_of(self, profile: Mapping[str, Any], name: str) -> Site:
+        """The site of a profile: ``oauth_site_type``, ``CN`` when absent or empty (as the SDKs default)."""
+        value = profile.get("oauth_site_type")
+        if value is None or value == "":
+            value = DEFAULT_SITE
+        return self.site(value if isinstance(value, str) else repr(value), profile=name)
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Endpoints:
         """Apply ``{signinBase?, oauthBase?, stsEndpoint?, CN?: {...}, INTL?: {...}}``."""

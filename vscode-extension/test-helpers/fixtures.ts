@@ -27,6 +27,7 @@ export function oauth(name: string, over: Partial<ProfileEntry> = {}): ProfileEn
     stsExpiresAt: NOW + 3000,
     accessTokenExpiresAt: NOW + 6000,
     refreshTokenExpiresAt: NOW + 86400 * 30,
+    hasRefreshToken: true,
     ...over,
   };
 }
@@ -43,6 +44,7 @@ export function ak(name: string, over: Partial<ProfileEntry> = {}): ProfileEntry
     stsExpiresAt: null,
     accessTokenExpiresAt: null,
     refreshTokenExpiresAt: null,
+    hasRefreshToken: false,
     ...over,
   };
 }

@@ -226,6 +226,7 @@ describe('contract: profiles, errors, shutdown', { skip: SKIP }, () => {
 
   test('listProfiles on an absent config file: no profiles', { timeout: 30000 }, async () => {
     const list = await sc.request<ProfileList>('aliyun/listProfiles');
+    // No file yet: no profiles (a first write creates the file the CLI would, with its "default").
     assert.deepEqual(list.profiles, []);
     assert.equal(list.configPath, configPath);
     assert.equal(typeof list.current, 'string');
@@ -250,6 +251,7 @@ describe('contract: profiles, errors, shutdown', { skip: SKIP }, () => {
       stsExpiresAt: null,
       accessTokenExpiresAt: null,
       refreshTokenExpiresAt: null,
+      hasRefreshToken: false,
     });
     assert.deepEqual(byName.oauth1, {
       name: 'oauth1',
@@ -262,6 +264,7 @@ describe('contract: profiles, errors, shutdown', { skip: SKIP }, () => {
       stsExpiresAt: now + 3600,
       accessTokenExpiresAt: now + 7200,
       refreshTokenExpiresAt: now + 86400 * 30,
+      hasRefreshToken: true,
     });
     assert.equal(byName.stale!.state, 'signInRequired');
     assert.equal(byName.stale!.site, 'INTL');

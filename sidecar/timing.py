@@ -1,0 +1,63 @@
+"""Every timing preset of the sidecar, each beside the behaviour of the official clients it answers.
+
+The numbers here must agree with each other (a keeper margin below the per-request margin would be
+pointless; an access-token margin below what the exchange needs would fail exchanges), so they live
+in one module and are imported from here; no other module writes a duration of its own.
+
+Facts they answer (from aliyun-cli, ``alibabacloud-credentials`` 1.0.12 for Python and
+``@alicloud/credentials`` 2.4.7 for Node.js):
+
+* Both SDKs renew the OAuth access token themselves when 20 minutes (1200 s) or less remain on it,
+  "because the exchange needs at least 15 minutes left on it", and so spend the rotating refresh
+  token without our lock.
+* The Python SDK's credentials-URI provider treats credentials as stale 15 minutes before they expire
+  (and then fetches on every use).
+* The CLI refreshes a layer only once it has expired (no margin at all).
+"""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------- the service's needs
+
+#: The exchange (``/v1/exchange``) needs at least this much life left on the access token (the SDKs'
+#: comment: "at least 15 minutes"). The emulator can enforce it (``exchange_min_access_lifetime``).
+EXCHANGE_MIN_ACCESS_LIFETIME = 15 * 60
+
+# --------------------------------------------------------------------- per request (every path)
+
+#: Renew the access token when this much or less remains, on EVERY path (a request, the keeper, the
+#: token a sign-in or a refresh just returned): the SDKs' own threshold, above what the exchange
+#: needs, so an exchange never runs with a token the service might find too short.
+ACCESS_TOKEN_MARGIN = 20 * 60
+#: Reuse stored STS credentials while more than this remains (ours; the CLI uses them to the end).
+STS_MARGIN = 5 * 60
+
+# --------------------------------------------------------------------- the keeper (editor open)
+
+#: The keeper renews the access token at 30 minutes left: well above the SDKs' 20 minutes, so no SDK
+#: process ever rotates the refresh token behind our back while the editor is open.
+KEEPER_ACCESS_TOKEN_MARGIN = 30 * 60
+#: The keeper renews STS credentials at 15 minutes left: the SDKs reuse the file's STS triple while
+#: ``sts_expiration`` is in the future, so fresh ones in the file mean no SDK calls the service.
+KEEPER_STS_MARGIN = 15 * 60
+#: Shortest and longest sleep of the keeper between two looks at the file.
+KEEPER_MIN_SLEEP = 5.0
+KEEPER_MAX_SLEEP = 300.0
+#: After a network failure or a transient error answer, look again this soon.
+KEEPER_RETRY_AFTER_FAILURE = 30.0
+
+# --------------------------------------------------------------------- serving credentials
+
+#: The credentials endpoint hands out nothing with less than the Python SDK's 15 minutes of
+#: staleness plus one minute left, so an SDK can cache what it gets instead of asking on every call.
+ENDPOINT_MIN_STS_LIFETIME = 15 * 60 + 60
+
+# --------------------------------------------------------------------- sign-in and HTTP
+
+#: How long a browser sign-in waits for the redirect (the CLI waits forever; we do not).
+SIGNIN_TIMEOUT = 300.0
+#: Per-call timeout of the OAuth API calls (connect is capped at ``HTTP_CONNECT_TIMEOUT``).
+HTTP_TIMEOUT = 15.0
+HTTP_CONNECT_TIMEOUT = 10.0
+#: Below this, a difference between the service's ``Date`` and our clock is rounding, not skew.
+SKEW_TOLERANCE = 30
