@@ -39,3 +39,12 @@ test('the picker opens on the current profile, not on the first row', () => {
   assert.deepEqual(rows.map((r) => r.current), [false, true, false]);
   assert.equal(activeRow(pickerRows(undefined, NOW)), 0);
 });
+
+test('rows say why a sign-in is required and which profile a chain comes from', () => {
+  const rows = pickerRows(
+    list('dev', oauth('dev', { state: 'signInRequired', stateReason: 'refreshTokenExpired' }), ak('chain', { mode: 'ChainableRamRoleArn', sourceProfile: 'dev' })),
+    NOW,
+  );
+  assert.equal(rows[0]!.description, 'current · sign-in required (session expired): select to sign in · CN · cn-hangzhou');
+  assert.match(rows[1]!.description, /via dev/);
+});

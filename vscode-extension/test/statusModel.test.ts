@@ -134,3 +134,17 @@ test('configProblemOf: only the file kinds of a failed request', () => {
   assert.equal(configProblemOf({ message: 'm', data: { kind: 'network' } }), undefined);
   assert.equal(configProblemOf(new Error('x')), undefined);
 });
+
+test('sign-in required says why (stateReason); a chained profile names its source; no refresh token is said', () => {
+  const refused = statusView(running, list('dev', oauth('dev', { state: 'signInRequired', stateReason: 'refreshTokenRefused' })), NOW, fmt);
+  assert.match(refused.tooltip, /Sign-in required: the service refused the refresh token/);
+  const notAuthorized = statusView(running, list('dev', oauth('dev', { state: 'signInRequired', stateReason: 'clientNotAuthorized' })), NOW, fmt);
+  assert.match(notAuthorized.tooltip, /official\\-cli application is not installed in the account or not assigned to you/);
+  const chained = statusView(running, list('chain', ak('chain', { mode: 'ChainableRamRoleArn', sourceProfile: 'dev' })), NOW, fmt);
+  assert.match(chained.tooltip, /Source profile: dev/);
+  const noRefresh = oauth('dev', { hasRefreshToken: false, refreshTokenExpiresAt: null, accessTokenExpiresAt: NOW + 300 });
+  const v = statusView(running, list('dev', noRefresh), NOW, fmt);
+  assert.match(v.tooltip, /without a refresh token/);
+  // The access token is the session: 5 minutes left is "expires soon".
+  assert.equal(v.state, 'expiresSoon');
+});

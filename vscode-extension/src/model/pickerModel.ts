@@ -1,7 +1,7 @@
 /** Rows of the profile quick pick, as data (profilePicker.ts turns them into QuickPickItems). */
 
 import type { ProfileEntry, ProfileList } from './contract';
-import { stateShort, viewState } from './profileView';
+import { stateReason, stateShort, viewState } from './profileView';
 import { identityText } from './identityModel';
 import { noIdentity, type IdentityOf } from './statusModel';
 
@@ -29,7 +29,9 @@ export function pickerRows(list: ProfileList | undefined, now: number, identityO
     const needsBrowser = viewState(entry, now) === 'signInRequired';
     const parts: string[] = [];
     if (current) parts.push('current');
-    parts.push(needsBrowser ? 'sign-in required: select to sign in' : stateShort(entry, now));
+    const why = stateReason(entry);
+    parts.push(needsBrowser ? `sign-in required${why ? ` (${why.short})` : ''}: select to sign in` : stateShort(entry, now));
+    if (entry.sourceProfile) parts.push(`via ${entry.sourceProfile}`);
     if (entry.site) parts.push(entry.site);
     if (entry.region) parts.push(entry.region);
     return {

@@ -7,7 +7,7 @@
 import type { ConfigError, ProfileEntry, ProfileList, SiteInfo } from './contract';
 import { positionText } from './errorModel';
 import { identityState, identityTooltipLines, type IdentityState } from './identityModel';
-import { escapeMarkdown, sessionEndsAt, stateShort, viewState, type ViewState } from './profileView';
+import { escapeMarkdown, sessionEndsAt, stateReason, stateShort, viewState, type ViewState } from './profileView';
 import { siteLabel } from './sites';
 import { formatDuration, formatLocalTime, type TimeFormatter } from './time';
 
@@ -178,7 +178,14 @@ function tooltip(
   layer('Access token expires', entry.accessTokenExpiresAt);
   layer('Session (refresh token) ends', entry.refreshTokenExpiresAt);
   if (entry.state === 'notOAuth') lines.push('', 'Managed by the Alibaba Cloud CLI; this extension only shows it.');
-  if (entry.state === 'signInRequired') lines.push('', 'The session has ended: click and select the profile to sign in again.');
+  if (entry.sourceProfile) lines.push(`Source profile: ${escapeMarkdown(entry.sourceProfile)} (kept fresh for this chain)`);
+  if (entry.state !== 'signInRequired' && entry.hasRefreshToken === false && entry.state !== 'notOAuth') {
+    lines.push('', 'Signed in without a refresh token: a browser sign-in is needed when the access token expires.');
+  }
+  const why = stateReason(entry);
+  if (entry.state === 'signInRequired') {
+    lines.push('', `${why ? `Sign-in required: ${escapeMarkdown(why.long)}.` : 'The session has ended.'} Click and select the profile to sign in again.`);
+  }
   lines.push('', `Config: ${escapeMarkdown(list.configPath)}`, '', 'Click to switch profile or sign in.');
   // Two trailing spaces = a Markdown line break inside a paragraph.
   return lines.join('  \n');
