@@ -277,6 +277,116 @@ async function extensionScenario(dirs0) {
         H.log(`prompts: ${JSON.stringify(asked.map((a) => a.split(' | ')[0]))}`);
       };
       const waitStatus = (name, timeoutMs = 30_000) => H.waitForStatus(page(), nameRe(name), timeoutMs, EXT.statusItem);
+
+      /** A screenshot of this moment, kept (not only on failure): artifacts/screenshots/<name>.png. */
+      const shot = async (name, on = page()) => {
+        const dir = path.join(artifacts, 'screenshots');
+        fs.mkdirSync(dir, { recursive: true });
+        const file = path.join(dir, `${name}.png`);
+        await H.sleep(700); // toasts slide in and fade out
+        await on.screenshot({ path: file }).catch((e) => H.log(`(no screenshot ${name}: ${e.message})`));
+        H.log(`screenshot: ${file}`);
+        return file;
+      };
+      /** Every notification the user can find: the toasts and the notification center's list. */
+      const allNotifications = async () => {
+        const toasts = await H.notificationTexts(page());
+        await H.runCommand(page(), 'Notifications: Show Notifications');
+        await H.sleep(400);
+        const center = await page()
+          .$$eval('.notifications-center .notification-list-item-message', (els) => els.map((e) => (e.innerText || e.textContent || '').trim()))
+          .catch(() => []);
+        await page().keyboard.press('Escape'); // hides the center
+        await page().waitForSelector('.notifications-center', { state: 'hidden', timeout: 3_000 }).catch(() => {});
+        return [...new Set([...toasts, ...center])];
+      };
+      /** The sign-in's own notification (the progress one) is gone, and no status text is a stale step. */
+      const expectSignInClosed = async (profile) => {
+        const signingIn = new RegExp(`signing in "${profile}"`);
+        const deadline = Date.now() + 10_000;
+        let all = [];
+        while (Date.now() < deadline) {
+          all = await allNotifications();
+          if (!all.some((t) => signingIn.test(t))) break;
+          await H.sleep(300);
+        }
+        if (all.some((t) => signingIn.test(t))) throw new Error(`the sign-in notification of "${profile}" is still there: ${JSON.stringify(all)}`);
+        const stale = (await H.statusItems(page())).filter((it) => /finishing the sign-in|waiting for the browser|signing in/i.test(it.text));
+        if (stale.length) throw new Error(`stale status text after the sign-in of "${profile}": ${JSON.stringify(stale)}`);
+        return all;
+      };
+      /** The sign-in's progress toast has gone (VS Code keeps a progress on screen a moment after its end). */
+      const toastGone = async (profile, timeoutMs = 5_000) => {
+        const deadline = Date.now() + timeoutMs;
+        while (Date.now() < deadline && (await H.notificationTexts(page())).some((t) => t.includes(`signing in "${profile}"`))) await H.sleep(150);
+      };
+      /** Lines of the "Alibaba Cloud" output channel, from its log file(s) on disk (the whole log). */
+      const outputLines = () =>
+        H.findFiles(ctx.dirs.root, /Alibaba Cloud\.log$/).flatMap((f) => fs.readFileSync(f, 'utf8').split('\n'));
+      /** Exactly one output line matches `re` (its level included, e.g. /\[warning\] Sign-in of "x" failed: …/). */
+      const expectOneLogLine = async (re, timeoutMs = 10_000) => {
+        const deadline = Date.now() + timeoutMs;
+        let hits = [];
+        while (Date.now() < deadline) {
+          hits = outputLines().filter((l) => re.test(l));
+          if (hits.length) break;
+          await H.sleep(250);
+        }
+        await H.sleep(600); // a second line would be written by now
+        hits = outputLines().filter((l) => re.test(l));
+        if (hits.length !== 1) {
+          const tail = outputLines().filter((l) => /\[(warning|error|info)\]/.test(l) && !/\[Trace|"jsonrpc"|Sending|Received/.test(l)).slice(-15);
+          throw new Error(`expected one output line matching ${re}, found ${hits.length}; last lines: ${JSON.stringify(tail)}`);
+        }
+        H.log(`output line: ${hits[0].replace(/^\S+ \S+ /, '')}`);
+        return hits[0];
+      };
+      /** The sign-in's progress toast (the one surface while waiting); returns its text. */
+      const waitingToast = async (profile, re = /finish in your browser|cannot load/) => {
+        const text = await H.waitForNotification(page(), new RegExp(`signing in "${profile}".*`), 15_000);
+        const deadline = Date.now() + 15_000;
+        let now = text;
+        while (Date.now() < deadline && !re.test(now)) {
+          now = (await H.notificationTexts(page())).find((t) => t.includes(`signing in "${profile}"`)) || '';
+          await H.sleep(200);
+        }
+        if (!re.test(now)) throw new Error(`the sign-in notification never said ${re}: ${JSON.stringify(now)}`);
+        return now;
+      };
+      /** A link in the sign-in notification, clicked as a user would. */
+      const clickToastLink = async (label) => {
+        const a = page().locator('.notifications-toasts .notification-list-item-message a', { hasText: label }).first();
+        await a.click({ timeout: 5_000 });
+      };
+      /** The browser's sign-in page of the waiting sign-in, opened by the extension (not followed). */
+      const waitPopup = async (seen) => {
+        const deadline = Date.now() + 20_000;
+        let popup;
+        while (Date.now() < deadline && !popup) {
+          const d = await H.handleDialog(page(), /^open$/i);
+          if (d) ctx.dialogs.push(d);
+          popup = ctx.context.pages().slice(seen).find((p) => /\/oauth2\/v1\/auth\?/.test(p.url()));
+          if (!popup) await H.sleep(200);
+        }
+        if (!popup) throw new Error(`no sign-in page opened; pages: ${JSON.stringify(ctx.context.pages().map((p) => redact(p.url())))}`);
+        await popup.waitForLoadState('domcontentloaded').catch(() => {});
+        return popup;
+      };
+      /** The emulator's own address of a page code-server opened under its port proxy (/proxy/<port>/…). */
+      const unproxied = (url) => {
+        const p = new URL(url);
+        const m = /^\/proxy\/(\d+)(\/.*)$/.exec(p.pathname);
+        return m ? `http://127.0.0.1:${m[1]}${m[2]}${p.search}` : url;
+      };
+      /** The user on the emulator's page: open it directly (its form posts to the emulator) and press a button. */
+      const pressOnPage = async (popup, button) => {
+        await popup.goto(unproxied(popup.url()), { waitUntil: 'domcontentloaded' });
+        await popup.bringToFront();
+        await shot(`browser-page-${button}`, popup);
+        await popup.click(`#${button}`, { timeout: 5_000 });
+        await popup.waitForURL(/\/cli\/callback\?/, { timeout: 10_000 }).catch(() => {});
+        await page().bringToFront();
+      };
       return [
         {
           name: `status bar item shows the current profile (extension activated${opt['no-trust'] ? '' : ' in Restricted Mode'}, sidecar up)`,
@@ -342,10 +452,19 @@ async function extensionScenario(dirs0) {
           },
         },
         {
-          name: 'status bar shows the new profile "e2e"',
+          name: 'status bar shows the new profile "e2e"; the sign-in notification closed; "Signed in" names the RAM user',
           run: async () => {
             await waitStatus('e2e');
             await page().bringToFront();
+            const toast = await H.waitForNotification(
+              page(),
+              new RegExp(`Profile "e2e" signed in as RAM user ${EXT.user.name} in account ${EXT.user.account_id}`),
+              15_000,
+            );
+            H.log(`notification: ${toast}`);
+            await toastGone('e2e');
+            await shot('signed-in');
+            await expectSignInClosed('e2e');
           },
         },
         {
@@ -369,8 +488,52 @@ async function extensionScenario(dirs0) {
             if (account !== EXT.user.account_id) throw new Error(`emulator identity not as configured: ${JSON.stringify(cfg.identity)}`);
             await H.closeNotifications(page());
             await H.runCommand(page(), EXT.whoAmI);
-            const toast = await H.waitForNotification(page(), new RegExp(`Profile "e2e": RAM user \\S+ in account ${account}`), 15_000);
-            H.log(`notification: ${toast}`);
+            let d = null;
+            const deadline = Date.now() + 15_000;
+            while (Date.now() < deadline && !d) {
+              d = await H.handleDialog(page(), null);
+              if (!d) await H.sleep(150);
+            }
+            if (!d) throw new Error('no Who Am I dialog');
+            const detail = await page().textContent('.monaco-dialog-box .dialog-message-detail').catch(() => '');
+            if (!new RegExp(`Profile "e2e": RAM user \\S+ in account ${account}`).test(d.message)) throw new Error(`unexpected dialog: ${JSON.stringify(d)}`);
+            // Shown fully: the ARN and the ids, each on its line.
+            if (!new RegExp(`ARN: acs:ram::${account}:user/${EXT.user.name}`).test(detail) || !/Principal id: /.test(detail)) {
+              throw new Error(`the dialog does not show the whole identity: ${JSON.stringify(detail)}`);
+            }
+            H.log(`dialog: ${JSON.stringify(d.message)} / ${JSON.stringify(detail)}`);
+            await shot('who-am-i');
+            await H.handleDialog(page(), /^OK$/i);
+          },
+        },
+        {
+          name: 'the four prompts: the first names the configured config file; Back returns from the region to the site; Escape leaves nothing',
+          soft: true,
+          run: async () => {
+            await H.resetUi(page());
+            await H.runCommand(page(), EXT.signIn);
+            let first = null;
+            const by = Date.now() + 10_000;
+            while (Date.now() < by && !(first && /profile/i.test(first.title))) {
+              first = await H.describeQuickInput(page());
+              await H.sleep(150);
+            }
+            if (!first || !first.message.includes(configPath)) throw new Error(`the profile prompt does not name the configured file ${configPath}: ${JSON.stringify(first)}`);
+            await H.answerPrompts(page(), [{ ask: /\bprofile\b/i, value: 'e2e-back' }]);
+            await H.answerPrompts(page(), [{ ask: /\bsite\b/i, pick: /\bCN\b|China/i }]);
+            await H.sleep(300);
+            const region = await H.describeQuickInput(page());
+            if (!region || !/default region \(3\/4\)/.test(region.title)) throw new Error(`not at the region step: ${JSON.stringify(region)}`);
+            await shot('prompt-region-with-back');
+            await page().locator('.quick-input-widget .quick-input-titlebar .action-label[aria-label="Back"], .quick-input-widget .quick-input-left-action-bar .action-label').first().click({ timeout: 5_000 });
+            await H.sleep(400);
+            const back = await H.describeQuickInput(page());
+            if (!back || !/site \(2\/4\)/.test(back.title)) throw new Error(`Back did not return to the site step: ${JSON.stringify(back)}`);
+            H.log(`Back: ${JSON.stringify(region.title)} -> ${JSON.stringify(back.title)}`);
+            await page().keyboard.press('Escape');
+            await H.sleep(300);
+            if (await H.describeQuickInput(page())) throw new Error('Escape left a prompt open');
+            if (readConfig().profiles.some((p) => p.name === 'e2e-back')) throw new Error('an abandoned sign-in wrote a profile');
           },
         },
         {
@@ -425,6 +588,16 @@ async function extensionScenario(dirs0) {
           run: async () => {
             await H.resetUi(page());
             await H.clickStatusItem(page(), EXT.statusItem);
+            // It opens on the current profile ("e2e-role"): Enter keeps it.
+            let focused = '';
+            const by = Date.now() + 10_000;
+            while (Date.now() < by && !nameRe('e2e-role').test(focused)) {
+              focused = await page().$eval(H.SEL.quickInputFocused, (e) => e.getAttribute('aria-label') || e.textContent || '').catch(() => '');
+              await H.sleep(150);
+            }
+            if (!nameRe('e2e-role').test(focused)) throw new Error(`the picker's active row is not the current profile "e2e-role": ${JSON.stringify(focused)}`);
+            H.log(`picker opens on: ${JSON.stringify(focused)}`);
+            await shot('profile-picker');
             const asked = await H.answerPrompts(page(), [{ ask: /Alibaba Cloud profiles|Select the profile/i, pick: nameRe('e2e') }]);
             H.log(`picker: ${JSON.stringify(asked)}`);
             await waitStatus('e2e', 15_000);
@@ -512,9 +685,15 @@ async function extensionScenario(dirs0) {
             if (/\/cli\/callback$/.test(new URL(popup.url()).pathname)) throw new Error('the sign-in page was followed to the callback (auto-approve still on?)');
             H.log(`sign-in page (waiting for Authorize, title ${JSON.stringify(title)}): ${redact(st.popupUrl)}`);
             await page().bringToFront();
-            await H.sleep(500);
+            // One surface while waiting: the sign-in's progress notification, which says what to do
+            // (code-server is a remote window whose callback port is forwarded elsewhere: paste-back).
+            const text = await waitingToast('e2e-paste', /cannot load 127\.0\.0\.1:\d+.*Paste redirect URL/s);
+            H.log(`waiting notification: ${JSON.stringify(text)}`);
+            const others = (await H.notificationTexts(page())).filter((t) => !t.includes('signing in "e2e-paste"'));
+            if (others.length) throw new Error(`other notifications while waiting: ${JSON.stringify(others)}`);
             const qi = await H.describeQuickInput(page());
-            H.log(`paste box opened by the sign-in itself: ${qi && /paste the redirect URL/i.test(qi.title) ? 'yes' : 'no'}`);
+            if (qi) throw new Error(`a quick input is open while waiting (one surface only): ${JSON.stringify(qi)}`);
+            await shot('waiting-for-browser');
           },
         },
         {
@@ -559,17 +738,143 @@ async function extensionScenario(dirs0) {
             if (!/^\/cli\/callback$/.test(loc.pathname) || !loc.searchParams.get('code')) throw new Error(`approve gave no callback with a code: ${redact(location)}`);
             secrets.add(loc.searchParams.get('code'));
             H.log(`redirect address to paste: ${redact(location)}`);
-            await H.closeNotifications(page());
-            await H.runCommand(page(), EXT.pasteUrl);
+            // The notification's own "Paste redirect URL…" link opens the box.
+            await clickToastLink('Paste redirect URL');
+            await H.sleep(300);
+            await shot('paste-box');
             await H.answerPrompts(page(), [{ ask: /paste the redirect URL/i, value: location }]);
+            const t0 = Date.now();
             await H.waitForStatus(page(), nameRe('e2e-paste'), 20_000, EXT.statusItem, { failOnNotification: /sign-in failed|could not|invalid|expired/i });
-            await H.waitForNotification(page(), /Signed in as profile "e2e-paste"/, 10_000);
+            H.log(`paste accepted -> status item "e2e-paste" in ${Date.now() - t0} ms`);
+            await H.waitForNotification(page(), new RegExp(`Profile "e2e-paste" signed in as RAM user ${EXT.user.name} in account ${EXT.user.account_id}`), 10_000);
+            await expectSignInClosed('e2e-paste');
             await waitConfig((doc) => doc.current === 'e2e-paste' && profileOf(doc, 'e2e-paste')?.oauth_refresh_token, summary);
             const since = ctx.context.pages().slice(st.pagesBefore).map((p) => p.url());
             if (since.some((u) => /\/cli\/callback$/.test(new URL(u).pathname))) {
               throw new Error('a browser page reached the callback: the sign-in did not come through the paste box');
             }
             await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: true });
+          },
+        },
+        {
+          name: 'Deny on the sign-in page: the notification closes, a warning says it was your Deny, one output line names the cause',
+          run: async () => {
+            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false, not_authorized: false });
+            await H.runCommand(page(), 'Notifications: Clear All Notifications');
+            const seen = ctx.context.pages().length;
+            await signInPrompts('e2e-deny');
+            const popup = await waitPopup(seen);
+            await waitingToast('e2e-deny');
+            const t0 = Date.now();
+            await pressOnPage(popup, 'deny');
+            const toast = await H.waitForNotification(page(), /Sign-in of profile "e2e-deny" cancelled: Deny was chosen/, 15_000);
+            H.log(`Deny -> the warning shown in ${Date.now() - t0} ms (page load and click included)`);
+            if (/administrator|official-cli/.test(toast)) throw new Error(`the Deny message talks about the administrator: ${toast}`);
+            H.log(`notification: ${toast}`);
+            await toastGone('e2e-deny');
+            await shot('denied');
+            await expectSignInClosed('e2e-deny');
+            await H.waitForStatus(page(), nameRe('e2e-paste'), 5_000, EXT.statusItem);
+            await expectOneLogLine(/\[warning\] Sign-in of "e2e-deny" failed: Deny was chosen on the sign-in page \(signInDenied, userDenied\)\. Next: sign in again and choose Authorize\./);
+            if (readConfig().profiles.some((p) => p.name === 'e2e-deny')) throw new Error('a denied sign-in wrote a profile');
+          },
+        },
+        {
+          name: 'the service answers "not authorized": the message names the administrator\'s two steps and links the documentation',
+          run: async () => {
+            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false, not_authorized: true });
+            await H.runCommand(page(), 'Notifications: Clear All Notifications');
+            const seen = ctx.context.pages().length;
+            await signInPrompts('e2e-na');
+            const popup = await waitPopup(seen);
+            await waitingToast('e2e-na');
+            await pressOnPage(popup, 'authorize');
+            const toast = await H.waitForNotification(page(), /The call is not authorized/, 15_000);
+            for (const re of [/\(1\) install the official-cli application/, /\(2\) assign you to it/]) if (!re.test(toast)) throw new Error(`the message lacks ${re}: ${toast}`);
+            const buttons = await page().$$eval(H.SEL.notificationButtons, (els) => els.map((e) => (e.innerText || '').trim()));
+            if (!buttons.includes('Open Documentation')) throw new Error(`no "Open Documentation" button: ${JSON.stringify(buttons)}`);
+            await toastGone('e2e-na');
+            await shot('not-authorized');
+            await expectSignInClosed('e2e-na');
+            await expectOneLogLine(/\[error\] Sign-in of "e2e-na" failed: the service answered "not authorized" \(signInDenied, notAuthorized/);
+            await H.emulatorControl(emulator.url, 'POST', 'config', { not_authorized: false });
+          },
+        },
+        {
+          name: 'Cancel on the sign-in notification: it closes, no error, the status bar says "cancelled", one info line in the output',
+          run: async () => {
+            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false });
+            await H.runCommand(page(), 'Notifications: Clear All Notifications');
+            const seen = ctx.context.pages().length;
+            await signInPrompts('e2e-cancel');
+            await waitPopup(seen);
+            await page().bringToFront();
+            await waitingToast('e2e-cancel');
+            const toast = page().locator('.notifications-toasts .notification-toast', { hasText: 'signing in "e2e-cancel"' }).first();
+            await toast.locator('.monaco-button', { hasText: /^Cancel$/ }).first().click({ timeout: 5_000 });
+            const t0 = Date.now();
+            const msg = await H.waitForStatus(page(), /sign-in cancelled/, 10_000, 'status.extensionMessage');
+            H.log(`Cancel -> "sign-in cancelled" in ${Date.now() - t0} ms`);
+            H.log(`status message: ${msg}`);
+            await toastGone('e2e-cancel');
+            await shot('cancelled');
+            const all = await expectSignInClosed('e2e-cancel');
+            const bad = all.filter((t) => /e2e-cancel|cancel/i.test(t));
+            if (bad.length) throw new Error(`a cancel is not an error, yet: ${JSON.stringify(bad)}`);
+            await expectOneLogLine(/\[info\] Sign-in of "e2e-cancel" cancelled by the user\./);
+            if (outputLines().some((l) => /\[(error|warning)\].*e2e-cancel/.test(l))) throw new Error('the cancel left an error or warning line in the output');
+            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: true });
+          },
+        },
+        {
+          name: 'a restart of the sidecar during a sign-in: the notification closes, a warning says the sign-in was interrupted, one output line',
+          run: async () => {
+            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false });
+            await H.runCommand(page(), 'Notifications: Clear All Notifications');
+            const seen = ctx.context.pages().length;
+            await signInPrompts('e2e-restart');
+            await waitPopup(seen);
+            await page().bringToFront();
+            await waitingToast('e2e-restart');
+            const t0 = Date.now();
+            await H.runCommand(page(), EXT.restart);
+            const toast = await H.waitForNotification(page(), /sign-in of profile "e2e-restart" was interrupted/, 20_000);
+            H.log(`Restart Sidecar -> "interrupted" shown in ${Date.now() - t0} ms (palette included)`);
+            H.log(`notification: ${toast}`);
+            await toastGone('e2e-restart');
+            await shot('interrupted');
+            await expectSignInClosed('e2e-restart');
+            await expectOneLogLine(/\[warning\] Sign-in of "e2e-restart" failed: the sidecar stopped or restarted/);
+            await H.waitForStatus(page(), nameRe('e2e-paste'), 20_000, EXT.statusItem);
+            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: true });
+          },
+        },
+        {
+          name: 'the Settings editor, browsed to the extension: its settings read "Alibaba Cloud", not "Aliyun ›"',
+          soft: true,
+          run: async () => {
+            await H.resetUi(page());
+            await H.runCommand(page(), 'Preferences: Open Settings (UI)');
+            const toc = '.settings-editor .settings-toc-container .monaco-list-row';
+            await page().waitForSelector(toc, { timeout: 10_000 });
+            // The table of contents, as a user browses it: Extensions › Alibaba Cloud Sign-In › Alibaba Cloud.
+            for (const label of [/^Extensions/, /^Alibaba Cloud Sign-In/, /^Alibaba Cloud$/]) {
+              const rows = page().locator(toc);
+              const texts = await rows.evaluateAll((els) => els.map((e) => (e.innerText || e.textContent || '').trim()));
+              const i = texts.findIndex((t) => label.test(t));
+              if (i < 0) throw new Error(`no table-of-contents row ${label}: ${JSON.stringify(texts)}`);
+              await rows.nth(i).click();
+              await H.sleep(500);
+            }
+            const labels = await page().$$eval('.settings-editor .settings-tree-container .setting-item-title', (els) =>
+              els.filter((e) => e.offsetParent !== null).map((e) => (e.innerText || e.textContent || '').replace(/\s+/g, ' ').trim()),
+            );
+            H.log(`settings: ${JSON.stringify(labels.slice(0, 12))}`);
+            await shot('settings');
+            const ours = labels.filter((l) => /Callback Ports|Config Path|Python Path|Keep Fresh|Sign In: Mode/.test(l));
+            if (!ours.length) throw new Error(`none of the extension's settings is shown: ${JSON.stringify(labels)}`);
+            if (ours.some((l) => /^Aliyun\b/.test(l))) throw new Error(`settings still titled "Aliyun ›": ${JSON.stringify(ours)}`);
+            await H.runCommand(page(), 'View: Close All Editors');
           },
         },
         {
@@ -616,6 +921,60 @@ async function extensionScenario(dirs0) {
             H.log(`dialog: ${JSON.stringify(d.message)} buttons ${JSON.stringify(d.buttons)}`);
             await waitConfig((doc) => !profileOf(doc, 'e2e-paste') && doc.current === 'seeded' && profileOf(doc, 'e2e'), summary);
             await H.waitForStatus(page(), /\bseeded\b/, 10_000, EXT.statusItem);
+          },
+        },
+        {
+          name: 'a broken config file: the status item warns "config file invalid (line 4, column N)", a click opens it there, Sign In refuses before any prompt',
+          run: async () => {
+            st.goodConfig = fs.readFileSync(configPath, 'utf8');
+            await H.closeNotifications(page());
+            await H.runCommand(page(), 'View: Hide Panel', 5_000).catch(() => {}); // the output of an earlier step
+            // Line 4 has a stray comma where a value should be.
+            fs.writeFileSync(configPath, '{\n  "current": "seeded",\n  "profiles": [\n    {"name": "seeded", "mode": ,}\n  ]\n}\n');
+            const text = await H.waitForStatus(page(), /config file invalid \(line 4, column \d+\)/, 20_000, EXT.statusItem);
+            H.log(`status item: ${text}`);
+            const warn = await page().$eval(H.statusItemSel(EXT.statusItem), (e) => getComputedStyle(e).backgroundColor).catch(() => '');
+            H.log(`status item background: ${warn}`);
+            const toast = await H.waitForNotification(page(), /config file .* is not valid \(line 4, column \d+\)/, 10_000);
+            H.log(`notification: ${toast}`);
+            await expectOneLogLine(/\[error\] The config file failed: .*config\.json is not valid \(line 4, column \d+\) \(configCorrupt\)\. Next: fix the file/);
+            await shot('config-invalid');
+            // The click opens the file with the cursor on line 4.
+            await H.clickStatusItem(page(), EXT.statusItem);
+            const sel = await H.waitForStatus(page(), /Ln 4, Col \d+/, 10_000, 'status.editor.selection');
+            H.log(`editor: ${sel}`);
+            const tab = await page().$eval('.tabs-container .tab.active', (e) => e.getAttribute('aria-label') || e.textContent || '').catch(() => '');
+            if (!/config\.json/.test(tab)) throw new Error(`the active editor is not config.json: ${JSON.stringify(tab)}`);
+            await shot('config-invalid-opened');
+            // Sign In refuses at once: the error, and no prompt.
+            await H.closeNotifications(page());
+            await H.runCommand(page(), EXT.signIn);
+            await H.waitForNotification(page(), /is not valid \(line 4, column \d+\)/, 10_000);
+            await H.sleep(500);
+            const qi = await H.describeQuickInput(page());
+            if (qi && /profile|site|region|language/i.test(`${qi.title} ${qi.placeholder}`)) throw new Error(`Sign In asked a question with a broken file: ${JSON.stringify(qi)}`);
+            await H.runCommand(page(), 'View: Close All Editors');
+          },
+        },
+        {
+          name: 'an empty config file is an empty profile list: the status item says "sign in", no error',
+          soft: true,
+          run: async () => {
+            await H.closeNotifications(page());
+            fs.writeFileSync(configPath, '');
+            const text = await H.waitForStatus(page(), /^Alibaba Cloud: sign in$/, 20_000, EXT.statusItem);
+            H.log(`status item: ${text}`);
+            await H.sleep(1000);
+            const errors = (await H.notificationTexts(page())).filter((t) => /not valid|config/i.test(t));
+            if (errors.length) throw new Error(`an empty file was reported: ${JSON.stringify(errors)}`);
+            await shot('config-empty');
+          },
+        },
+        {
+          name: 'the config file restored: the status item shows "seeded" again',
+          run: async () => {
+            fs.writeFileSync(configPath, st.goodConfig);
+            await H.waitForStatus(page(), /\bseeded\b/, 20_000, EXT.statusItem);
           },
         },
       ];

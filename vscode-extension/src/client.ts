@@ -31,12 +31,15 @@ import { candidates, describeCandidate, launchEnv, noInterpreter, sidecarCode, t
 import { stderrLevel } from './model/redact';
 import { initializationOptions } from './model/settings';
 import { sitesFrom } from './model/sites';
-import type { SidecarStatus } from './model/statusModel';
+import { configProblemOf, type SidecarStatus } from './model/statusModel';
 import { pythonExtensionInstalled, selectedPython } from './pythonExtension';
 import { findInterpreter } from './pythonProbe';
 
-/** The languageclient's "not running" answer (ErrorCodes.ConnectionInactive). */
-const CONNECTION_INACTIVE = -32097;
+/**
+ * The languageclient's "not running" answers: a request pending when the connection went away
+ * (ErrorCodes.PendingResponseRejected) and one sent after (ErrorCodes.ConnectionInactive).
+ */
+const CONNECTION_GONE = new Set([-32097, -32096]);
 
 /** Restarts after a crash before giving up (the default handler's count, kept explicit). */
 const MAX_RESTARTS = 4;
@@ -50,6 +53,7 @@ export class Sidecar implements vscode.Disposable {
   private _status: SidecarStatus = { kind: 'starting' };
   private _profiles: ProfileList | undefined;
   private _launch: SidecarLaunch | undefined;
+  private _configProblem: ConfigError | undefined;
 
   private readonly changed = new vscode.EventEmitter<void>();
   /** Status or ProfileList changed. */
@@ -79,6 +83,15 @@ export class Sidecar implements vscode.Disposable {
     return this._profiles;
   }
 
+  /**
+   * Why the config file cannot be used right now (corrupt, unreadable, not safe), from the
+   * `aliyun/configError` notification or a failed `aliyun/listProfiles`; cleared by the next good list.
+   * While set, the last list is not shown as live (it may be stale).
+   */
+  get configProblem(): ConfigError | undefined {
+    return this._configProblem;
+  }
+
   /** The running sidecar's sign-in sites (its initialize result); [] while none runs. */
   get sites(): SiteInfo[] {
     return sitesFrom(this.client?.initializeResult);
@@ -106,6 +119,7 @@ export class Sidecar implements vscode.Disposable {
     await this.disposeClient();
     // Nothing answers for these profiles any more: the status bar must not look live meanwhile.
     this._profiles = undefined;
+    this._configProblem = undefined;
     this.setStatus({ kind: 'down', reason: 'The sidecar was stopped.' });
   }
 
@@ -136,7 +150,7 @@ export class Sidecar implements vscode.Disposable {
     try {
       return token ? await client.sendRequest<R>(method, params, token) : await client.sendRequest<R>(method, params);
     } catch (e) {
-      if ((e as { code?: number }).code === CONNECTION_INACTIVE) throw new SidecarDownError(this.downReason());
+      if (CONNECTION_GONE.has((e as { code?: number }).code ?? 0)) throw new SidecarDownError(this.downReason());
       throw e;
     }
   }
@@ -146,14 +160,40 @@ export class Sidecar implements vscode.Disposable {
     try {
       this.setProfiles(await this.request<ProfileList>(Methods.listProfiles));
     } catch (e) {
-      this.log.warn(`aliyun/listProfiles failed: ${(e as Error).message ?? String(e)}`);
+      const problem = configProblemOf(e);
+      if (problem) this.setConfigProblem(problem);
+      else this.log.warn(`aliyun/listProfiles failed: ${(e as Error).message ?? String(e)}`);
     }
   }
 
   /** A request answered with a ProfileList (switch, delete, set): show it at once. */
   setProfiles(list: ProfileList): void {
     this._profiles = list;
+    if (this._configProblem) this.log.info(`The config file ${list.configPath} is readable again.`);
+    this._configProblem = undefined;
     this.changed.fire();
+  }
+
+  /**
+   * `aliyun/configError`: read the list once more, whose error carries every field of the error's
+   * data (position included) whatever this sidecar's notification holds; the notification itself
+   * when the read fails otherwise. A list that reads fine means the file was fixed meanwhile.
+   */
+  private async configBroke(notified: ConfigError): Promise<void> {
+    try {
+      this.setProfiles(await this.request<ProfileList>(Methods.listProfiles));
+    } catch (e) {
+      this.setConfigProblem(configProblemOf(e) ?? notified);
+    }
+  }
+
+  /** The file became unusable: one log line per new problem, the status follows, the user is told once. */
+  private setConfigProblem(problem: ConfigError): void {
+    const key = (p: ConfigError | undefined): string => (p ? `${p.kind}|${p.path}|${p.line ?? ''}|${p.column ?? ''}` : '');
+    const same = key(this._configProblem) === key(problem);
+    this._configProblem = problem;
+    this.changed.fire();
+    if (!same) this.configError.fire(problem);
   }
 
   dispose(): void {
@@ -263,7 +303,7 @@ export class Sidecar implements vscode.Disposable {
     client.onNotification(Notifications.profilesChanged, (list: ProfileList) => this.setProfiles(list));
     client.onNotification(Notifications.credentialsChanged, (e: CredentialsChanged) => this.credentials.fire(e));
     client.onNotification(Notifications.signInStarted, (e: SignInStarted) => this.signInStarted.fire(e));
-    client.onNotification(Notifications.configError, (e: ConfigError) => this.configError.fire(e));
+    client.onNotification(Notifications.configError, (e: ConfigError) => void this.configBroke(e));
     client.onDidChangeState((e) => {
       if (this.client !== client) return;
       if (e.newState === State.Running) {

@@ -4,10 +4,12 @@ import * as vscode from 'vscode';
 import type { Sidecar } from './client';
 import type { IdentityStore } from './identity';
 import { Methods, type ProfileEntry } from './model/contract';
-import { describeIdentity } from './model/identityModel';
-import { currentEntry } from './model/statusModel';
+import { configPosition } from './model/errorModel';
+import { describeIdentity, identityDetail } from './model/identityModel';
+import { withArticle } from './model/signInModel';
+import { currentEntry, OPEN_CONFIG_COMMAND } from './model/statusModel';
 import { formatLocalTime } from './model/time';
-import { showError } from './errors';
+import { openConfigAt, showError } from './errors';
 import { deleteProfile, showProfilePicker, switchTo } from './profilePicker';
 import type { SignInFlow } from './signIn';
 
@@ -24,7 +26,7 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
       return undefined;
     }
     if (entry.state === 'notOAuth') {
-      void vscode.window.showInformationMessage(`Profile "${entry.name}" is a ${entry.mode} profile: ${notOAuthReason}.`);
+      void vscode.window.showInformationMessage(`Profile "${entry.name}" is ${withArticle(entry.mode || 'non-OAuth')} profile: ${notOAuthReason}.`);
       return undefined;
     }
     return entry;
@@ -53,12 +55,13 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
       identities.lookUp(entry.name),
     );
     if (result.kind === 'known') {
+      // A modal: the whole identity (ARN, ids) stays readable and selectable, not cut to one line.
       const id = result.identity;
-      void vscode.window.showInformationMessage(`Profile "${entry.name}": ${describeIdentity(id)}${id.arn ? ` (${id.arn})` : ''}.`);
+      void vscode.window.showInformationMessage(`Profile "${entry.name}": ${describeIdentity(id)}.`, { modal: true, detail: identityDetail(id) });
     } else if (result.kind === 'unsupported') {
       void vscode.window.showInformationMessage(`Profile "${entry.name}": identity unknown (this version of the sign-in helper cannot look it up).`);
     } else {
-      await showError(result.error, { method: Methods.whoAmI, profile: entry.name }, { retry: whoAmI });
+      await showError(result.error, { method: Methods.whoAmI, profile: entry.name }, { retry: whoAmI, logged: true });
     }
   };
 
@@ -67,6 +70,19 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Alibaba Cloud: restarting the sidecar' }, () =>
         sidecar.restart(),
       );
+    } catch (e) {
+      await showError(e);
+    }
+  };
+
+  /** The config-problem status item's click: the file, at the error's line and column. */
+  const openConfig = async (): Promise<void> => {
+    const problem = sidecar.configProblem;
+    const path = problem?.path || sidecar.profiles?.configPath;
+    if (!path) return;
+    try {
+      const at = problem ? configPosition(problem as unknown as Record<string, unknown>) : undefined;
+      await openConfigAt(path, at?.line, at?.column);
     } catch (e) {
       await showError(e);
     }
@@ -84,6 +100,9 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
     register('aliyun.whoAmI', whoAmI),
     register('aliyun.copySignInUrl', () => signIn.copyUrl()),
     register('aliyun.pasteSignInUrl', () => signIn.pasteRedirectUrl()),
+    // Not in the palette: the waiting notification's "Open again" link and the status item's click.
+    register('aliyun.openSignInUrl', () => signIn.openAgain()),
+    register(OPEN_CONFIG_COMMAND, openConfig),
     register('aliyun.showOutput', () => sidecar.log.show()),
     register('aliyun.restartSidecar', restart),
   ];

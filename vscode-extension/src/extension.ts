@@ -9,7 +9,8 @@ import { createApi, type AlibabaCloudApi } from './api';
 import { openInBrowser } from './browser';
 import { Sidecar } from './client';
 import { registerCommands } from './commands';
-import { showError } from './errors';
+import { setErrorLog, showError } from './errors';
+import { describeIdentity } from './model/identityModel';
 import { IdentityStore } from './identity';
 import { ReauthGate } from './model/reauthGate';
 import { needsRestart } from './model/settings';
@@ -25,10 +26,14 @@ let sidecar: Sidecar | undefined;
 
 export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
   const log = createOutput();
+  setErrorLog(log);
   sidecar = new Sidecar(context, log, openInBrowser);
   const sc = sidecar;
-  const signIn = new SignInFlow(sc);
-  const identities = new IdentityStore(sc, (m) => log.info(m));
+  const identities = new IdentityStore(sc, (m) => log.info(m), undefined, (m) => log.warn(m));
+  const signIn = new SignInFlow(sc, async (profile) => {
+    const r = await identities.lookUp(profile);
+    return r.kind === 'known' ? describeIdentity(r.identity) : undefined;
+  });
   const onSignedIn = signIn.onDidSignIn((entry) => identities.signedIn(entry.name));
   const injectCredentials = (): boolean => vscode.workspace.getConfiguration('aliyun').get<boolean>('terminal.injectCredentials', true);
   // The `aliyun-sidecar` launcher (the bundled sidecar for terminals and process_command), on PATH.
@@ -52,7 +57,8 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
       });
   });
   const onProfiles = sc.onDidChange(() => gate.observe(sc.profiles?.profiles ?? []));
-  const onConfigError = sc.onConfigError((e) => void showError({ message: e.message, data: { kind: e.kind, path: e.path } }));
+  // The file became unusable (notification or a failed read): told once per problem, and logged.
+  const onConfigError = sc.onConfigError(({ message, ...data }) => void showError({ message, data }, { method: 'aliyun/configError' }));
 
   let restartTimer: NodeJS.Timeout | undefined;
   const restartSoon = (): void => {
@@ -74,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
 
   context.subscriptions.push(
     log,
+    { dispose: () => setErrorLog(undefined) },
     sc,
     signIn,
     identities,

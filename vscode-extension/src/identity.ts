@@ -9,6 +9,7 @@
 import * as vscode from 'vscode';
 import { Methods, type CredentialsChanged, type Identity, type ProfileEntry, type ProfileList } from './model/contract';
 import { identityState, isMethodNotFound, shouldLookUp, type CachedIdentity, type IdentityState } from './model/identityModel';
+import { describeError } from './model/errorModel';
 import { currentEntry } from './model/statusModel';
 import { nowSeconds } from './model/time';
 
@@ -40,6 +41,8 @@ export class IdentityStore implements vscode.Disposable {
     private readonly sidecar: SidecarForIdentity,
     private readonly log: (message: string) => void = () => undefined,
     private readonly debounceMs = DEBOUNCE_MS,
+    /** A failed lookup's one line (its cause and next step; the Who Am I command shows no second one). */
+    private readonly warn: (message: string) => void = log,
   ) {
     this.subscriptions = [
       sidecar.onDidStart(() => {
@@ -95,8 +98,8 @@ export class IdentityStore implements vscode.Disposable {
       if (!this.unsupported) this.log('The sidecar does not answer aliyun/whoAmI: identities are not shown.');
       this.unsupported = true;
     } else {
-      const message = (result.error as { message?: string })?.message ?? String(result.error);
-      this.log(`aliyun/whoAmI for "${profile}" failed: ${message}`);
+      const line = describeError(result.error, { method: Methods.whoAmI, profile })?.log.text;
+      this.warn(line ?? `Who Am I of "${profile}" failed: ${(result.error as { message?: string })?.message ?? String(result.error)}.`);
       this.cache.set(profile, { kind: 'failed', at: nowSeconds() });
     }
     this.changed.fire();

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { Sidecar } from './client';
 import { Methods, type ProfileList } from './model/contract';
-import { pickerRows, type PickerAction } from './model/pickerModel';
+import { activeRow, pickerRows, type PickerAction } from './model/pickerModel';
 import { nowSeconds } from './model/time';
 import { showError } from './errors';
 import type { IdentityStore } from './identity';
@@ -18,21 +18,36 @@ export async function showProfilePicker(sidecar: Sidecar, signIn: SignInFlow, id
     await sidecar.request(Methods.listProfiles).catch((e) => showError(e));
     return;
   }
+  const problem = sidecar.configProblem;
+  if (problem) {
+    // The list would be stale and every choice would fail on the file: say why at once.
+    const { message, ...data } = problem;
+    await showError({ message, data }, { method: Methods.switchProfile });
+    return;
+  }
   const chosen = await new Promise<{ action: PickerAction } | { delete: string } | undefined>((resolve) => {
     const qp = vscode.window.createQuickPick<Item>();
     qp.title = 'Alibaba Cloud profiles';
     qp.placeholder = 'Select the profile the CLI, SDKs and terminals use (config: current)';
     qp.matchOnDescription = true;
+    let rendered = false;
     const render = (): void => {
       const list = sidecar.profiles;
       qp.busy = !list;
-      qp.items = pickerRows(list, nowSeconds(), (e) => identities.stateOf(e)).map((r) => ({
+      const rows = pickerRows(list, nowSeconds(), (e) => identities.stateOf(e));
+      const active = qp.activeItems[0];
+      const items: Item[] = rows.map((r) => ({
         label: r.label,
         description: r.description,
         detail: r.detail,
         buttons: r.deletable ? [DELETE_BUTTON] : [],
         action: r.action,
       }));
+      qp.items = items;
+      // Open on the current profile (Enter keeps it); later re-renders keep the row the user is on.
+      const keep = rendered && active ? items.findIndex((i) => i.label === active.label) : activeRow(rows);
+      if (keep >= 0) qp.activeItems = [items[keep]!];
+      rendered = rendered || !!list;
     };
     render();
     // The list follows the file while the picker is open (another process may sign in or delete).

@@ -28,7 +28,15 @@ export class StatusBar implements vscode.Disposable {
   }
 
   render(): void {
-    const v = statusView(this.sidecar.status, this.sidecar.profiles, nowSeconds(), undefined, (e) => this.identities.stateOf(e), this.sidecar.sites);
+    const v = statusView(
+      this.sidecar.status,
+      this.sidecar.profiles,
+      nowSeconds(),
+      undefined,
+      (e) => this.identities.stateOf(e),
+      this.sidecar.sites,
+      this.sidecar.configProblem,
+    );
     this.view = v;
     this.item.text = v.text;
     const tooltip = new vscode.MarkdownString(v.tooltip, true);

@@ -63,7 +63,19 @@ export const stub = {
   /** Calls in order (`asExternalUri …`, `openExternal …`, `inputBox`), to check what came first. */
   events: [] as string[],
   extensions: {} as Record<string, unknown>,
+  /** Every progress notification: its title, messages, whether it is still open, and its Cancel. */
+  progresses: [] as FakeProgress[],
 };
+
+/** A withProgress notification as the user sees it: open until its task settles. */
+export interface FakeProgress {
+  title: string;
+  cancellable: boolean;
+  messages: string[];
+  open: boolean;
+  /** The notification's Cancel button. */
+  cancel(): void;
+}
 
 export class Uri {
   private constructor(private readonly value: string) {}
@@ -135,9 +147,24 @@ export const window = {
     stub.events.push('inputBox');
     return box;
   },
-  withProgress: <R>(_options: unknown, task: (progress: { report(v: unknown): void }, token: unknown) => Promise<R>): Promise<R> => {
-    const cancel = new EventEmitter<void>();
-    return task({ report: () => undefined }, { isCancellationRequested: false, onCancellationRequested: cancel.event });
+  withProgress: <R>(
+    options: { title?: string; cancellable?: boolean },
+    task: (progress: { report(v: { message?: string }): void }, token: unknown) => Promise<R>,
+  ): Promise<R> => {
+    const cancelled = new EventEmitter<void>();
+    const token = { isCancellationRequested: false, onCancellationRequested: cancelled.event };
+    const p: FakeProgress = {
+      title: options.title ?? '',
+      cancellable: !!options.cancellable,
+      messages: [],
+      open: true,
+      cancel: () => {
+        token.isCancellationRequested = true;
+        cancelled.fire();
+      },
+    };
+    stub.progresses.push(p);
+    return task({ report: (v) => v.message !== undefined && p.messages.push(v.message) }, token).finally(() => (p.open = false));
   },
 };
 

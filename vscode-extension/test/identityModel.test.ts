@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { Identity } from '../src/model/contract';
 import {
+  identityDetail,
   describeIdentity,
   identityState,
   identityText,
@@ -99,4 +100,9 @@ test('picker rows carry the identity in their detail; unknown ones say so', () =
     rows.map((r) => r.detail),
     ['RAM user dev in account 1234567890123456', 'identity unknown (not looked up yet)', 'identity unknown (not looked up for profiles of other modes)', undefined],
   );
+});
+
+test('Who Am I detail: every fact on its own line, nothing cut', () => {
+  const d = identityDetail({ profile: 'p', accountId: '1234', identityType: 'RAMUser', arn: 'acs:ram::1234:user/dev', principalId: '2000', userId: '2000' });
+  assert.equal(d, 'ARN: acs:ram::1234:user/dev\nAccount: 1234\nType: RAMUser\nPrincipal id: 2000\nUser id: 2000');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { pickerRows } from '../src/model/pickerModel';
+import { activeRow, pickerRows } from '../src/model/pickerModel';
 import { ak, list, NOW, oauth } from '../test-helpers/fixtures';
 
 test('one row per profile, current marked, then "Sign in with a new profile…"', () => {
@@ -31,4 +31,20 @@ test('expires soon shows the time left', () => {
 
 test('no list yet: only the new-profile row', () => {
   assert.equal(pickerRows(undefined, NOW).length, 1);
+});
+
+test('the picker opens on the current profile, not on the first row', () => {
+  const rows = pickerRows(list('prod', oauth('dev'), oauth('prod')), NOW);
+  assert.equal(activeRow(rows), 1);
+  assert.deepEqual(rows.map((r) => r.current), [false, true, false]);
+  assert.equal(activeRow(pickerRows(undefined, NOW)), 0);
+});
+
+test('rows say why a sign-in is required and which profile a chain comes from', () => {
+  const rows = pickerRows(
+    list('dev', oauth('dev', { state: 'signInRequired', stateReason: 'refreshTokenExpired' }), ak('chain', { mode: 'ChainableRamRoleArn', sourceProfile: 'dev' })),
+    NOW,
+  );
+  assert.equal(rows[0]!.description, 'current · sign-in required (session expired): select to sign in · CN · cn-hangzhou');
+  assert.match(rows[1]!.description, /via dev/);
 });

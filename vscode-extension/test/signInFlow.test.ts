@@ -1,7 +1,10 @@
-import { EventEmitter, stub, Uri } from '../test-helpers/vscode';
+import { EventEmitter, stub, Uri, type FakeProgress } from '../test-helpers/vscode';
 import { beforeEach, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { SignInFlow } from '../src/signIn';
+import { setErrorLog } from '../src/errors';
+import { SidecarDownError } from '../src/model/errorModel';
+import type { ConfigError } from '../src/model/contract';
 import type { ProfileEntry, ProfileList, SignInStarted } from '../src/model/contract';
 import { list, oauth } from '../test-helpers/fixtures';
 
@@ -14,9 +17,12 @@ const INPUT = { profile: 'dev', site: 'CN', region: 'cn-hangzhou', language: 'en
 const GOOD = 'http://127.0.0.1:12345/cli/callback?code=c0de&state=s1';
 const STALE = 'http://127.0.0.1:12345/cli/callback?code=old&state=s0';
 
-/** A sidecar double: `aliyun/signIn` announces itself, then waits for the callback or a paste. */
+type Token = { isCancellationRequested: boolean; onCancellationRequested: (l: () => void) => unknown };
+
+/** A sidecar double: `aliyun/signIn` announces itself, then waits for the callback, a paste, a cancel or a failure. */
 class FakeSidecar {
   profiles: ProfileList | undefined = list('dev', oauth('dev'));
+  configProblem: ConfigError | undefined;
   readonly log = { info: (m: string) => this.logs.push(m) };
   readonly logs: string[] = [];
   readonly started = new EventEmitter<SignInStarted>();
@@ -24,11 +30,15 @@ class FakeSidecar {
   readonly requests: Array<[string, unknown]> = [];
   /** Resolves the pending `aliyun/signIn` (the browser reached the callback, or a paste was accepted). */
   finish: ((entry: ProfileEntry) => void) | undefined;
-  async request<R>(method: string, params?: object): Promise<R> {
+  /** Rejects the pending `aliyun/signIn` (deny, timeout, a restart of the sidecar...). */
+  fail: ((error: unknown) => void) | undefined;
+  async request<R>(method: string, params?: object, token?: Token): Promise<R> {
     this.requests.push([method, params]);
     if (method === 'aliyun/signIn') {
-      return new Promise<R>((resolve) => {
+      return new Promise<R>((resolve, reject) => {
         this.finish = (entry) => resolve(entry as R);
+        this.fail = reject;
+        token?.onCancellationRequested(() => reject({ code: -32800, message: 'The request was cancelled.', data: { kind: 'cancelled' } }));
         setImmediate(() => this.started.fire(STARTED));
       });
     }
@@ -53,6 +63,9 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   assert.fail(`timed out waiting for ${what}`);
 }
 
+const WHO = async (profile: string): Promise<string | undefined> => (profile === 'dev' ? 'RAM user dev in account 1234567890123456' : undefined);
+let logLines: string[] = [];
+
 beforeEach(() => {
   stub.remoteName = undefined;
   stub.asExternalUri = async (uri) => uri;
@@ -61,28 +74,50 @@ beforeEach(() => {
   stub.inputBoxes = [];
   stub.events = [];
   stub.statusMessages = [];
+  stub.progresses = [];
+  stub.answer = () => undefined;
+  logLines = [];
+  setErrorLog({ error: (m: string) => logLines.push(`error ${m}`), warn: (m: string) => logLines.push(`warn ${m}`), info: (m: string) => logLines.push(`info ${m}`) });
 });
 
-test('remote window forwarded to another port: browser opens, then paste-back; a stale URL re-prompts', async () => {
+/** The one notification of a sign-in: exactly one, and no other message while it waits. */
+function onlyNotification(): FakeProgress {
+  assert.equal(stub.progresses.length, 1, 'one progress notification');
+  const p = stub.progresses[0]!;
+  assert.equal(p.cancellable, true);
+  assert.equal(p.title, 'Alibaba Cloud: signing in "dev"');
+  return p;
+}
+
+const waitingText = (p: FakeProgress): string => p.messages[p.messages.length - 1] ?? '';
+
+test('remote window forwarded to another port: one notification says paste-back; the box opens from its link; a stale URL re-prompts', async () => {
   stub.remoteName = 'ssh-remote';
   stub.asExternalUri = async () => Uri.parse('http://localhost:54321/');
   const sc = new FakeSidecar();
-  const flow = new SignInFlow(sc as never);
+  const flow = new SignInFlow(sc as never, WHO);
   const signedIn: string[] = [];
   flow.onDidSignIn((e) => signedIn.push(e.name));
   const run = flow.run(INPUT);
 
-  await until(() => stub.inputBoxes.length > 0, 'the paste box');
-  // Forward first, then the browser, then the box.
-  assert.deepEqual(stub.events, ['asExternalUri http://127.0.0.1:12345/', `openExternal ${STARTED.url}`, 'inputBox']);
+  await until(() => stub.progresses[0]?.messages.some((m) => m.includes('Paste redirect URL')) ?? false, 'the waiting message');
+  const p = onlyNotification();
+  // Forward first, then the browser; the paste box waits for the link (one surface while waiting).
+  assert.deepEqual(stub.events, ['asExternalUri http://127.0.0.1:12345/', `openExternal ${STARTED.url}`]);
+  assert.equal(
+    waitingText(p),
+    'finish in your browser. After Authorize it cannot load 127.0.0.1:12345: copy that address and paste it here. ' +
+      '[Paste redirect URL…](command:aliyun.pasteSignInUrl) · [Copy URL](command:aliyun.copySignInUrl) · [Open again](command:aliyun.openSignInUrl)',
+  );
+  assert.deepEqual(stub.messages, []);
+  assert.ok(sc.logs.some((l) => /pasteBack .*localhost:54321/.test(l)));
+
+  // The link runs aliyun.pasteSignInUrl.
+  const pasting = flow.pasteRedirectUrl();
   const box = stub.inputBoxes[0]!;
   assert.ok(box.visible);
   assert.equal(box.ignoreFocusOut, true);
-  const instructions = 'After you press Authorize, the browser will fail to load a page on 127.0.0.1:12345. Copy the whole address from the address bar and paste it here.';
-  assert.equal(box.prompt, instructions);
-  await until(() => stub.messages.some((m) => m.includes(instructions)), 'the notification');
-  assert.ok(stub.messages.some((m) => m.startsWith('info: ') && m.includes('profile "dev"') && m.includes(instructions)));
-  assert.ok(sc.logs.some((l) => /pasteBack .*localhost:54321/.test(l)));
+  assert.equal(box.placeholder, 'http://127.0.0.1:12345/cli/callback?code=…&state=…');
 
   // A stale address: the sidecar's sentence in the box, which stays open.
   box.type(STALE);
@@ -97,6 +132,7 @@ test('remote window forwarded to another port: browser opens, then paste-back; a
   box.type(`  ${GOOD} `);
   box.accept();
   await run;
+  await pasting;
   assert.deepEqual(
     sc.requests.filter(([m]) => m === 'aliyun/completeSignIn'),
     [
@@ -106,23 +142,39 @@ test('remote window forwarded to another port: browser opens, then paste-back; a
   );
   assert.equal(box.visible, false);
   assert.deepEqual(signedIn, ['dev']);
-  assert.equal(sc.requests.find(([m]) => m === 'aliyun/signIn')![1] instanceof Object, true);
   assert.equal((sc.requests.find(([m]) => m === 'aliyun/signIn')![1] as { openBrowser: boolean }).openBrowser, false);
-  assert.ok(!stub.messages.some((m) => m.startsWith('error:') || m.startsWith('warning:')), stub.messages.join('\n'));
+  // The step is said in the notification, which has closed; the status bar keeps no stale step.
+  assert.ok(p.messages.includes('redirect URL accepted, finishing the sign-in…'));
+  assert.equal(p.open, false);
+  assert.deepEqual(stub.statusMessages, []);
+  assert.deepEqual(stub.messages, ['info: Profile "dev" signed in as RAM user dev in account 1234567890123456.']);
 });
 
-test('forwarded to the same local port: direct, no paste box', async () => {
+test('direct (forwarded to the same local port): the links are Copy URL, Open again, Paste; success closes the notification and names the identity', async () => {
   stub.remoteName = 'ssh-remote';
   stub.asExternalUri = async () => Uri.parse('http://localhost:12345/');
   const sc = new FakeSidecar();
-  const flow = new SignInFlow(sc as never);
+  const flow = new SignInFlow(sc as never, WHO);
   const run = flow.run(INPUT);
-  await until(() => stub.events.some((e) => e.startsWith('openExternal')), 'the browser');
-  await until(() => stub.messages.length > 0, 'the notification');
-  assert.match(stub.messages[0]!, /Finish signing in to Alibaba Cloud in your browser/);
+  await until(() => (stub.progresses[0]?.messages.length ?? 0) > 1, 'the waiting message');
+  const p = onlyNotification();
+  assert.equal(
+    waitingText(p),
+    'finish in your browser. [Copy URL](command:aliyun.copySignInUrl) · [Open again](command:aliyun.openSignInUrl) · [Paste redirect URL…](command:aliyun.pasteSignInUrl)',
+  );
+  // Copy URL and Open again act on the waiting sign-in.
+  await flow.copyUrl();
+  assert.equal(stub.clipboard, STARTED.url);
+  await flow.openAgain();
+  assert.equal(stub.events.filter((e) => e === `openExternal ${STARTED.url}`).length, 2);
   sc.finish!(oauth('dev'));
   await run;
+  assert.equal(p.open, false);
   assert.equal(stub.inputBoxes.length, 0);
+  assert.deepEqual(stub.messages, ['info: Profile "dev" signed in as RAM user dev in account 1234567890123456.']);
+  // After the end, the links say that nothing waits (they do not act on a finished sign-in).
+  await flow.copyUrl();
+  assert.match(stub.messages[1]!, /No sign-in is waiting for the browser/);
 });
 
 test('local window: asExternalUri is not even asked', async () => {
@@ -135,19 +187,75 @@ test('local window: asExternalUri is not even asked', async () => {
   await run;
   assert.equal(asked, false);
   assert.equal(stub.inputBoxes.length, 0);
+  // No identity known: the message still names the profile.
+  assert.deepEqual(stub.messages, ['info: Profile "dev" signed in to Alibaba Cloud.']);
 });
 
-test('aliyun.signIn.mode = pasteBack in a local window; the box closes when the callback was reached after all', async () => {
-  stub.config['aliyun.signIn.mode'] = 'pasteBack';
+test(`the user's Deny: the notification closes, a warning says so, one warn log line names the cause`, async () => {
   const sc = new FakeSidecar();
-  const run = new SignInFlow(sc as never).run(INPUT);
-  await until(() => stub.inputBoxes.length > 0, 'the paste box');
-  assert.deepEqual(stub.events, [`openExternal ${STARTED.url}`, 'inputBox']);
+  const run = new SignInFlow(sc as never, WHO).run(INPUT);
+  await until(() => sc.fail !== undefined, 'the request');
+  sc.fail!({ code: -32021, message: 'refused', data: { kind: 'signInDenied', error: 'access_denied', description: 'denied', reason: 'userDenied' } });
+  await run;
+  assert.equal(onlyNotification().open, false);
+  assert.equal(stub.messages.length, 1);
+  assert.match(stub.messages[0]!, /^warning: Sign-in of profile "dev" cancelled: Deny was chosen/);
+  assert.deepEqual(logLines, ['warn Sign-in of "dev" failed: Deny was chosen on the sign-in page (signInDenied, userDenied). Next: sign in again and choose Authorize.']);
+});
+
+test('Cancel on the notification: it closes, no error, an info log line, a short status message', async () => {
+  const sc = new FakeSidecar();
+  const run = new SignInFlow(sc as never, WHO).run(INPUT);
+  await until(() => (stub.progresses[0]?.messages.length ?? 0) > 1, 'the waiting message');
+  stub.progresses[0]!.cancel();
+  await run;
+  assert.equal(onlyNotification().open, false);
+  assert.deepEqual(stub.messages, []);
+  assert.deepEqual(logLines, ['info Sign-in of "dev" cancelled by the user.']);
+  assert.deepEqual(stub.statusMessages, ['Alibaba Cloud: sign-in cancelled']);
+});
+
+test('a restart of the sidecar while waiting: the notification closes and says it was interrupted', async () => {
+  const sc = new FakeSidecar();
+  const run = new SignInFlow(sc as never, WHO).run(INPUT);
+  await until(() => sc.fail !== undefined, 'the request');
+  sc.fail!(new SidecarDownError('The sidecar stopped.'));
+  await run;
+  assert.equal(onlyNotification().open, false);
+  assert.match(stub.messages[0]!, /^warning: The sign-in of profile "dev" was interrupted/);
+  assert.equal(logLines.length, 1);
+});
+
+test('timeout and the paste box: the box closes with the sign-in', async () => {
+  const sc = new FakeSidecar();
+  const flow = new SignInFlow(sc as never, WHO);
+  const run = flow.run(INPUT);
+  await until(() => (stub.progresses[0]?.messages.length ?? 0) > 1, 'the waiting message');
+  void flow.pasteRedirectUrl();
   const box = stub.inputBoxes[0]!;
-  sc.finish!(oauth('dev')); // the browser's own redirect got through
+  sc.fail!({ code: -32022, message: 'timeout', data: { kind: 'signInTimeout', seconds: 300, mayBeNotAuthorized: true } });
   await run;
   assert.equal(box.visible, false);
-  assert.ok(!sc.requests.some(([m]) => m === 'aliyun/completeSignIn'));
+  assert.equal(onlyNotification().open, false);
+  assert.match(stub.messages[0]!, /^warning: The browser did not come back within 5 minutes\. If the page said "The call is not authorized", it never comes back/);
+});
+
+test('Paste Redirect URL… with no sign-in waiting says so instead of opening an empty box', async () => {
+  const flow = new SignInFlow(new FakeSidecar() as never);
+  await flow.pasteRedirectUrl();
+  assert.equal(stub.inputBoxes.length, 0);
+  assert.match(stub.messages[0]!, /^info: No sign-in is waiting for a redirect URL/);
+});
+
+test('a broken config file: Sign In refuses at once, before any prompt, naming line and column', async () => {
+  const sc = new FakeSidecar();
+  sc.configProblem = { kind: 'configCorrupt', message: 'bad', path: '/c.json', where: 'line 2 column 5', line: 2, column: 5 };
+  await new SignInFlow(sc as never).signIn();
+  assert.deepEqual(sc.requests, []);
+  assert.equal(stub.progresses.length, 0);
+  assert.equal(stub.inputBoxes.length, 0);
+  assert.deepEqual(stub.messages, ['error: The config file /c.json is not valid (line 2, column 5). Fix it or move it away; nothing is written to it until then.']);
+  assert.match(logLines[0]!, /^error Sign-in failed: \/c\.json is not valid \(line 2, column 5\)/);
 });
 
 test('forwarding that throws counts as unreachable: paste-back', async () => {
@@ -157,9 +265,38 @@ test('forwarding that throws counts as unreachable: paste-back', async () => {
   };
   const sc = new FakeSidecar();
   const run = new SignInFlow(sc as never).run(INPUT);
-  await until(() => stub.inputBoxes.length > 0, 'the paste box');
-  stub.inputBoxes[0]!.type(GOOD);
-  stub.inputBoxes[0]!.accept();
+  await until(() => stub.progresses[0]?.messages.some((m) => m.includes('cannot load')) ?? false, 'the paste-back message');
+  sc.finish!(oauth('dev'));
   await run;
   assert.ok(sc.logs.some((l) => /no tunnel/.test(l)));
+});
+
+test('the sidecar cancels the sign-in itself (shutting down for a restart): it is said, not silent', async () => {
+  const sc = new FakeSidecar();
+  const run = new SignInFlow(sc as never, WHO).run(INPUT);
+  await until(() => sc.fail !== undefined, 'the request');
+  sc.fail!({ code: -32800, message: 'The request was cancelled.', data: { kind: 'cancelled' } });
+  await run;
+  assert.equal(onlyNotification().open, false);
+  assert.match(stub.messages[0]!, /^warning: The sign-in of profile "dev" was interrupted/);
+  assert.match(logLines[0]!, /^warn Sign-in of "dev" failed: the sidecar stopped or restarted/);
+});
+
+test('a newer sign-in takes the place of a waiting one: the older ends silently, the newer carries on', async () => {
+  const sc = new FakeSidecar();
+  const flow = new SignInFlow(sc as never, WHO);
+  const first = flow.run(INPUT);
+  await until(() => sc.fail !== undefined, 'the first request');
+  const failFirst = sc.fail!;
+  sc.fail = undefined;
+  const second = flow.run(INPUT);
+  await until(() => sc.fail !== undefined, 'the second request');
+  failFirst({ code: -32800, message: 'The request was cancelled.', data: { kind: 'cancelled' } });
+  await first;
+  assert.deepEqual(stub.messages, []);
+  assert.equal(stub.progresses[0]!.open, false);
+  assert.equal(stub.progresses[1]!.open, true);
+  sc.finish!(oauth('dev'));
+  await second;
+  assert.deepEqual(stub.messages, ['info: Profile "dev" signed in as RAM user dev in account 1234567890123456.']);
 });

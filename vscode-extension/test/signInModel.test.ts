@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
+  SIGN_IN_STEPS,
+  signedInMessage,
+  stepAfter,
+  waitingMessage,
+  withArticle,
   defaultProfileName,
   inputFromEntry,
   languageChoices,
@@ -109,4 +114,26 @@ test('the URL-safety guard agrees with what a Uri round trip does', () => {
   const unsafe = 'https://signin.aliyun.com/auth?code_challenge=a%2Bb%3D&state=x%26y';
   assert.ok(!survivesUriRoundTrip(unsafe));
   assert.ok(!sameQuery(unsafe, vscodeOpenExternal(unsafe)), 'the guard is needed: this one breaks');
+});
+
+test('multi-step input: Back goes to the previous step (never before the first), the last Next is done', () => {
+  assert.deepEqual(SIGN_IN_STEPS, ['profile', 'site', 'region', 'language']);
+  assert.equal(stepAfter(0, 'next'), 1);
+  assert.equal(stepAfter(2, 'back'), 1);
+  assert.equal(stepAfter(0, 'back'), 0);
+  assert.equal(stepAfter(3, 'next'), 'done');
+  assert.equal(stepAfter(1, 'cancel'), 'cancel');
+});
+
+test('articles and the signed-in sentence', () => {
+  assert.equal(withArticle('AK'), 'an AK');
+  assert.equal(withArticle('OAuth'), 'an OAuth');
+  assert.equal(withArticle('StsToken'), 'a StsToken');
+  assert.equal(withArticle('EcsRamRole'), 'an EcsRamRole');
+  assert.equal(signedInMessage('work', 'RAM user dev in account 1234'), 'Profile "work" signed in as RAM user dev in account 1234.');
+  assert.equal(signedInMessage('work', undefined), 'Profile "work" signed in to Alibaba Cloud.');
+});
+
+test('the waiting message when no browser opened leads with Copy URL', () => {
+  assert.match(waitingMessage({ mode: 'direct', opened: false, port: '12345' }), /^no browser opened: \[Copy URL\]\(command:aliyun\.copySignInUrl\) into a browser\. \[Open again\]/);
 });

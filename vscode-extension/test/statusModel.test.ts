@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { statusView } from '../src/model/statusModel';
+import { configProblemOf, OPEN_CONFIG_COMMAND, statusView } from '../src/model/statusModel';
 import { sessionEndsAt, viewState } from '../src/model/profileView';
 import { ak, fmt, list, NOW, oauth, SITES } from '../test-helpers/fixtures';
 
@@ -97,4 +97,54 @@ test('starting without a list yet: a spinner', () => {
 test('profile names are escaped in the Markdown tooltip', () => {
   const v = statusView(running, list('a*b_[x](y)', oauth('a*b_[x](y)')), NOW, fmt);
   assert.match(v.tooltip, /profile `a\*b_\[x\]\(y\)`/);
+});
+
+test('a corrupt config file: a warning state naming line and column, whose click opens the file; never "signed in" nor "sign in"', () => {
+  const problem = { kind: 'configCorrupt', message: 'x', path: '/c.json', where: 'line 3 column 7', line: 3, column: 7 } as const;
+  // Even with the last good list still known (the running window), the file's state wins.
+  const v = statusView(running, list('dev', oauth('dev')), NOW, fmt, undefined, [], problem);
+  assert.equal(v.state, 'configInvalid');
+  assert.equal(v.text, '$(warning) Alibaba Cloud: config file invalid (line 3, column 7)');
+  assert.equal(v.background, 'warning');
+  assert.equal(v.command, OPEN_CONFIG_COMMAND);
+  assert.match(v.tooltip, /\/c\\\.json/);
+  assert.match(v.tooltip, /Click to open the file at the error/);
+  // After a restart (no list at all) it is the same state.
+  assert.equal(statusView(running, undefined, NOW, fmt, undefined, [], problem).text, v.text);
+  // Without a position: no "(line …)".
+  assert.equal(statusView(running, undefined, NOW, fmt, undefined, [], { kind: 'configCorrupt', message: 'x', path: '/c.json' }).text, '$(warning) Alibaba Cloud: config file invalid');
+  assert.equal(statusView(running, undefined, NOW, fmt, undefined, [], { kind: 'configInsecure', message: 'x', path: '/c.json', reason: 'writable' }).text, '$(warning) Alibaba Cloud: config file not safe');
+});
+
+test('an empty profile list (an empty file) is "sign in", not an error', () => {
+  const v = statusView(running, { current: '', configPath: '/c.json', profiles: [] }, NOW, fmt);
+  assert.equal(v.state, 'notSignedIn');
+  assert.equal(v.command, 'aliyun.signIn');
+  assert.equal(v.background, undefined);
+});
+
+test('configProblemOf: only the file kinds of a failed request', () => {
+  assert.deepEqual(configProblemOf({ message: 'm', data: { kind: 'configCorrupt', path: '/c.json', line: 1, column: 2 } }), {
+    kind: 'configCorrupt',
+    message: 'm',
+    path: '/c.json',
+    line: 1,
+    column: 2,
+  });
+  assert.equal(configProblemOf({ message: 'm', data: { kind: 'network' } }), undefined);
+  assert.equal(configProblemOf(new Error('x')), undefined);
+});
+
+test('sign-in required says why (stateReason); a chained profile names its source; no refresh token is said', () => {
+  const refused = statusView(running, list('dev', oauth('dev', { state: 'signInRequired', stateReason: 'refreshTokenRefused' })), NOW, fmt);
+  assert.match(refused.tooltip, /Sign-in required: the service refused the refresh token/);
+  const notAuthorized = statusView(running, list('dev', oauth('dev', { state: 'signInRequired', stateReason: 'clientNotAuthorized' })), NOW, fmt);
+  assert.match(notAuthorized.tooltip, /official\\-cli application is not installed in the account or not assigned to you/);
+  const chained = statusView(running, list('chain', ak('chain', { mode: 'ChainableRamRoleArn', sourceProfile: 'dev' })), NOW, fmt);
+  assert.match(chained.tooltip, /Source profile: dev/);
+  const noRefresh = oauth('dev', { hasRefreshToken: false, refreshTokenExpiresAt: null, accessTokenExpiresAt: NOW + 300 });
+  const v = statusView(running, list('dev', noRefresh), NOW, fmt);
+  assert.match(v.tooltip, /without a refresh token/);
+  // The access token is the session: 5 minutes left is "expires soon".
+  assert.equal(v.state, 'expiresSoon');
 });

@@ -95,3 +95,19 @@ export function shouldLookUp(entry: ProfileEntry | undefined, cached: CachedIden
   if (!cached) return true;
   return cached.kind === 'failed' && now - cached.at >= RETRY_AFTER_SECONDS;
 }
+
+/** Every fact of an identity, one per line (the Who Am I dialog's detail: nothing cut off). */
+export function identityDetail(id: Identity): string {
+  const rows: Array<[string, string | null | undefined]> = [
+    ['ARN', id.arn],
+    ['Account', id.accountId],
+    ['Type', id.identityType],
+    ['Principal id', id.principalId],
+    ['User id', id.userId],
+    ['Role id', id.roleId],
+  ];
+  return rows
+    .filter(([, v]) => v)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n');
+}

@@ -1,7 +1,7 @@
 /** Rows of the profile quick pick, as data (profilePicker.ts turns them into QuickPickItems). */
 
 import type { ProfileEntry, ProfileList } from './contract';
-import { stateShort, viewState } from './profileView';
+import { stateReason, stateShort, viewState } from './profileView';
 import { identityText } from './identityModel';
 import { noIdentity, type IdentityOf } from './statusModel';
 
@@ -19,6 +19,8 @@ export interface PickerRow {
   action: PickerAction;
   /** Whether the row gets the delete button. */
   deletable: boolean;
+  /** The current profile's row (the picker opens on it). */
+  current: boolean;
 }
 
 export function pickerRows(list: ProfileList | undefined, now: number, identityOf: IdentityOf = noIdentity): PickerRow[] {
@@ -27,7 +29,9 @@ export function pickerRows(list: ProfileList | undefined, now: number, identityO
     const needsBrowser = viewState(entry, now) === 'signInRequired';
     const parts: string[] = [];
     if (current) parts.push('current');
-    parts.push(needsBrowser ? 'sign-in required: select to sign in' : stateShort(entry, now));
+    const why = stateReason(entry);
+    parts.push(needsBrowser ? `sign-in required${why ? ` (${why.short})` : ''}: select to sign in` : stateShort(entry, now));
+    if (entry.sourceProfile) parts.push(`via ${entry.sourceProfile}`);
     if (entry.site) parts.push(entry.site);
     if (entry.region) parts.push(entry.region);
     return {
@@ -36,6 +40,7 @@ export function pickerRows(list: ProfileList | undefined, now: number, identityO
       detail: identityText(identityOf(entry)),
       action: needsBrowser ? { kind: 'signIn', entry } : { kind: 'switch', profile: entry.name },
       deletable: true,
+      current,
     };
   });
   rows.push({
@@ -43,6 +48,13 @@ export function pickerRows(list: ProfileList | undefined, now: number, identityO
     description: 'opens the browser',
     action: { kind: 'newProfile' },
     deletable: false,
+    current: false,
   });
   return rows;
+}
+
+/** The row the picker opens on: the current profile's (Enter keeps it), else the first. */
+export function activeRow(rows: PickerRow[]): number {
+  const i = rows.findIndex((r) => r.current);
+  return i >= 0 ? i : 0;
 }

@@ -3,7 +3,7 @@
  * agree (a status bar that says one thing while the picker says another is a top user complaint).
  */
 
-import type { ProfileEntry } from './contract';
+import type { ProfileEntry, StateReason } from './contract';
 import { formatDuration } from './time';
 
 /** "Expires soon" = a browser sign-in will be needed within this many seconds. */
@@ -19,6 +19,8 @@ export type ViewState = 'valid' | 'expiresSoon' | 'refreshable' | 'signInRequire
  */
 export function sessionEndsAt(entry: ProfileEntry): number | null {
   if (entry.refreshTokenExpiresAt !== null) return entry.refreshTokenExpiresAt;
+  // Signed in without a refresh token: the access token is all there is.
+  if (entry.hasRefreshToken === false && entry.accessTokenExpiresAt !== null) return entry.accessTokenExpiresAt;
   if (entry.accessTokenExpiresAt === null) return entry.stsExpiresAt;
   return null;
 }
@@ -58,4 +60,21 @@ export function stateShort(entry: ProfileEntry, now: number): string {
 /** Markdown-escape a value that comes from the config file (profile names are user text). */
 export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (ch) => `\\${ch}`);
+}
+
+/** Why a profile needs the browser again (`stateReason`): a few words, then what it means. */
+export const STATE_REASONS: Record<StateReason, { short: string; long: string }> = {
+  refreshTokenRefused: { short: 'refresh token refused', long: 'the service refused the refresh token (revoked, or used by another program)' },
+  refreshTokenExpired: { short: 'session expired', long: 'the session (refresh token) has expired' },
+  noRefreshToken: { short: 'no refresh token', long: 'it was signed in without a refresh token and its access token has expired' },
+  clientNotAuthorized: {
+    short: 'CLI application not authorized',
+    long: 'the official-cli application is not installed in the account or not assigned to you (a RAM administrator must do both)',
+  },
+  unknownSite: { short: 'unknown site', long: 'its oauth_site_type is not a known site' },
+};
+
+/** The reason's words, when the sidecar sent a known one. */
+export function stateReason(entry: ProfileEntry): { short: string; long: string } | undefined {
+  return entry.state === 'signInRequired' && entry.stateReason ? STATE_REASONS[entry.stateReason] : undefined;
 }

@@ -166,3 +166,51 @@ export function validateRedirectUrl(text: string): string | undefined {
 export function survivesUriRoundTrip(url: string): boolean {
   return !/%(2B|26|3D|23)/i.test(url);
 }
+
+/** The commands the waiting notification links to (its only "buttons": a progress cannot have any). */
+export const WAITING_COMMANDS = {
+  copy: 'aliyun.copySignInUrl',
+  paste: 'aliyun.pasteSignInUrl',
+  open: 'aliyun.openSignInUrl',
+} as const;
+
+const link = (label: string, command: string): string => `[${label}](command:${command})`;
+
+/**
+ * The one notification's text while the browser is awaited (VS Code shows it after the title
+ * "Alibaba Cloud: signing in …"), with the ways out as command links. `port`: the callback's.
+ */
+export function waitingMessage(w: { mode: 'direct' | 'pasteBack'; opened: boolean; port: string }): string {
+  const copy = link('Copy URL', WAITING_COMMANDS.copy);
+  const open = link('Open again', WAITING_COMMANDS.open);
+  const paste = link('Paste redirect URL…', WAITING_COMMANDS.paste);
+  const start = w.opened ? 'finish in your browser.' : `no browser opened: ${copy} into a browser.`;
+  if (w.mode === 'pasteBack') {
+    return `${start} After Authorize it cannot load 127.0.0.1:${w.port}: copy that address and paste it here. ${paste} · ${w.opened ? `${copy} · ` : ''}${open}`;
+  }
+  return `${start} ${w.opened ? `${copy} · ` : ''}${open} · ${paste}`;
+}
+
+/**
+ * `Profile "work" signed in as RAM user dev in account 1234….` (`who`: describeIdentity's words).
+ * The profile first: a toast without buttons shows one line, and the name must not be the part cut.
+ */
+export function signedInMessage(profile: string, who: string | undefined): string {
+  return who ? `Profile "${profile}" signed in as ${who}.` : `Profile "${profile}" signed in to Alibaba Cloud.`;
+}
+
+/** The four prompts of a new sign-in, in order (the multi-step input; Back returns to the previous). */
+export const SIGN_IN_STEPS = ['profile', 'site', 'region', 'language'] as const;
+export type SignInStep = (typeof SIGN_IN_STEPS)[number];
+
+/** Where the multi-step input goes after a step's answer: the next index, `done`, or `cancel`. */
+export function stepAfter(index: number, answer: 'next' | 'back' | 'cancel'): number | 'done' | 'cancel' {
+  if (answer === 'cancel') return 'cancel';
+  if (answer === 'back') return Math.max(0, index - 1);
+  return index + 1 >= SIGN_IN_STEPS.length ? 'done' : index + 1;
+}
+
+/** "a AK profile" → "an AK profile": the article before a mode name. */
+export function withArticle(word: string): string {
+  return `${/^(AK\b|[aeiou])/i.test(word) ? 'an' : 'a'} ${word}`;
+}

@@ -4,9 +4,10 @@
  * StatusBarItem.
  */
 
-import type { ProfileEntry, ProfileList, SiteInfo } from './contract';
+import type { ConfigError, ProfileEntry, ProfileList, SiteInfo } from './contract';
+import { positionText } from './errorModel';
 import { identityState, identityTooltipLines, type IdentityState } from './identityModel';
-import { escapeMarkdown, sessionEndsAt, stateShort, viewState, type ViewState } from './profileView';
+import { escapeMarkdown, sessionEndsAt, stateReason, stateShort, viewState, type ViewState } from './profileView';
 import { siteLabel } from './sites';
 import { formatDuration, formatLocalTime, type TimeFormatter } from './time';
 
@@ -16,14 +17,32 @@ export type SidecarStatus =
   /** Not running: `reason` is the sentence to show (e.g. Python missing or the process crashed). */
   | { kind: 'down'; reason: string };
 
-export type StatusState = ViewState | 'starting' | 'down' | 'notSignedIn';
+export type StatusState = ViewState | 'starting' | 'down' | 'notSignedIn' | 'configInvalid';
+
+/** The command the config-problem state runs: opens the file at the error's position. */
+export const OPEN_CONFIG_COMMAND = 'aliyun.openConfigFile';
+
+/** The config kinds that make every profile unknown (the file cannot be used at all). */
+const CONFIG_KINDS = new Set(['configCorrupt', 'configUnavailable', 'configInsecure']);
+
+/**
+ * A failed request's error → the file's problem, when it is one (`configCorrupt`, ...): the same
+ * shape as the `aliyun/configError` notification, so both paths feed one state.
+ */
+export function configProblemOf(err: unknown): ConfigError | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as { message?: unknown; data?: Record<string, unknown> };
+  const data = e.data ?? {};
+  if (typeof data.kind !== 'string' || !CONFIG_KINDS.has(data.kind)) return undefined;
+  return { ...(data as object), kind: data.kind, message: String(e.message ?? ''), path: String(data.path ?? '') } as ConfigError;
+}
 
 export interface StatusView {
   state: StatusState;
   text: string;
   /** Markdown. */
   tooltip: string;
-  /** Only a true `signInRequired` gets a background (never a network error or a stopped sidecar). */
+  /** Only a true `signInRequired` or an unusable config file gets a background (never a network error or a stopped sidecar). */
   background: 'warning' | undefined;
   command: string;
 }
@@ -49,7 +68,10 @@ export function statusView(
   identityOf: IdentityOf = noIdentity,
   /** The sidecar's site table (sites.ts), for the site's label. */
   sites: readonly SiteInfo[] = [],
+  /** Set while the config file cannot be used: its state wins over every profile's. */
+  config?: ConfigError,
 ): StatusView {
+  if (config && sidecar.kind !== 'down') return configView(config);
   if (sidecar.kind === 'down') {
     return {
       state: 'down',
@@ -88,6 +110,39 @@ export function statusView(
   };
 }
 
+/**
+ * The file cannot be used: say so (a warning, never "sign in" or a stale "signed in"), and open the
+ * file at the error on click.
+ */
+function configView(config: ConfigError): StatusView {
+  const data = config as unknown as Record<string, unknown>;
+  const what =
+    config.kind === 'configCorrupt'
+      ? `config file invalid${positionText(data)}`
+      : config.kind === 'configInsecure'
+        ? 'config file not safe'
+        : 'config file unreadable';
+  const detail =
+    config.kind === 'configCorrupt'
+      ? 'It is not valid JSON. Nothing is written to it until it is fixed; the CLI cannot read it either.'
+      : config.kind === 'configInsecure'
+        ? `It ${config.reason === 'owner' ? 'is owned by another user' : 'can be written by other users'}, so it is not read.${config.fix ? ` Fix: ${config.fix}` : ''}`
+        : config.message || 'It cannot be read or written.';
+  return {
+    state: 'configInvalid',
+    text: `$(warning) ${NAME}: ${what}`,
+    tooltip: `**${NAME}**: ${escapeMarkdown(what)}
+
+${escapeMarkdown(config.path)}
+
+${escapeMarkdown(detail)}
+
+Click to open the file${positionText(data) ? ' at the error' : ''}.`,
+    background: 'warning',
+    command: OPEN_CONFIG_COMMAND,
+  };
+}
+
 function statusText(entry: ProfileEntry, state: ViewState, now: number): string {
   // Short on purpose: one small item on the left; details live in the tooltip.
   switch (state) {
@@ -123,7 +178,14 @@ function tooltip(
   layer('Access token expires', entry.accessTokenExpiresAt);
   layer('Session (refresh token) ends', entry.refreshTokenExpiresAt);
   if (entry.state === 'notOAuth') lines.push('', 'Managed by the Alibaba Cloud CLI; this extension only shows it.');
-  if (entry.state === 'signInRequired') lines.push('', 'The session has ended: click and select the profile to sign in again.');
+  if (entry.sourceProfile) lines.push(`Source profile: ${escapeMarkdown(entry.sourceProfile)} (kept fresh for this chain)`);
+  if (entry.state !== 'signInRequired' && entry.hasRefreshToken === false && entry.state !== 'notOAuth') {
+    lines.push('', 'Signed in without a refresh token: a browser sign-in is needed when the access token expires.');
+  }
+  const why = stateReason(entry);
+  if (entry.state === 'signInRequired') {
+    lines.push('', `${why ? `Sign-in required: ${escapeMarkdown(why.long)}.` : 'The session has ended.'} Click and select the profile to sign in again.`);
+  }
   lines.push('', `Config: ${escapeMarkdown(list.configPath)}`, '', 'Click to switch profile or sign in.');
   // Two trailing spaces = a Markdown line break inside a paragraph.
   return lines.join('  \n');
