@@ -553,6 +553,21 @@ async def test_a_successful_renewal_leaves_no_recovery_record(emulator: Emulator
     await service.aclose()
 
 
+async def test_a_renewal_removes_the_temp_record_a_killed_writer_left(emulator: Emulator, config_path: Path) -> None:
+    """A writer killed between its temp record and the rename leaves tokens in a temp file: the
+    profile's next renewal (under the same refresh lock) removes it."""
+    from sidecar.config.files import temp_prefix
+
+    service = await signed_in(emulator, config_path)
+    record = service.refresher.recovery.path_for("dev")
+    leftover = record.with_name(f"{temp_prefix(record)}killed.tmp")
+    leftover.write_text("{}")
+    await service.refresher.credentials("dev", force="accessToken")
+    assert not leftover.exists()
+    assert list(config_path.parent.glob(f"{temp_prefix(record)}*")) == []
+    await service.aclose()
+
+
 async def test_a_sign_in_again_without_a_site_refuses_an_unknown_one(emulator: Emulator, config_path: Path) -> None:
     from sidecar.errors import UnknownSite
 

@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 
 from ..errors import ConfigCorrupt, ConfigUnavailable
 from ..platform import osfs
-from .files import atomic_write, check_private, describe_os_error, resolve_target, temp_prefix
+from .files import atomic_write, check_private, describe_os_error, glob_escape, resolve_target, temp_prefix
 from .locks import FileLock, dangling_link_error, lock_in_place
 
 T = TypeVar("T")
@@ -274,8 +274,14 @@ class ConfigStore:
     def sidecar_file(self, tag: str, profile: str) -> Path:
         """A path for a small file of ours about ``profile`` next to the config (e.g. the refresher's
         recovery record, ``tag="recovery"``), for ``files.write_private_file``."""
-        digest = _profile_digest(profile)
-        return self.path.with_name(f".{self.path.name}.sidecar-{tag}-{digest}.json")
+        return self.path.with_name(f".{self.path.name}.sidecar-{tag}-{_profile_digest(profile)}.json")
+
+    def sidecar_files(self, tag: str) -> list[Path]:
+        """Every ``sidecar_file(tag, ...)`` that exists now, whatever its profile (for start-up)."""
+        try:
+            return sorted(self.path.parent.glob(f".{glob_escape(self.path.name)}.sidecar-{tag}-*.json"))
+        except OSError:
+            return []
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[LockedConfig]:

@@ -102,7 +102,7 @@ class Refresher:
         #: profile -> (fingerprint of the spent refresh token, the tokens that replaced it) until the
         #: file holds them: the only copy of the new refresh token (besides the recovery record).
         self._unsaved: dict[str, tuple[str, OAuthTokens]] = {}
-        self.recovery = recovery if recovery is not None else RecoveryRecords(store.path)
+        self.recovery = recovery if recovery is not None else RecoveryRecords(store)
 
     @property
     def client(self) -> OAuthClient:
