@@ -18,11 +18,8 @@ from pathlib import Path
 
 from ..errors import ConfigInsecure, ConfigUnavailable
 from ..platform import osfs
+from ..timing import REPLACE_RETRY_SECONDS
 from .locks import dangling_link_error
-
-#: How long a replace is retried while another process has the target open (Windows only: the CLI
-#: or an editor reading it, an SDK's in-place write, an antivirus scan).
-REPLACE_RETRY_SECONDS = 2.0
 
 
 def temp_prefix(target: Path) -> str:

@@ -35,7 +35,6 @@ from typing import Any, Self
 
 from ..errors import SidecarError
 from ..loopback import (
-    HEAD_TIMEOUT,
     LOOPBACK_HOST,
     Headers,
     LoopbackServer,
@@ -44,7 +43,7 @@ from ..loopback import (
     host_names_this_server,
 )
 from ..oauth.client import format_rfc3339
-from ..timing import ENDPOINT_MIN_STS_LIFETIME
+from ..timing import ENDPOINT_MIN_STS_LIFETIME, LOOPBACK_HEAD_TIMEOUT
 from ..tokens import StsCredentials
 from ..wire import uri_payload
 from .refresher import Margins, Refresher
@@ -176,7 +175,7 @@ class CredentialsEndpoint:
         source: CredentialsSource,
         *,
         port: int = 0,
-        read_timeout: float = HEAD_TIMEOUT,
+        read_timeout: float = LOOPBACK_HEAD_TIMEOUT,
     ) -> CredentialsEndpoint:
         """Listen on 127.0.0.1 (only) on ``port`` (0: the system picks a free one).
 

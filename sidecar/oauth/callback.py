@@ -37,7 +37,6 @@ from typing import Literal, Self
 
 from ..errors import Cancelled, InvalidParams, PortsBusy, SignInDenied, SignInTimeout
 from ..loopback import (
-    HEAD_TIMEOUT,
     LOOPBACK_HOST,
     MAX_REQUEST_LINE,
     Headers,
@@ -47,14 +46,12 @@ from ..loopback import (
     host_names_this_server,
     require_loopback_bind,
 )
+from ..timing import CALLBACK_LINGER, LOOPBACK_HEAD_TIMEOUT
+from .sites import DEFAULT_CALLBACK_PORTS
 
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/cli/callback"
-DEFAULT_PORTS: tuple[int, int] = (12345, 12349)
-#: The longest the result page may take to reach the browser after the answer arrived (the port
-#: itself is released at once).
-DEFAULT_LINGER = 2.0
 
 #: The word :meth:`PendingAuthorization.deliver` answers with; the HTTP layer picks the page by it.
 Outcome = Literal["accepted", "denied", "state_mismatch", "invalid", "already_done"]
@@ -450,11 +447,11 @@ class CallbackServer:
     async def bind(
         cls,
         pending: PendingAuthorization,
-        ports: tuple[int, int] = DEFAULT_PORTS,
+        ports: tuple[int, int] = DEFAULT_CALLBACK_PORTS,
         host: str = LOOPBACK_HOST,
         *,
-        linger: float = DEFAULT_LINGER,
-        read_timeout: float = HEAD_TIMEOUT,
+        linger: float = CALLBACK_LINGER,
+        read_timeout: float = LOOPBACK_HEAD_TIMEOUT,
     ) -> CallbackServer:
         """Listen on the first port of ``ports`` (inclusive) that can be bound, on 127.0.0.1 only.
 

@@ -24,8 +24,6 @@ from ..timing import SIGNIN_TIMEOUT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SIGNIN_TIMEOUT = SIGNIN_TIMEOUT
-
 
 @dataclass(frozen=True)
 class SignInRequest:
@@ -64,7 +62,7 @@ class SignInFlow:
         client: OAuthClient,
         *,
         ports: tuple[int, int] = DEFAULT_CALLBACK_PORTS,
-        timeout: float = DEFAULT_SIGNIN_TIMEOUT,
+        timeout: float = SIGNIN_TIMEOUT,
     ) -> None:
         self.store = store
         self.client = client
