@@ -49,13 +49,22 @@ async def signed_in(emu: Emulator, config: Path, *names: str, service: SidecarSe
     return service
 
 
-def age(config: Path, name: str = "dev", **fields: int) -> None:
-    """Move expiries as time would (``sts`` / ``access`` / ``refresh`` = seconds from now)."""
+def edit_profile(config: Path, name: str = "dev", **fields: Any) -> None:
+    """Change fields of a profile in the file as a hand edit would (None removes the field)."""
     doc = load_json(config)
     profile = P.get_profile(doc, name)
-    for key, delta in fields.items():
-        profile[EXPIRY_FIELDS[key]] = int(time.time()) + delta
+    for key, value in fields.items():
+        if value is None:
+            profile.pop(key, None)
+        else:
+            profile[key] = value
     config.write_text(json.dumps(doc, indent="\t"))
+
+
+def age(config: Path, name: str = "dev", **fields: int) -> None:
+    """Move expiries as time would (``sts`` / ``access`` / ``refresh`` = seconds from now)."""
+    now = int(time.time())
+    edit_profile(config, name, **{EXPIRY_FIELDS[key]: now + delta for key, delta in fields.items()})
 
 
 def profile_of(config: Path, name: str = "dev") -> dict[str, Any]:

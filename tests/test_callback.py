@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -26,6 +25,8 @@ from sidecar.errors import Cancelled, InvalidParams, PortsBusy, SignInDenied, Si
 from sidecar.oauth.callback import CallbackServer, PendingAuthorization
 from sidecar.oauth.sites import Endpoints
 from sidecar.service import Settings, SidecarService
+
+from .conftest import bind_port_range
 
 STATE = "fake-state_0123456789abcdefABCDEF"
 CODE = "fake-code-9876543210"
@@ -90,26 +91,12 @@ def callback_query(state: str = STATE, code: str = CODE) -> str:
 @contextlib.contextmanager
 def held_ports(count: int) -> Iterator[tuple[int, list[socket.socket]]]:
     """``count`` consecutive loopback ports, each held by a listening socket of ours."""
-    for _ in range(100):
-        base = random.randint(20000, 32000 - count)
-        sockets: list[socket.socket] = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-                sock.listen(1)
-        except OSError:
-            for sock in sockets:
-                sock.close()
-            continue
-        try:
-            yield base, sockets
-        finally:
-            for sock in sockets:
-                sock.close()
-        return
-    pytest.skip("no run of free consecutive ports found")
+    sockets = bind_port_range(count, listen=True)
+    try:
+        yield sockets[0].getsockname()[1], sockets
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def emulator_service(emulator: Emulator, folder: Path, ports: tuple[int, int]) -> SidecarService:

@@ -20,7 +20,7 @@ from sidecar.service import Settings, SidecarService
 from sidecar.wire import to_json
 
 from .conftest import by_name, load_json
-from .flows import age, make_service, signed_in
+from .flows import age, edit_profile, make_service, signed_in
 
 
 async def test_fresh_sts_needs_no_upstream_call(emulator: Emulator, config_path: Path) -> None:
@@ -363,9 +363,7 @@ async def test_a_profile_without_a_refresh_token_is_usable_while_its_access_toke
 ) -> None:
     """As Go's omitempty writes it: no ``oauth_refresh_token`` field at all."""
     service = await signed_in(emulator, config_path)
-    doc = load_json(config_path)
-    del P.get_profile(doc, "dev")["oauth_refresh_token"]
-    config_path.write_text(json.dumps(doc))
+    edit_profile(config_path, oauth_refresh_token=None)
     age(config_path, sts=-1, access=3000)
     service.refresher.invalidate()
     assert to_json(await service.profile_entry("dev"))["hasRefreshToken"] is False
@@ -379,9 +377,7 @@ async def test_unknown_site_is_an_error_naming_the_profile_and_calls_nothing(emu
     from sidecar.errors import UnknownSite
 
     service = await signed_in(emulator, config_path)
-    doc = load_json(config_path)
-    P.get_profile(doc, "dev")["oauth_site_type"] = "MARS"
-    config_path.write_text(json.dumps(doc))
+    edit_profile(config_path, oauth_site_type="MARS")
     age(config_path, sts=-1, access=-1)
     before = emulator.stats["requests"]
     with pytest.raises(UnknownSite) as info:
@@ -572,9 +568,7 @@ async def test_a_sign_in_again_without_a_site_refuses_an_unknown_one(emulator: E
     from sidecar.errors import UnknownSite
 
     service = await signed_in(emulator, config_path)
-    doc = load_json(config_path)
-    P.get_profile(doc, "dev")["oauth_site_type"] = "MARS"
-    config_path.write_text(json.dumps(doc))
+    edit_profile(config_path, oauth_site_type="MARS")
     started: list[str] = []
 
     async def browser(url: str, _redirect: str) -> None:
