@@ -741,7 +741,7 @@ def pending() -> PendingAuthorization:
 
 @pytest.fixture
 async def callback(pending: PendingAuthorization) -> Any:
-    server = await CallbackServer.bind(pending, ports=(0, 0), linger=0.05, read_timeout=0.5)
+    server = await CallbackServer.bind(pending, ports=(0, 0), linger=0.05, head_timeout=0.5)
     yield server
     await server.close()
 
@@ -875,7 +875,7 @@ class _ServerThread:
 
     async def _start(self) -> CallbackServer:
         self.pending = PendingAuthorization(STATE)
-        return await CallbackServer.bind(self.pending, ports=(0, 0), linger=60, read_timeout=0.3)
+        return await CallbackServer.bind(self.pending, ports=(0, 0), linger=60, head_timeout=0.3)
 
     def call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)

@@ -31,7 +31,7 @@ from .conftest import bind_port_range
 STATE = "fake-state_0123456789abcdefABCDEF"
 CODE = "fake-code-9876543210"
 LINGER = 0.05
-READ_TIMEOUT = 0.3
+HEAD_TIMEOUT = 0.3
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -44,7 +44,7 @@ def pending() -> PendingAuthorization:
 
 @pytest.fixture
 async def server(pending: PendingAuthorization) -> AsyncIterator[CallbackServer]:
-    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=LINGER, read_timeout=READ_TIMEOUT)
+    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=LINGER, head_timeout=HEAD_TIMEOUT)
     yield srv
     await srv.close()
 
@@ -363,7 +363,7 @@ async def test_oversized_requests_are_refused(server: CallbackServer, request_by
 
 async def test_slow_client_times_out_without_blocking_the_real_answer(pending: PendingAuthorization) -> None:
     # A linger longer than the read timeout, so the slow client meets the timeout, not close().
-    async with await CallbackServer.bind(pending, ports=(0, 0), linger=2.0, read_timeout=0.2) as srv:
+    async with await CallbackServer.bind(pending, ports=(0, 0), linger=2.0, head_timeout=0.2) as srv:
         slow_reader, slow_writer = await asyncio.open_connection("127.0.0.1", srv.port)
         slow_writer.write(b"GET /cli/callback?co")
         await slow_writer.drain()
@@ -504,7 +504,7 @@ async def test_repr_does_not_show_the_state(pending: PendingAuthorization) -> No
 async def test_a_settled_sign_in_frees_its_port_at_once_and_stops_by_itself(pending: PendingAuthorization) -> None:
     """The next sign-in can bind the same port right after the answer (issue 14: the 6th quick
     sign-in in a row got portsBusy while each finished one held its port for the linger)."""
-    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=30.0, read_timeout=READ_TIMEOUT)
+    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=30.0, head_timeout=HEAD_TIMEOUT)
     port = srv.port
     try:
         assert status_of(await raw_request(port, get(callback_query()))) == 200
@@ -519,7 +519,7 @@ async def test_a_settled_sign_in_frees_its_port_at_once_and_stops_by_itself(pend
 
 
 async def test_the_page_still_reaches_a_browser_that_reads_it_late(pending: PendingAuthorization) -> None:
-    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=5.0, read_timeout=READ_TIMEOUT)
+    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=5.0, head_timeout=HEAD_TIMEOUT)
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
         writer.write(get(callback_query()))
@@ -559,7 +559,7 @@ async def test_six_quick_sign_ins_in_a_row_on_a_five_port_range(emulator: Emulat
 
 async def test_the_browsers_redirect_gets_through_a_connection_flood(pending: PendingAuthorization) -> None:
     """Issue 14: 40 held connections blocked the browser's redirect (the cap was full)."""
-    async with await CallbackServer.bind(pending, ports=(0, 0), linger=LINGER, read_timeout=2.0) as srv:
+    async with await CallbackServer.bind(pending, ports=(0, 0), linger=LINGER, head_timeout=2.0) as srv:
         async with Flood(srv.port, 200) as flood:
             await flood.until_churning()  # all 200 held, and the dropped ones are coming back
             answer = await raw_request(srv.port, get(callback_query()))

@@ -151,7 +151,7 @@ class CredentialsEndpoint:
     own is the route: browser headers, ``Host``, then the path secret, then the method.
     """
 
-    def __init__(self, source: CredentialsSource, *, secret: str, read_timeout: float) -> None:
+    def __init__(self, source: CredentialsSource, *, secret: str, head_timeout: float) -> None:
         """Internal: use :meth:`start`, which also binds and listens."""
         self._source = source
         # Compared as digests: equal length whatever was sent, so the comparison leaks nothing.
@@ -162,7 +162,7 @@ class CredentialsEndpoint:
             label="credentials endpoint",
             base_headers=_HEADERS,
             error_response=_HEAD_ERRORS.__getitem__,
-            head_timeout=read_timeout,
+            head_timeout=head_timeout,
         )
         self._closing = False
 
@@ -175,14 +175,14 @@ class CredentialsEndpoint:
         source: CredentialsSource,
         *,
         port: int = 0,
-        read_timeout: float = LOOPBACK_HEAD_TIMEOUT,
+        head_timeout: float = LOOPBACK_HEAD_TIMEOUT,
     ) -> CredentialsEndpoint:
         """Listen on 127.0.0.1 (only) on ``port`` (0: the system picks a free one).
 
         ``source`` is all the endpoint knows of the sidecar (see :func:`refresher_source`);
-        ``read_timeout`` is each connection's deadline for its request head.
+        ``head_timeout`` is each connection's deadline for its request head.
         """
-        endpoint = cls(source, secret=secrets.token_urlsafe(32), read_timeout=read_timeout)
+        endpoint = cls(source, secret=secrets.token_urlsafe(32), head_timeout=head_timeout)
         await endpoint._http.listen([port])
         log.info("credentials endpoint listening on %s:%d", LOOPBACK_HOST, endpoint.port)
         return endpoint
