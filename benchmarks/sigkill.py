@@ -23,7 +23,7 @@ from emulator import Emulator
 from sidecar.config.store import ConfigStore
 from sidecar.credentials.recovery import RecoveryRecords
 from sidecar.errors import SignInRequired
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ CHILD = """
 import asyncio, sys
 sys.path.insert(0, {repo!r})
 from sidecar.credentials.recovery import RecoveryRecords
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 
 async def main():

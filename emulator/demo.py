@@ -17,7 +17,7 @@ from pathlib import Path
 from sidecar.config.profiles import find_profile, read_oauth_tokens
 from sidecar.errors import SidecarError
 from sidecar.oauth.client import format_rfc3339
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 from sidecar.tokens import mask
 

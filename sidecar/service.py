@@ -22,7 +22,7 @@ from .credentials.refresher import CredentialEvent, Force, Margins, Refresher
 from .errors import Cancelled, InvalidParams
 from .oauth.client import OAuthClient
 from .oauth.signin import ProgressCallback, SignInFlow, SignInRequest, StartedCallback
-from .oauth.sites import DEFAULT_CALLBACK_PORTS, Endpoints
+from .sites import DEFAULT_CALLBACK_PORTS, Endpoints
 from .timing import HTTP_TIMEOUT, SIGNIN_TIMEOUT
 from .tokens import StsCredentials
 

@@ -17,7 +17,7 @@ from .tokens import StsCredentials
 
 if TYPE_CHECKING:
     from .credentials.identity import Identity
-    from .oauth.sites import Endpoints
+    from .sites import Endpoints
 
 
 #: ``dataclasses.field(metadata=OMIT_WHEN_NONE)``: the field is optional in the contract (``name?``)

@@ -13,7 +13,7 @@ from typing import Any
 from sidecar.config import profiles as P
 from sidecar.credentials.refresher import CredentialEvent
 from emulator import Emulator
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 
 from .conftest import load_json

@@ -23,7 +23,7 @@ from benchmarks.flood import Flood
 from emulator import Emulator
 from sidecar.errors import Cancelled, InvalidParams, PortsBusy, SignInDenied, SignInTimeout
 from sidecar.oauth.callback import CallbackServer, PendingAuthorization
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 
 from .conftest import bind_port_range

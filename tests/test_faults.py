@@ -38,7 +38,7 @@ from sidecar.credentials.refresher import CredentialEvent
 from emulator import Emulator
 from sidecar.errors import ConfigUnavailable, SidecarError
 from sidecar.oauth.client import OAuthClient
-from sidecar.oauth.sites import PRODUCTION_SITES, Endpoints
+from sidecar.sites import PRODUCTION_SITES, Endpoints
 from sidecar.service import Settings, SidecarService
 
 from .conftest import by_name, load_json
@@ -634,7 +634,7 @@ KILLED_DURING_THE_MAIN_WRITE = """
 import asyncio, sys
 sys.path.insert(0, {repo!r})
 from sidecar.config.store import ConfigStore
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 
 real = ConfigStore.aupdate

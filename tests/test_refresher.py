@@ -15,7 +15,7 @@ from sidecar.credentials.refresher import CredentialEvent, Margins
 from emulator import Emulator
 from sidecar.errors import InvalidParams, NetworkError, SignInRequired
 from sidecar.oauth.client import OAuthClient
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 from sidecar.wire import to_json
 

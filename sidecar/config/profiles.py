@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidParams, ProfileNotFound
-from ..oauth.sites import site_names
+from ..sites import site_names
 from ..tokens import OAuthTokens, StsCredentials
 from .store import DEFAULT_PROFILE_NAME, ConfigDoc
 

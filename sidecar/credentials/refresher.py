@@ -46,7 +46,7 @@ from ..config.profiles import (
 from ..config.store import ConfigDoc, ConfigStore, FileStamp
 from ..errors import ClientNotAuthorized, InvalidGrant, InvalidParams, SidecarError, SignInRequired, UpstreamError
 from ..oauth.client import OAuthClient
-from ..oauth.sites import Endpoints, Site
+from ..sites import Endpoints, Site
 from ..timing import ACCESS_TOKEN_MARGIN, STS_MARGIN
 from ..tokens import OAuthTokens, StsCredentials, fingerprint
 from .recovery import Recovery, RecoveryRecords

@@ -46,8 +46,8 @@ from ..loopback import (
     host_names_this_server,
     require_loopback_bind,
 )
+from ..sites import DEFAULT_CALLBACK_PORTS
 from ..timing import CALLBACK_LINGER, LOOPBACK_HEAD_TIMEOUT
-from .sites import DEFAULT_CALLBACK_PORTS
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from urllib.parse import urlencode
 
 from ..config.profiles import upsert_oauth_profile
 from ..config.store import ConfigStore
+from ..sites import DEFAULT_CALLBACK_PORTS, Site
+from ..timing import SIGNIN_TIMEOUT
 from .callback import CallbackServer, PendingAuthorization
 from .client import OAuthClient
 from .pkce import challenge_for, new_state, new_verifier
-from .sites import DEFAULT_CALLBACK_PORTS, Site
-from ..timing import SIGNIN_TIMEOUT
 
 log = logging.getLogger(__name__)
 
