@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from .sites import Endpoints
 
 
-#: ``dataclasses.field(metadata=OMIT_WHEN_NONE)``: the field is optional in the contract (``name?``)
-#: and left out of the JSON when it is None; other None fields are written as ``null``.
-OMIT_WHEN_NONE = {"omitWhenNone": True}
+#: ``dataclasses.field(metadata={"omitWhenNone": True})``: the field is optional in the contract
+#: (``name?``) and left out of the JSON when it is None; other None fields are written as ``null``.
+OMIT_WHEN_NONE = "omitWhenNone"
 
 
 def camel(name: str) -> str:
@@ -43,7 +43,7 @@ def to_json(value: Any) -> Any:
         return {
             camel(f.name): to_json(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if not (f.metadata.get("omitWhenNone") and getattr(value, f.name) is None)
+            if not (f.metadata.get(OMIT_WHEN_NONE) and getattr(value, f.name) is None)
         }
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]

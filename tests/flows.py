@@ -13,8 +13,9 @@ from typing import Any
 from sidecar.config import profiles as P
 from sidecar.credentials.refresher import CredentialEvent
 from emulator import Emulator
-from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
+from sidecar.sites import Endpoints
+from sidecar.timing import EXCHANGE_MIN_ACCESS_LIFETIME
 
 from .conftest import load_json
 
@@ -79,7 +80,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "noRefreshToken": {"refresh_token_in_code_grant": False},
     "noRotation": {"refresh_token_in_refresh": False},
     "strict": {
-        "exchange_min_access_lifetime": 900.0,
+        "exchange_min_access_lifetime": float(EXCHANGE_MIN_ACCESS_LIFETIME),
         "refresh_token_absolute": True,
         "send_refresh_expiry": True,
         "registered_ports_only": True,

@@ -240,7 +240,7 @@ def operations(doc: dict[str, Any], name: str, region: Any, language: Any) -> li
         lambda: P.select_profile_name(doc, name or None, {}),
         lambda: [P.read_oauth_tokens(p) for p in doc.get("profiles") or []],
         lambda: [P.read_sts(p) for p in doc.get("profiles") or []],
-        lambda: [P.profile_state(p, time.time()) for p in doc.get("profiles") or []],
+        lambda: [P.profile_state_and_reason(p, time.time()) for p in doc.get("profiles") or []],
         lambda: P.upsert_oauth_profile(doc, P.validate_profile_name(name), "CN", TOKENS, STS, region=None),
         lambda: P.validate_region(region),
         lambda: P.validate_language(language),

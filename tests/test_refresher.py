@@ -134,7 +134,7 @@ async def test_token_rotated_by_an_unlocked_writer_is_followed(emulator: Emulato
     service.store.read = real_read  # type: ignore[method-assign]
     assert sts.expires_at > time.time()
     assert emulator.stats["invalid_grant"] == 1  # our attempt with the spent token
-    assert P.profile_state(P.get_profile(load_json(config_path), "dev"), time.time()) == "valid"
+    assert P.profile_state_and_reason(P.get_profile(load_json(config_path), "dev"), time.time()) == ("valid", None)
     await service.aclose()
 
 

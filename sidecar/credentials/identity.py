@@ -190,12 +190,6 @@ class IdentityCache:
         entry = self._known.get(profile)
         return entry[1] if entry is not None and entry[0] == access_key_id else None
 
-    def forget(self, profile: str | None = None) -> None:
-        if profile is None:
-            self._known.clear()
-        else:
-            self._known.pop(profile, None)
-
     async def get(self, profile: str, sts: StsCredentials, sts_endpoint: str) -> Identity:
         known = self.peek(profile, sts.access_key_id)
         if known is not None:

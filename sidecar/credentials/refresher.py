@@ -396,9 +396,6 @@ class Refresher:
                 pending.append(name)
         return pending
 
-    def has_pending(self) -> bool:
-        return bool(self._unsaved)
-
     def _mark_dead(
         self, name: str, refresh_token: str | None, reason: str, error: ClientNotAuthorized | None = None
     ) -> None:

@@ -33,8 +33,8 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from ..errors import Cancelled
 from ..timing import STOP_FLUSH_TIMEOUT, STOP_REQUESTS_GRACE, STOP_SERVICE_TIMEOUT
-from .errors import RpcError, invalid_request, method_not_found, shutting_down, to_rpc_error
-from .framing import PARSE_ERROR, BadFrame, FrameDecoder, answer_id, encode, shape_problem
+from .errors import PARSE_ERROR, RpcError, invalid_request, method_not_found, shutting_down, to_rpc_error
+from .framing import BadFrame, FrameDecoder, answer_id, encode, shape_problem
 
 log = logging.getLogger("sidecar.rpc")
 
