@@ -3,10 +3,11 @@ so imports inside functions and under ``TYPE_CHECKING`` count too) points down t
 stays in its own layer.
 
 The order is the one the code follows: values and data at the bottom, the shared config file, the
-OAuth flow, the credentials it keeps alive, the service that ties them together, the contract's JSON
-(``wire``), then the edges that speak to the outside (the credentials endpoint, which the SDKs call;
-the app, JSON-RPC and the CLI, which the editor and the terminal call). pygls is used in one module
-only, and the emulator (a test tool, not shipped) is never imported.
+OAuth flow, the credentials it keeps alive, the JSON of the contract and of the SDKs (``wire``: it
+knows the domain's values, not the service), the credentials endpoint (an edge the SDKs call: the
+composition root hands it a source, so it knows nothing of the service), the service that ties the
+domain together, the app (the composition root), then JSON-RPC and the CLI. pygls is used in one
+module only, and the emulator (a test tool, not shipped) is never imported.
 """
 
 from __future__ import annotations
@@ -28,10 +29,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("config file", ("sidecar.config",)),
     ("OAuth", ("sidecar.oauth",)),
     ("credentials", ("sidecar.credentials",)),
-    ("service", ("sidecar.service",)),
     ("wire", ("sidecar.wire",)),
-    # An edge: it answers the SDKs in their JSON (from wire); the app builds it.
     ("credentials endpoint", ("sidecar.credentials.endpoint",)),
+    ("service", ("sidecar.service",)),
     ("app", ("sidecar.app",)),
     ("edges", ("sidecar.rpc", "sidecar.cli")),
     ("entry point", ("sidecar.__main__",)),
@@ -140,6 +140,8 @@ def test_the_checks_catch_an_arrow_running_up() -> None:
     assert forbidden_imports({"sidecar.config.store": found}) == ["sidecar.config.store imports lsprotocol.types"]
     assert upward_imports({"sidecar.credentials.refresher": {"sidecar.service"}})
     assert upward_imports({"sidecar.credentials.keeper": {"sidecar.credentials.endpoint"}})
+    assert upward_imports({"sidecar.credentials.endpoint": {"sidecar.service"}})
+    assert upward_imports({"sidecar.wire": {"sidecar.app"}})
     assert upward_imports({"sidecar.oauth.client": {"sidecar.rpc.errors"}})
     assert upward_imports({"sidecar.credentials.endpoint": {"sidecar.wire", "sidecar.credentials.refresher"}}) == []
     assert forbidden_imports({"sidecar.service": {"pygls.protocol"}, "sidecar.app": {"emulator"}}) == [

@@ -392,59 +392,6 @@ async def test_unknown_site_is_an_error_naming_the_profile_and_calls_nothing(emu
     await service.aclose()
 
 
-def test_the_exchange_answer_is_read_in_either_spelling_and_sent_with_the_clients_headers() -> None:
-    import httpx
-
-    from sidecar.oauth.client import OAuthClient
-
-    seen: list[httpx.Request] = []
-    answers = iter(
-        [
-            {"AccessKeyId": "STS.P", "AccessKeySecret": "s", "SecurityToken": "t", "Expiration": "2030-01-01T00:00:00Z"},
-            {"accessKeyId": "STS.C", "accessKeySecret": "s", "securityToken": "t", "expiration": "2030-01-01T00:00:00Z"},
-            {"ACCESSKEYID": "STS.U", "accesskeysecret": "s", "SECURITYTOKEN": "t", "EXPIRATION": "2030-01-01T00:00:00Z"},
-        ]
-    )
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json=next(answers))
-
-    async def run() -> list[str]:
-        client = OAuthClient(transport=httpx.MockTransport(handler))
-        site = Endpoints().site("CN")
-        try:
-            return [(await client.exchange_sts(site, "access")).access_key_id for _ in range(3)]
-        finally:
-            await client.aclose()
-
-    assert asyncio.run(run()) == ["STS.P", "STS.C", "STS.U"]
-    request = seen[0]
-    assert request.headers["content-type"] == "application/json"
-    assert request.content == b""
-    assert request.headers["user-agent"].startswith("aliyun-sidecar/")
-    assert request.headers["authorization"] == "Bearer access"
-
-
-def test_the_code_grant_may_come_without_a_refresh_token() -> None:
-    import httpx
-
-    from sidecar.oauth.client import OAuthClient
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"access_token": "a", "expires_in": 3600, "token_type": "Bearer"})
-
-    async def run() -> object:
-        client = OAuthClient(transport=httpx.MockTransport(handler))
-        try:
-            return await client.exchange_code(Endpoints().site("CN"), "code", "http://127.0.0.1:12345/cli/callback", "v" * 43)
-        finally:
-            await client.aclose()
-
-    tokens = asyncio.run(run())
-    assert tokens.refresh_token == "" and tokens.access_token == "a"  # type: ignore[attr-defined]
-
-
 # ------------------------------------------------------------------ locks and rotated tokens (issue 14)
 
 
@@ -561,22 +508,4 @@ async def test_a_renewal_removes_the_temp_record_a_killed_writer_left(emulator: 
     await service.refresher.credentials("dev", force="accessToken")
     assert not leftover.exists()
     assert list(config_path.parent.glob(f"{temp_prefix(record)}*")) == []
-    await service.aclose()
-
-
-async def test_a_sign_in_again_without_a_site_refuses_an_unknown_one(emulator: Emulator, config_path: Path) -> None:
-    from sidecar.errors import UnknownSite
-
-    service = await signed_in(emulator, config_path)
-    edit_profile(config_path, oauth_site_type="MARS")
-    started: list[str] = []
-
-    async def browser(url: str, _redirect: str) -> None:
-        started.append(url)
-
-    with pytest.raises(UnknownSite):
-        await service.sign_in("dev", None, None, None, browser)
-    assert started == []  # no site was opened
-    await signed_in(emulator, config_path, service=service)  # an explicit site (CN) fixes it
-    assert P.get_profile(load_json(config_path), "dev")["oauth_site_type"] == "CN"
     await service.aclose()

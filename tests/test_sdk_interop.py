@@ -28,9 +28,9 @@ from sidecar.tokens import fingerprint
 
 from .conftest import free_port_range, load_json
 from .rpc_harness import Sidecar, follow_in_browser
-from .test_credentials_serving import emu  # noqa: F401 - the module's emulator fixture
+from .test_endpoint import emu  # noqa: F401 - the module's emulator fixture
 from .flows import age, profile_of, signed_in
-from .test_credentials_serving import REPO, assert_no_secrets, closed_port, emulator_calls, secret_values, source_of
+from .test_endpoint import REPO, assert_no_secrets, closed_port, emulator_calls, secret_values, source_of
 
 SDK_CHILD = r"""
 import json, os, sys
