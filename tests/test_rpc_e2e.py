@@ -584,6 +584,10 @@ async def test_not_authorized_page_without_redirect_ends_in_a_timeout(
     finally:
         emu.configure(not_authorized=False, not_authorized_page=False)
     assert info.value.data["kind"] == "signInTimeout"
+    assert info.value.data["mayBeNotAuthorized"] is True
+    message = str(info.value.message)
+    # The administrator's two steps: install the official-cli application, then assign the user to it.
+    assert "(1) install the official-cli application" in message and "(2) assign you to it" in message
     assert pages and "The call is not authorized" in pages[0]  # the browser stayed on the error page
     assert not config_path.exists() or "dev" not in [p["name"] for p in load_json(config_path)["profiles"]]
     assert await side.stop() == 0
