@@ -72,9 +72,9 @@ class Recovery:
 class RecoveryRecords:
     """The records beside one config file; every method is safe to call from the event loop.
 
-    Each profile's record is only ever written, read or removed under that profile's
-    ``refresh_lock`` (the refresher's renewals and ``save_pending``), which is what makes removing a
-    killed writer's leftover temp file safe."""
+    A profile's record is written and removed only under that profile's ``refresh_lock`` (the
+    refresher's renewals and ``save_pending``), which is what makes removing a killed writer's
+    leftover temp file safe."""
 
     def __init__(self, store: ConfigStore, *, enabled: bool = True) -> None:
         self.store = store
@@ -97,7 +97,7 @@ class RecoveryRecords:
             remove_leftover_temp_files(path)
             write_private_file(path, json.dumps(record.to_json()).encode("utf-8"))
         except SidecarError as exc:
-            log.warning("profile %s: cannot write a recovery record (%s)", record.profile, exc.kind)
+            log.warning("profile %s: cannot write a recovery record (%s)", record.profile, exc.message)
             return False
         return True
 
