@@ -95,7 +95,9 @@ class RecoveryRecords:
         try:
             # A temp record of a writer killed before its rename holds tokens: it goes now.
             remove_leftover_temp_files(path)
-            write_private_file(path, json.dumps(record.to_json()).encode("utf-8"))
+            # Renamed before the fsync: from the rename on, a killed process loses nothing; a record
+            # torn by a power cut inside this call is unreadable and dropped.
+            write_private_file(path, json.dumps(record.to_json()).encode("utf-8"), visible_first=True)
         except SidecarError as exc:
             log.warning("profile %s: cannot write a recovery record (%s)", record.profile, exc.message)
             return False
