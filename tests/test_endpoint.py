@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import socket
-import sys
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator
@@ -22,11 +20,11 @@ from typing import Any
 import pytest
 
 from benchmarks.flood import Flood
-from sidecar.config import profiles as P
-from sidecar.credentials.endpoint import MIN_STS_LIFETIME, CredentialsEndpoint, CredentialsSource, refresher_source
+from sidecar.credentials.endpoint import CredentialsEndpoint, CredentialsSource, refresher_source
 
 from emulator import Emulator
 from sidecar.service import SidecarService
+from sidecar.timing import ENDPOINT_MIN_STS_LIFETIME
 
 from .flows import age, profile_of, signed_in
 from .conftest import load_json
@@ -341,15 +339,15 @@ async def test_concurrent_requests_share_one_refresh(served: tuple[SidecarServic
 async def test_hands_out_credentials_an_sdk_can_cache(served: tuple[SidecarService, CredentialsEndpoint], emu: Emulator, config_path: Path) -> None:
     """The Python SDK's URI provider calls credentials stale 15 minutes before expiry: serve more than that."""
     _service, endpoint = served
-    age(config_path, sts=MIN_STS_LIFETIME + 60)
+    age(config_path, sts=ENDPOINT_MIN_STS_LIFETIME + 60)
     calls = emulator_calls(emu)
     status, _, _ = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri)))
     assert status == 200 and emulator_calls(emu) == calls
-    age(config_path, sts=MIN_STS_LIFETIME - 30)
+    age(config_path, sts=ENDPOINT_MIN_STS_LIFETIME - 30)
     status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri)))
     assert status == 200 and emulator_calls(emu) == (calls[0], calls[1] + 1)
     expires = profile_of(config_path)["sts_expiration"]
-    assert expires - time.time() > MIN_STS_LIFETIME
+    assert expires - time.time() > ENDPOINT_MIN_STS_LIFETIME
     assert json.loads(body)["Expiration"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
 
 

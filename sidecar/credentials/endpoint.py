@@ -50,9 +50,6 @@ from .refresher import Margins, Refresher
 
 log = logging.getLogger(__name__)
 
-#: Hand out nothing with less than the Python SDK's 15 minutes of staleness plus a minute left.
-MIN_STS_LIFETIME = ENDPOINT_MIN_STS_LIFETIME
-
 #: What a terminal needs: our URL, and the two providers that come before it in the Python SDK's
 #: default chain switched off (the config file would win; so would an ECS instance's RAM role).
 ENV_URI = "ALIBABA_CLOUD_CREDENTIALS_URI"
@@ -132,10 +129,10 @@ def error_response(exc: BaseException) -> Response:
 def refresher_source(select: ProfileSelector, refresher: Refresher, margins: Margins) -> CredentialsSource:
     """Credentials of the selected (or named) profile, renewed through ``refresher`` when needed.
 
-    The STS margin is raised to :data:`MIN_STS_LIFETIME` so that an SDK can cache what it gets
-    instead of coming back on every call.
+    The STS margin is raised to ``timing.ENDPOINT_MIN_STS_LIFETIME`` so that an SDK can cache what it
+    gets instead of coming back on every call.
     """
-    served = Margins(sts=max(margins.sts, MIN_STS_LIFETIME), access_token=margins.access_token)
+    served = Margins(sts=max(margins.sts, ENDPOINT_MIN_STS_LIFETIME), access_token=margins.access_token)
 
     async def fetch(profile: str | None) -> tuple[str, StsCredentials]:
         name = await select(profile)
