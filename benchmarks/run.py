@@ -224,19 +224,19 @@ def bench_bundled(work: Path, sizes: Sizes, pythons: list[str], vsix_file: Path 
     """spawn → initialize of the sidecar in the VSIX layout (``bundled/libs``) under interpreters with
     nothing installed; the floor is the bare loop under the same interpreter, interleaved."""
     work.mkdir(parents=True)
-    if vsix_file is not None:
-        source = f"{vsix_file.name}, unpacked"
-        ext = vsix.layout_from_vsix(vsix_file, work / "vsix")
-    else:
-        source = "bundled/libs assembled from this checkout (as scripts/package.sh lays it out)"
-        ext = vsix.layout_from_checkout(work / "layout")
-    libs = ext / "bundled" / "libs"
+    source = (f"{vsix_file.name}, unpacked" if vsix_file is not None
+              else "bundled/libs assembled from this checkout (as scripts/package.sh lays it out)")
     runs: list[dict[str, Any]] = []
     for python in pythons:
         why = vsix.unusable(python)
         if why is not None:
             runs.append({"python": python, "skipped": why})
             continue
+        # A fresh layout per interpreter: 3.11.2 and 3.11.7 share bytecode (cpython-311), so a second
+        # 3.11 would find the first one's and its "first spawn" would not compile anything.
+        into = work / f"layout-{len(runs)}"
+        ext = vsix.layout_from_vsix(vsix_file, into) if vsix_file is not None else vsix.layout_from_checkout(into)
+        libs = ext / "bundled" / "libs"
         log(f"start-up, bundled layout: {python}, first spawn + {sizes.bundled_spawns}, beside the floor")
         home = work / f"home-{len(runs)}"
         first = vsix.initialize_time(python, ext, home / "first", pythonpath=libs)
