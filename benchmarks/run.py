@@ -320,6 +320,8 @@ async def bench_imports(work: Path, runs: int = 3) -> dict[str, Any]:
 #: passes during the imports cost (lsprotocol creates ~1000 attrs classes).
 PROBES = {
     "import asyncio, json (the floor's imports)": "import asyncio, json",
+    "the sidecar without pygls (app, service, the edge's own modules)":
+        "import sidecar.app, sidecar.service, sidecar.rpc.methods, sidecar.rpc.framing, sidecar.rpc.errors",
     "import lsprotocol.types": "import lsprotocol.types",
     "import pygls.lsp.server": "import pygls.lsp.server",
     "import sidecar.rpc.server": "import sidecar.rpc.server",
