@@ -1,7 +1,7 @@
 """Benchmarks of the sidecar, as one command printing one table: each figure beside a floor measured
 in the same run, the ratio where it means something, and the target it answers (issues 14 and 16).
 
-Run from the repository root (about 3-4 minutes on 2 vCPUs; ``--quick``: every row at tiny sizes):
+Run from the repository root (2-3 minutes on 2 vCPUs; ``--quick``: every row at tiny sizes):
 
     .venv/bin/python -m benchmarks                       # every part, the full table
     .venv/bin/python -m benchmarks --quick               # a small run of every part (a smoke run)
