@@ -9,7 +9,8 @@ import { createApi, type AlibabaCloudApi } from './api';
 import { openInBrowser } from './browser';
 import { Sidecar } from './client';
 import { registerCommands } from './commands';
-import { setErrorLog, showError } from './errors';
+import { setErrorLog, showConfigProblem, showError } from './errors';
+import { Notifications } from './model/contract';
 import { describeIdentity } from './model/identityModel';
 import { IdentityStore } from './identity';
 import { ReauthGate } from './model/reauthGate';
@@ -58,7 +59,7 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
   });
   const onProfiles = sc.onDidChange(() => gate.observe(sc.profiles?.profiles ?? []));
   // The file became unusable (notification or a failed read): told once per problem, and logged.
-  const onConfigError = sc.onConfigError(({ message, ...data }) => void showError({ message, data }, { method: 'aliyun/configError' }));
+  const onConfigError = sc.onConfigError((problem) => void showConfigProblem(problem, { method: Notifications.configError }));
 
   let restartTimer: NodeJS.Timeout | undefined;
   const restartSoon = (): void => {

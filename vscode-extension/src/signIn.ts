@@ -31,7 +31,7 @@ import {
   type Choice,
   type SignInInput,
 } from './model/signInModel';
-import { showError, writeLog } from './errors';
+import { showConfigProblem, showError, writeLog } from './errors';
 import { sitePrompt } from './model/sites';
 
 /** After a cancel, how long to wait for the sidecar's `cancelled` answer before asking it directly. */
@@ -94,8 +94,7 @@ export class SignInFlow implements vscode.Disposable {
   private refuseForConfig(): boolean {
     const problem = this.sidecar.configProblem;
     if (!problem) return false;
-    const { message, ...data } = problem;
-    void showError({ message, data }, { method: Methods.signIn });
+    void showConfigProblem(problem, { method: Methods.signIn });
     return true;
   }
 

@@ -143,6 +143,9 @@ test("how a failed sign-in ended: the user's Cancel, superseded, interrupted by 
   const interrupted = failedEnding(cancelled, { userCancelled: false, superseded: false });
   assert.equal(interrupted.kind, 'failed');
   assert.ok(interrupted.kind === 'failed' && interrupted.error instanceof SidecarDownError);
+  // Its one log line reads as one sentence (no reason nested in parentheses, no ".).").
+  const line = describeError(interrupted.kind === 'failed' ? interrupted.error : undefined, { method: 'aliyun/signIn', profile: 'dev' })!.log.text;
+  assert.equal(line, 'Sign-in of "dev" failed: the sidecar stopped or restarted while waiting: it ended the sign-in as it shut down. Next: sign in again.');
   const denied = { code: -32021, message: 'x', data: { kind: 'signInDenied' } };
   assert.deepEqual(failedEnding(denied, { userCancelled: true, superseded: false }), { kind: 'failed', error: denied });
 });

@@ -150,11 +150,14 @@ interface Described {
   next: string;
 }
 
+/** The fields of a config error that say where it is (a ConfigError or an error's `data`). */
+export type ConfigWhere = { line?: unknown; column?: unknown; where?: unknown };
+
 /**
  * The 1-based position of a config syntax error: `data.line`/`data.column`, or (a sidecar that sends
  * only `where`) the "line N, column M" inside it.
  */
-export function configPosition(data: Record<string, unknown>): { line: number; column: number } | undefined {
+export function configPosition(data: ConfigWhere): { line: number; column: number } | undefined {
   const line = Number(data.line);
   const column = Number(data.column);
   if (Number.isInteger(line) && line > 0) return { line, column: Number.isInteger(column) && column > 0 ? column : 1 };
@@ -163,7 +166,7 @@ export function configPosition(data: Record<string, unknown>): { line: number; c
 }
 
 /** ` (line 3, column 7)` when the position is known, else the sidecar's `where`, else ''. */
-export function positionText(data: Record<string, unknown>): string {
+export function positionText(data: ConfigWhere): string {
   const at = configPosition(data);
   if (at) return ` (line ${at.line}, column ${at.column})`;
   return data.where ? ` (${str(data.where)})` : '';
@@ -194,7 +197,8 @@ function describe(err: unknown, ctx: ErrorContext): Described | undefined {
           severity: 'warning',
           message: `The sign-in${ofProfile} was interrupted: the Alibaba Cloud sign-in helper stopped or restarted. Sign in again.`,
           actions: [signIn, showOutput],
-          cause: `the sidecar stopped or restarted while waiting (${reason || 'no reason given'})`,
+          // The reason is a sentence of its own (SidecarDownError's): joined, not nested in parentheses.
+          cause: `the sidecar stopped or restarted while waiting${reason ? `: ${reason.replace(/\.\s*$/, '')}` : ''}`,
           next: 'sign in again',
         };
       }
@@ -446,5 +450,5 @@ export function failedEnding(err: unknown, how: { userCancelled: boolean; supers
   if (!isCancelled(err)) return { kind: 'failed', error: err };
   if (how.userCancelled) return { kind: 'cancelled' };
   if (how.superseded) return { kind: 'superseded' };
-  return { kind: 'failed', error: new SidecarDownError('The sign-in helper ended the sign-in (stopped or restarted).') };
+  return { kind: 'failed', error: new SidecarDownError('it ended the sign-in as it shut down.') };
 }

@@ -3,13 +3,14 @@
  * agree (a status bar that says one thing while the picker says another is a top user complaint).
  */
 
-import type { ProfileEntry, StateReason } from './contract';
+import type { ProfileEntry, ProfileState, StateReason } from './contract';
 import { formatDuration } from './time';
 
 /** "Expires soon" = a browser sign-in will be needed within this many seconds. */
 export const EXPIRES_SOON_SECONDS = 10 * 60;
 
-export type ViewState = 'valid' | 'expiresSoon' | 'refreshable' | 'signInRequired' | 'notOAuth';
+/** The sidecar's states (the contract's), plus `expiresSoon`, which only the clock can tell. */
+export type ViewState = ProfileState | 'expiresSoon';
 
 /**
  * When the profile can no longer be renewed without the browser, if known.
