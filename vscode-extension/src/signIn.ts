@@ -32,7 +32,7 @@ import {
   type SignInInput,
 } from './model/signInModel';
 import { showConfigProblem, showError, writeLog } from './errors';
-import { sitePrompt } from './model/sites';
+import { SITE_PROMPT } from './model/sites';
 
 /** After a cancel, how long to wait for the sidecar's `cancelled` answer before asking it directly. */
 const CANCEL_FALLBACK_MS = 3000;
@@ -394,7 +394,7 @@ export async function askSignInInput(
         if (result.answer === 'next') answers.profile = result.value as string;
         break;
       case 'site':
-        result = await askChoice(siteChoices(sites, answers.site ?? previous?.site), sitePrompt(sites), index);
+        result = await askChoice(siteChoices(sites, answers.site ?? previous?.site), SITE_PROMPT, index);
         if (result.answer === 'next') answers.site = result.value as SignInInput['site'];
         break;
       case 'region':

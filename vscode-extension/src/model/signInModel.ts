@@ -67,7 +67,8 @@ export function siteChoices(sites: readonly SiteInfo[], previous: Site | null | 
     value: s.name,
     label: s.name,
     description: s.label,
-    detail: `Accounts of the ${s.label}, signed in at ${siteHost(s.signinBase)}.`,
+    // The label is the row's description already: the detail adds only where the sign-in happens.
+    detail: `Signed in at ${siteHost(s.signinBase)}.`,
   }));
   const first = choices.findIndex((c) => c.value === previous);
   return first > 0 ? [choices[first]!, ...choices.filter((_, i) => i !== first)] : choices;
