@@ -106,7 +106,7 @@ test('remote window forwarded to another port: one notification says paste-back;
   assert.deepEqual(stub.events, ['asExternalUri http://127.0.0.1:12345/', `openExternal ${STARTED.url}`]);
   assert.equal(
     waitingText(p),
-    'finish in your browser. After Authorize it cannot load 127.0.0.1:12345: copy that address and paste it here. ' +
+    'finish in your browser. After Authorize the browser cannot load 127.0.0.1:12345: copy the address it shows and paste it here. ' +
       '[Paste redirect URL…](command:aliyun.pasteSignInUrl) · [Copy URL](command:aliyun.copySignInUrl) · [Open again](command:aliyun.openSignInUrl)',
   );
   assert.deepEqual(stub.messages, []);

@@ -187,7 +187,7 @@ export function waitingMessage(w: { mode: 'direct' | 'pasteBack'; opened: boolea
   const paste = link('Paste redirect URL…', WAITING_COMMANDS.paste);
   const start = w.opened ? 'finish in your browser.' : `no browser opened: ${copy} into a browser.`;
   if (w.mode === 'pasteBack') {
-    return `${start} After Authorize it cannot load 127.0.0.1:${w.port}: copy that address and paste it here. ${paste} · ${w.opened ? `${copy} · ` : ''}${open}`;
+    return `${start} After Authorize the browser cannot load 127.0.0.1:${w.port}: copy the address it shows and paste it here. ${paste} · ${w.opened ? `${copy} · ` : ''}${open}`;
   }
   return `${start} ${w.opened ? `${copy} · ` : ''}${open} · ${paste}`;
 }
