@@ -872,10 +872,15 @@ async function extensionScenario(dirs0) {
             // The whole log, as the channel writes it to disk (the panel renders only part of it).
             const files = H.findFiles(ctx.dirs.root, /Alibaba Cloud\.log$/);
             const fileLeaks = [];
+            // The credentials endpoint's secret path (its URI, also the terminals' variable) is found by
+            // its shape: the run never sees the value itself.
+            const endpointSecret = /\/\/(?:127\.0\.0\.1|localhost):\d+\/[A-Za-z0-9_-]{16,}\/(?:credentials|profiles)\b/;
             for (const f of files) {
               const body = fs.readFileSync(f, 'utf8');
               for (const s of secrets) if (body.includes(s)) fileLeaks.push(path.basename(f));
+              if (endpointSecret.test(body)) fileLeaks.push(`${path.basename(f)} (the credentials endpoint's secret path)`);
             }
+            if (endpointSecret.test(text)) leaks.push("the credentials endpoint's secret path");
             H.log(`output: channel ${JSON.stringify(out.channel)}, ${out.lines.length} lines read in the panel; ${files.length} log file(s); ${secrets.size} secret values checked`);
             if (leaks.length || fileLeaks.length) {
               throw new Error(`secret values appear in the output: ${leaks.length} in the panel, ${fileLeaks.length} in the log file(s) (values not printed)`);

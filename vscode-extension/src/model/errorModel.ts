@@ -4,7 +4,7 @@
  * vscode import so that every sentence is unit-tested.
  */
 
-import { REQUEST_CANCELLED, type ErrorKind } from './contract';
+import { Methods, Notifications, REQUEST_CANCELLED, type ErrorData, type ErrorKind } from './contract';
 
 /** The user documentation we mirror (install official-cli, assign users, the FAQ). */
 export const OAUTH_DOCS_URL = 'https://www.alibabacloud.com/help/en/cli/oauth-credentials';
@@ -91,7 +91,11 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined
 /** The service's own "not authorized" wording (its page and its `error_description`). */
 const NOT_AUTHORIZED_TEXT = /not authori[sz]ed|not allowed/i;
 
-export type DenyReason = 'userDenied' | 'notAuthorized' | 'other';
+/** The contract's `signInDenied` reasons. */
+export type DenyReason = NonNullable<ErrorData['signInDenied']['reason']>;
+
+/** Every DenyReason (the compiler wants each of the contract's), to accept only those from the wire. */
+const DENY_REASONS: Record<DenyReason, true> = { userDenied: true, notAuthorized: true, other: true };
 
 /**
  * Why the browser came back with an error: the sidecar's `data.reason` when it sends one, else read
@@ -100,7 +104,7 @@ export type DenyReason = 'userDenied' | 'notAuthorized' | 'other';
  */
 export function denyReason(data: Record<string, unknown>): DenyReason {
   const reason = data.reason;
-  if (reason === 'userDenied' || reason === 'notAuthorized' || reason === 'other') return reason;
+  if (typeof reason === 'string' && Object.hasOwn(DENY_REASONS, reason)) return reason as DenyReason;
   const error = str(data.error);
   if (NOT_AUTHORIZED_TEXT.test(`${error} ${str(data.description)}`)) return 'notAuthorized';
   return error === 'access_denied' ? 'userDenied' : 'other';
@@ -112,31 +116,25 @@ export const ADMIN_STEPS =
   'Third-party Application → Provision Official Application → Official CLI) and (2) assign you to it ' +
   '(official-cli → Assignments → Create Assignment)';
 
+/** The subject of a log line, per request (`of` = ` of "profile"` or ''); others name the method. */
+const SUBJECTS: Record<string, (of: string, profile: string) => string> = {
+  [Methods.signIn]: (of) => `Sign-in${of}`,
+  [Methods.completeSignIn]: () => 'Paste redirect URL',
+  [Methods.refresh]: (of) => `Refresh${of}`,
+  [Methods.whoAmI]: (of) => `Who Am I${of}`,
+  [Methods.switchProfile]: (_, profile) => `Switch to "${profile}"`,
+  [Methods.deleteProfile]: (_, profile) => `Delete "${profile}"`,
+  [Methods.listProfiles]: () => 'Reading the profiles',
+  [Methods.getCredentials]: (of) => `Credentials${of}`,
+  [Notifications.configError]: () => 'The config file',
+};
+
 /** The subject of the log line: which request failed. */
 function subject(ctx: ErrorContext, profile: string): string {
   const of = profile ? ` of "${profile}"` : '';
-  switch (ctx.method) {
-    case 'aliyun/signIn':
-      return `Sign-in${of}`;
-    case 'aliyun/completeSignIn':
-      return 'Paste redirect URL';
-    case 'aliyun/refresh':
-      return `Refresh${of}`;
-    case 'aliyun/whoAmI':
-      return `Who Am I${of}`;
-    case 'aliyun/switchProfile':
-      return `Switch to "${profile}"`;
-    case 'aliyun/deleteProfile':
-      return `Delete "${profile}"`;
-    case 'aliyun/listProfiles':
-      return 'Reading the profiles';
-    case 'aliyun/getCredentials':
-      return `Credentials${of}`;
-    case 'aliyun/configError':
-      return 'The config file';
-    default:
-      return ctx.method ? `${ctx.method}${of}` : 'Alibaba Cloud';
-  }
+  const known = ctx.method ? SUBJECTS[ctx.method] : undefined;
+  if (known) return known(of, profile);
+  return ctx.method ? `${ctx.method}${of}` : 'Alibaba Cloud';
 }
 
 /** One sentence per kind: what the user reads (`message`) and what the log says (`cause`, `next`). */
@@ -192,7 +190,7 @@ function describe(err: unknown, ctx: ErrorContext): Described | undefined {
   switch (errorKind(err)) {
     case 'sidecarDown': {
       const reason = str((err as SidecarDownError).reason);
-      if (ctx.method === 'aliyun/signIn') {
+      if (ctx.method === Methods.signIn) {
         return {
           severity: 'warning',
           message: `The sign-in${ofProfile} was interrupted: the Alibaba Cloud sign-in helper stopped or restarted. Sign in again.`,
@@ -217,7 +215,7 @@ function describe(err: unknown, ctx: ErrorContext): Described | undefined {
       };
     }
     case 'cancelled':
-      if (ctx.method === 'aliyun/completeSignIn') {
+      if (ctx.method === Methods.completeSignIn) {
         return {
           severity: 'warning',
           message: 'No sign-in is waiting for a redirect URL. Start "Alibaba Cloud: Sign In" first, then paste the address.',
