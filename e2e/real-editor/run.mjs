@@ -859,7 +859,7 @@ async function extensionScenario(dirs0) {
           },
         },
         {
-          name: `"${EXT.showOutput}" shows the "Alibaba Cloud" output, with no token or secret of the config file in it`,
+          name: `"${EXT.showOutput}" shows the "Alibaba Cloud" output, with no token or secret of the config file and no credentials-endpoint secret path in it`,
           soft: true,
           run: async () => {
             readConfig();
