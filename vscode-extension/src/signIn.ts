@@ -376,7 +376,7 @@ function askRegion(previous: string | undefined, index: number): Promise<StepAns
 }
 
 /** The four prompts as one multi-step input: Back returns to the previous step with its answer kept. */
-export async function askSignInInput(
+async function askSignInInput(
   list: ProfileList | undefined,
   sites: readonly SiteInfo[],
   preset?: string,

@@ -111,7 +111,7 @@ export function denyReason(data: Record<string, unknown>): DenyReason {
 }
 
 /** The administrator's two steps of the documentation (install the application, assign the user). */
-export const ADMIN_STEPS =
+const ADMIN_STEPS =
   'a RAM administrator must (1) install the official-cli application (RAM console → Integrations → OAuth → ' +
   'Third-party Application → Provision Official Application → Official CLI) and (2) assign you to it ' +
   '(official-cli → Assignments → Create Assignment)';
@@ -171,7 +171,7 @@ export function positionText(data: ConfigWhere): string {
 }
 
 /** The "Open File" action at the error's position (1-based line and column, when known). */
-export function openConfigAction(data: Record<string, unknown>): ErrorActionView | undefined {
+function openConfigAction(data: Record<string, unknown>): ErrorActionView | undefined {
   const path = str(data.path);
   if (!path) return undefined;
   return { title: 'Open File', kind: 'openConfig', arg: path, ...configPosition(data) };

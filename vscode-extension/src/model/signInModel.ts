@@ -83,7 +83,7 @@ export function languageChoices(previous: string | undefined): Choice<Language>[
 }
 
 /** Common region ids (the picker also accepts any other id typed in). */
-export const COMMON_REGIONS: ReadonlyArray<readonly [string, string]> = [
+const COMMON_REGIONS: ReadonlyArray<readonly [string, string]> = [
   ['cn-hangzhou', 'China (Hangzhou)'],
   ['cn-shanghai', 'China (Shanghai)'],
   ['cn-beijing', 'China (Beijing)'],
@@ -169,7 +169,7 @@ export function survivesUriRoundTrip(url: string): boolean {
 }
 
 /** The commands the waiting notification links to (its only "buttons": a progress cannot have any). */
-export const WAITING_COMMANDS = {
+const WAITING_COMMANDS = {
   copy: 'aliyun.copySignInUrl',
   paste: 'aliyun.pasteSignInUrl',
   open: 'aliyun.openSignInUrl',
