@@ -40,6 +40,8 @@ const CANCEL_FALLBACK_MS = 3000;
 const FORWARD_TIMEOUT_MS = 10_000;
 /** How long the "Signed in" message waits for the identity before it speaks without it. */
 const IDENTITY_WAIT_MS = 8000;
+/** The "Signed in as …" message's button: the whole identity. */
+const WHO_AM_I = 'Who Am I';
 
 /** What the sign-in needs of the Sidecar (a narrow interface, so tests can pass a double). */
 export type SidecarForSignIn = Pick<Sidecar, 'profiles' | 'sites' | 'onSignInStarted' | 'request' | 'refreshProfiles'> & {
@@ -159,7 +161,15 @@ export class SignInFlow implements vscode.Disposable {
         clearTimeout(timer);
         const text = signedInMessage(entry.name, who);
         this.sidecar.log.info(text);
-        void vscode.window.showInformationMessage(text);
+        if (!who) {
+          void vscode.window.showInformationMessage(text);
+          return;
+        }
+        // With a button the toast shows its whole text (a toast without one is cut to one line, which
+        // cut the account id); the button gives the rest (ARN, ids). Not awaited: the toast may stay.
+        void vscode.window.showInformationMessage(text, WHO_AM_I).then((choice) => {
+          if (choice === WHO_AM_I) void vscode.commands.executeCommand('aliyun.whoAmI');
+        });
         return;
       }
     }
