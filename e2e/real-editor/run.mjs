@@ -478,7 +478,7 @@ async function extensionScenario(dirs0) {
           },
         },
         {
-          name: 'status bar shows the new profile "e2e"; the sign-in notification closed; "Signed in" names the RAM user',
+          name: 'status bar shows the new profile "e2e"; the sign-in notification closed; "Signed in" names the RAM user, with a Who Am I button',
           run: async () => {
             await waitStatus('e2e');
             await page().bringToFront();
@@ -488,6 +488,9 @@ async function extensionScenario(dirs0) {
               15_000,
             );
             H.log(`notification: ${toast}`);
+            // Its button keeps the toast whole (one without a button is cut to one line) and opens the rest.
+            const buttons = await page().$$eval(H.SEL.notificationButtons, (els) => els.map((e) => (e.innerText || '').trim()));
+            if (!buttons.includes('Who Am I')) throw new Error(`no "Who Am I" button on the signed-in message: ${JSON.stringify(buttons)}`);
             await toastGone('e2e');
             await shot('signed-in');
             await expectSignInClosed('e2e');
