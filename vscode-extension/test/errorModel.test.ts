@@ -125,6 +125,14 @@ test('sidecar down → restart, settings, output', () => {
   assert.equal(v.actions[1]!.arg, 'aliyun.sidecar.pythonPath');
 });
 
+test('sidecar down for want of a usable Python: its own sentence and its one fix, nothing said twice', () => {
+  const reason = 'The Alibaba Cloud extension needs Python 3.11 or newer: "/x/python3" (aliyun.sidecar.pythonPath) was not found. Change the setting.';
+  const fix = { title: 'Open Settings', kind: 'openSettings' as const, arg: 'aliyun.sidecar.pythonPath' };
+  const v = describeError(new SidecarDownError(reason, fix))!;
+  assert.equal(v.message, reason);
+  assert.deepEqual(v.actions, [fix]);
+});
+
 test('unknown errors keep the server message', () => {
   assert.match(describeError(new Error('socket hang up'))!.message, /socket hang up/);
 });

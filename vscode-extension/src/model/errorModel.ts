@@ -200,11 +200,14 @@ function describe(err: unknown, ctx: ErrorContext): Described | undefined {
           next: 'sign in again',
         };
       }
+      const fix = (err as SidecarDownError).fix;
       return {
         severity: 'error',
-        message: `Alibaba Cloud: the sign-in helper is not running. ${reason}`.trim(),
-        actions: (err as SidecarDownError).fix
-          ? [(err as SidecarDownError).fix!]
+        // A reason that comes with its fix (no usable Python) is a whole sentence naming the
+        // extension and the cause: a "not running" prefix would only say it twice.
+        message: fix ? reason : `Alibaba Cloud: the sign-in helper is not running. ${reason}`.trim(),
+        actions: fix
+          ? [fix]
           : [
               { title: 'Restart', kind: 'restartSidecar' },
               { title: 'Open Settings', kind: 'openSettings', arg: 'aliyun.sidecar.pythonPath' },
