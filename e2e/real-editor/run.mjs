@@ -353,6 +353,16 @@ async function extensionScenario(dirs0) {
         if (!re.test(now)) throw new Error(`the sign-in notification never said ${re}: ${JSON.stringify(now)}`);
         return now;
       };
+      /** The modal dialog that must open now (read, not answered); `what` names it in the error. */
+      const waitDialog = async (what, timeoutMs) => {
+        const deadline = Date.now() + timeoutMs;
+        while (Date.now() < deadline) {
+          const d = await H.handleDialog(page(), null);
+          if (d) return d;
+          await H.sleep(150);
+        }
+        throw new Error(`no ${what} dialog`);
+      };
       /** A link in the sign-in notification, clicked as a user would. */
       const clickToastLink = async (label) => {
         const a = page().locator('.notifications-toasts .notification-list-item-message a', { hasText: label }).first();
@@ -517,13 +527,7 @@ async function extensionScenario(dirs0) {
             if (account !== EXT.user.account_id) throw new Error(`emulator identity not as configured: ${JSON.stringify(cfg.identity)}`);
             await H.closeNotifications(page());
             await H.runCommand(page(), EXT.whoAmI);
-            let d = null;
-            const deadline = Date.now() + 15_000;
-            while (Date.now() < deadline && !d) {
-              d = await H.handleDialog(page(), null);
-              if (!d) await H.sleep(150);
-            }
-            if (!d) throw new Error('no Who Am I dialog');
+            const d = await waitDialog('Who Am I', 15_000);
             const detail = await page().textContent('.monaco-dialog-box .dialog-message-detail').catch(() => '');
             if (!new RegExp(`Profile "e2e": RAM user \\S+ in account ${account}`).test(d.message)) throw new Error(`unexpected dialog: ${JSON.stringify(d)}`);
             // Shown fully: the ARN and the ids, each on its line.
@@ -897,13 +901,7 @@ async function extensionScenario(dirs0) {
           run: async () => {
             await H.runCommand(page(), EXT.deleteProfile);
             await H.answerPrompts(page(), [{ ask: /Delete an Alibaba Cloud profile|Profile to delete/i, pick: /^e2e-paste$/ }]);
-            let d = null;
-            const deadline = Date.now() + 10_000;
-            while (Date.now() < deadline && !d) {
-              d = await H.handleDialog(page(), null);
-              if (!d) await H.sleep(150);
-            }
-            if (!d) throw new Error('no confirmation dialog');
+            const d = await waitDialog('confirmation', 10_000);
             if (!/Delete the Alibaba Cloud profile "e2e-paste"/.test(d.message)) throw new Error(`unexpected dialog: ${JSON.stringify(d)}`);
             const clicked = await H.handleDialog(page(), /^Delete$/);
             if (!clicked || !clicked.clicked) throw new Error(`no "Delete" button: ${JSON.stringify(d)}`);
