@@ -54,7 +54,8 @@ export function stateShort(entry: ProfileEntry, now: number): string {
     case 'signInRequired':
       return 'sign-in required';
     case 'notOAuth':
-      return `${entry.mode || 'unknown'} profile, not managed here`;
+      // The CLI creates its file with an empty "default" profile (no mode yet): say so, not "unknown".
+      return entry.mode ? `${entry.mode} profile, not managed here` : 'empty profile (no credentials)';
   }
 }
 
