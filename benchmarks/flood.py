@@ -127,12 +127,12 @@ async def _served(uri: str, requests: int) -> dict[str, Any]:
             "statuses": statuses}
 
 
-async def bench_flood(emu: Any, work: Path, *, quick: bool) -> dict[str, Any]:
-    """Legitimate requests served by a real sidecar's credentials endpoint, without and during a flood."""
+async def bench_flood(emu: Any, work: Path, *, requests: int, connections: int) -> dict[str, Any]:
+    """Legitimate requests served by a real sidecar's credentials endpoint, without and during a flood
+    of ``connections`` half-sent requests."""
     from benchmarks import seed
     from benchmarks.lsp import REPO, Client, sidecar_env
 
-    requests, connections = (10, 64) if quick else (50, 256)
     home = work / "flood"
     config = home / ".aliyun" / "config.json"
     await seed.sign_in(emu, config, "dev")
@@ -161,19 +161,6 @@ async def bench_flood(emu: Any, work: Path, *, quick: bool) -> dict[str, Any]:
     finally:
         await client.stop()
     return {"floor": floor, "during": during, "connections": connections, "attacker": stats}
-
-
-def render_row(result: dict[str, Any], ms: Any) -> tuple[str, str, str]:
-    """The table row (``ms`` formats seconds as run.py does)."""
-    floor, during = result["floor"], result["during"]
-    attacker = result.get("attacker", {})
-    return (
-        f"legitimate requests served during a connection flood ({result['connections']} half-sent requests, re-opened when dropped)",
-        f"{during['served']} of {during['requests']}, p50 {ms(during['p50'])}",
-        f"floor, same run, no flood: {floor['served']} of {floor['requests']}, p50 {ms(floor['p50'])}; "
-        f"credentials endpoint of a real sidecar, one fresh connection per request, {CLIENT_TIMEOUT:g} s timeout; "
-        f"answers during the flood {during['statuses']}; the attacker opened {attacker.get('opened', '?')} connections",
-    )
 
 
 async def _attack(port: int, connections: int, seconds: float) -> dict[str, int]:

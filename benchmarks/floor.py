@@ -1,10 +1,13 @@
-"""The floor of the request-path figures: a bare asyncio JSON-RPC loop over stdio.
+"""The floor of the benchmark's figures: a bare asyncio JSON-RPC loop over stdio.
 
 It frames and parses each message exactly as any JSON-RPC server must (``Content-Length`` framing,
 ``json.loads``, ``json.dumps``), answers ``aliyun/getCredentials`` with a credentials object held in
 memory, and does nothing else: no validation, no profile selection, no cache check, no logging. The
-benchmark runs it in the same run, over the same kind of pipe and with the same client as the sidecar,
-so that "the sidecar's figure ÷ the floor" measures what the sidecar adds, whatever the machine.
+benchmark runs it in the same run, over the same kind of pipe, with the same client and the same
+interpreter as the sidecar, so that "the sidecar's figure ÷ the floor" measures what the sidecar adds,
+whatever the machine and its load. It is the floor of three figures: ``getCredentials`` one at a time
+and pipelined, spawn → ``initialize`` (an interpreter that starts asyncio and answers; nothing is
+imported beyond ``asyncio`` and ``json``), and the resident memory of an idle process.
 
 Run as ``python -m benchmarks.floor`` (the benchmark spawns it; it speaks just enough LSP to be
 initialized and shut down).

@@ -1,40 +1,101 @@
-"""The packaged VSIX: its size, and how long its bundled sidecar takes from spawn to ``initialize``.
+"""The sidecar as the VSIX runs it: ``<python> -m sidecar`` with ``cwd`` = the extension folder and
+``PYTHONPATH`` = its ``bundled/libs``, under an interpreter that has nothing installed.
 
-    .venv/bin/python -m benchmarks.vsix dist/aliyun-sidecar-0.1.0.vsix [--python /usr/bin/python3] [--spawns 15]
-
-Runs the sidecar exactly as the extension does from an installed VSIX: ``<python> -m sidecar`` with
-``cwd`` = the extension folder and ``PYTHONPATH`` = its ``bundled/libs``, with an interpreter that has
-nothing installed (default ``/usr/bin/python3``; it must not be able to import ``httpx`` by itself,
-else the figure would not be the bundle's). The first spawn compiles the bundle's bytecode into the
-extension folder (as it happens on a user's first start); it is reported apart from the warm median.
+Used by ``python -m benchmarks`` (the start-up part) for the "spawn → initialize, bundled VSIX layout"
+row. The layout comes from a packaged VSIX (``--vsix dist/aliyun-sidecar-0.1.0.vsix``, what
+``scripts/package.sh`` writes) or, by default, is assembled from this checkout in a few hundred
+milliseconds: ``sidecar/`` plus every distribution it requires, copied from the benchmark's own
+environment (the same files ``pip install --target bundled/libs`` puts there: every dependency is pure
+Python, which package.sh enforces), without bytecode, as a freshly unpacked VSIX has none. Building a
+real VSIX needs npm and vsce; the bundle's start-up does not depend on them.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import statistics
+import shutil
 import subprocess
-import sys
-import tempfile
 import time
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
-def initialize_time(python: str, ext: Path, home: Path, *, bundled: bool = True) -> float:
-    """Seconds from spawn to the ``initialize`` answer (one sidecar, closed afterwards).
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_PYTHON = "/usr/bin/python3"
 
-    ``bundled=False``: the sidecar as installed in ``python``'s own environment (the baseline).
+
+def layout_from_vsix(vsix: Path, into: Path) -> Path:
+    """The VSIX unpacked; returns its extension folder (the one holding ``bundled/libs``)."""
+    with zipfile.ZipFile(vsix) as archive:
+        archive.extractall(into)
+    return into / "extension"
+
+
+def _requirement_closure(root: str) -> list[metadata.Distribution]:
+    """``root`` and every distribution it requires (transitively), as installed here."""
+    found: dict[str, metadata.Distribution] = {}
+    todo = [root]
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in found:
+            continue
+        dist = metadata.distribution(name)
+        found[name] = dist
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return [dist for name, dist in found.items() if name != canonicalize_name(root)]
+
+
+def layout_from_checkout(into: Path) -> Path:
+    """An extension folder whose ``bundled/libs`` holds this checkout's ``sidecar/`` and the installed
+    copies of its dependencies; returns the extension folder."""
+    ext = into / "extension"
+    libs = ext / "bundled" / "libs"
+    no_bytecode = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "sidecar", libs / "sidecar", ignore=no_bytecode)
+    for dist in _requirement_closure("aliyun-sidecar"):
+        for file in dist.files or []:
+            if file.parts[0] == ".." or "__pycache__" in file.parts or file.suffix == ".pyc":
+                continue  # console scripts outside site-packages; bytecode
+            source = Path(str(dist.locate_file(file)))
+            if source.is_file():
+                target = libs / file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+    return ext
+
+
+def unusable(python: str) -> str | None:
+    """Why ``python`` cannot show the bundle's own start-up (None if it can)."""
+    if shutil.which(python) is None:
+        return f"{python} not found"
+    if subprocess.run([python, "-c", "import httpx"], capture_output=True).returncode == 0:
+        return f"{python} can import httpx by itself (use a Python with nothing installed)"
+    return None
+
+
+def python_version(python: str) -> str:
+    return subprocess.run([python, "--version"], capture_output=True, text=True).stdout.strip()
+
+
+def initialize_time(python: str, cwd: Path, home: Path, *, pythonpath: Path | None, module: str = "sidecar") -> float:
+    """Seconds from spawn to the ``initialize`` answer of ``python -m module`` (closed afterwards).
+
+    ``pythonpath=None`` leaves the interpreter's own ``sys.path`` alone (no ``PYTHON*`` variables at all).
     """
     config = home / ".aliyun" / "config.json"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text('{"current": "", "profiles": [], "meta_path": ""}')
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["HOME"] = str(home)
-    if bundled:
-        env["PYTHONPATH"] = str(ext / "bundled" / "libs")
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
     body = json.dumps(
         {"jsonrpc": "2.0", "id": 1, "method": "initialize",
          "params": {"processId": os.getpid(), "rootUri": None, "capabilities": {},
@@ -42,55 +103,23 @@ def initialize_time(python: str, ext: Path, home: Path, *, bundled: bool = True)
     ).encode()
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [python, "-m", "sidecar"], cwd=ext, env=env,
+        [python, "-m", module], cwd=cwd, env=env,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )
     assert proc.stdin and proc.stdout
-    proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-    proc.stdin.flush()
-    length = 0
-    while (line := proc.stdout.readline()) not in (b"\r\n", b""):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    answer = json.loads(proc.stdout.read(length))
-    elapsed = time.perf_counter() - started
-    proc.stdin.close()
-    proc.kill()
-    proc.wait()
+    try:
+        proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        proc.stdin.flush()
+        length = 0
+        while (line := proc.stdout.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        answer = json.loads(proc.stdout.read(length) or b"{}")
+        elapsed = time.perf_counter() - started
+    finally:
+        proc.stdin.close()
+        proc.kill()
+        proc.wait()
     if "result" not in answer:
-        raise SystemExit(f"initialize failed: {answer}")
+        raise RuntimeError(f"{python} -m {module}: initialize was not answered")
     return elapsed
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("vsix", type=Path)
-    parser.add_argument("--python", default="/usr/bin/python3")
-    parser.add_argument("--spawns", type=int, default=15)
-    args = parser.parse_args()
-    bare = subprocess.run([args.python, "-c", "import httpx"], capture_output=True)
-    if bare.returncode == 0:
-        raise SystemExit(f"{args.python} can import httpx by itself: use a Python with nothing installed")
-    version = subprocess.run([args.python, "--version"], capture_output=True, text=True).stdout.strip()
-    with tempfile.TemporaryDirectory(prefix="aliyun-vsix-bench-") as tmp:
-        root = Path(tmp)
-        with zipfile.ZipFile(args.vsix) as z:
-            z.extractall(root)
-            files = len(z.namelist())
-        ext = root / "extension"
-        cold = initialize_time(args.python, ext, root / "home0")
-        warm = [initialize_time(args.python, ext, root / f"home{i + 1}") for i in range(args.spawns)]
-        # Baseline in the same run: this checkout's venv, where the sidecar is pip-installed.
-        venv = sorted(initialize_time(sys.executable, Path.cwd(), root / f"venv{i}", bundled=False) for i in range(args.spawns))
-        warm.sort()
-        p95 = warm[min(len(warm) - 1, round(0.95 * (len(warm) - 1)))]
-        print(json.dumps({
-            "vsix": str(args.vsix), "bytes": args.vsix.stat().st_size, "files": files, "python": version,
-            "first_spawn_ms": round(cold * 1000), "spawns": len(warm),
-            "median_ms": round(statistics.median(warm) * 1000), "p95_ms": round(p95 * 1000),
-            "venv_median_ms": round(statistics.median(venv) * 1000),
-        }, indent=1))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

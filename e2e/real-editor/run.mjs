@@ -353,6 +353,16 @@ async function extensionScenario(dirs0) {
         if (!re.test(now)) throw new Error(`the sign-in notification never said ${re}: ${JSON.stringify(now)}`);
         return now;
       };
+      /** The modal dialog that must open now (read, not answered); `what` names it in the error. */
+      const waitDialog = async (what, timeoutMs) => {
+        const deadline = Date.now() + timeoutMs;
+        while (Date.now() < deadline) {
+          const d = await H.handleDialog(page(), null);
+          if (d) return d;
+          await H.sleep(150);
+        }
+        throw new Error(`no ${what} dialog`);
+      };
       /** A link in the sign-in notification, clicked as a user would. */
       const clickToastLink = async (label) => {
         const a = page().locator('.notifications-toasts .notification-list-item-message a', { hasText: label }).first();
@@ -386,6 +396,32 @@ async function extensionScenario(dirs0) {
         await popup.click(`#${button}`, { timeout: 5_000 });
         await popup.waitForURL(/\/cli\/callback\?/, { timeout: 10_000 }).catch(() => {});
         await page().bringToFront();
+      };
+      /**
+       * A sign-in of `profile` left waiting on its browser page (the emulator's auto-approve off, with
+       * `emulatorConfig` on top; older notifications cleared): returns that page.
+       */
+      const startWaitingSignIn = async (profile, emulatorConfig = {}) => {
+        await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false, ...emulatorConfig });
+        await H.runCommand(page(), 'Notifications: Clear All Notifications');
+        const seen = ctx.context.pages().length;
+        await signInPrompts(profile);
+        const popup = await waitPopup(seen);
+        await page().bringToFront();
+        await waitingToast(profile);
+        return popup;
+      };
+      /**
+       * How every ending of a sign-in must look: its notification gone (the moment kept as screenshot
+       * `shotName`), nothing stale anywhere, exactly one output line matching `logLine`. Returns every
+       * notification the user can find.
+       */
+      const expectEnded = async (profile, shotName, logLine) => {
+        await toastGone(profile);
+        await shot(shotName);
+        const all = await expectSignInClosed(profile);
+        await expectOneLogLine(logLine);
+        return all;
       };
       return [
         {
@@ -452,7 +488,7 @@ async function extensionScenario(dirs0) {
           },
         },
         {
-          name: 'status bar shows the new profile "e2e"; the sign-in notification closed; "Signed in" names the RAM user',
+          name: 'status bar shows the new profile "e2e"; the sign-in notification closed; "Signed in" names the RAM user, with a Who Am I button',
           run: async () => {
             await waitStatus('e2e');
             await page().bringToFront();
@@ -462,6 +498,9 @@ async function extensionScenario(dirs0) {
               15_000,
             );
             H.log(`notification: ${toast}`);
+            // Its button keeps the toast whole (one without a button is cut to one line) and opens the rest.
+            const buttons = await page().$$eval(H.SEL.notificationButtons, (els) => els.map((e) => (e.innerText || '').trim()));
+            if (!buttons.includes('Who Am I')) throw new Error(`no "Who Am I" button on the signed-in message: ${JSON.stringify(buttons)}`);
             await toastGone('e2e');
             await shot('signed-in');
             await expectSignInClosed('e2e');
@@ -488,13 +527,7 @@ async function extensionScenario(dirs0) {
             if (account !== EXT.user.account_id) throw new Error(`emulator identity not as configured: ${JSON.stringify(cfg.identity)}`);
             await H.closeNotifications(page());
             await H.runCommand(page(), EXT.whoAmI);
-            let d = null;
-            const deadline = Date.now() + 15_000;
-            while (Date.now() < deadline && !d) {
-              d = await H.handleDialog(page(), null);
-              if (!d) await H.sleep(150);
-            }
-            if (!d) throw new Error('no Who Am I dialog');
+            const d = await waitDialog('Who Am I', 15_000);
             const detail = await page().textContent('.monaco-dialog-box .dialog-message-detail').catch(() => '');
             if (!new RegExp(`Profile "e2e": RAM user \\S+ in account ${account}`).test(d.message)) throw new Error(`unexpected dialog: ${JSON.stringify(d)}`);
             // Shown fully: the ARN and the ids, each on its line.
@@ -670,16 +703,7 @@ async function extensionScenario(dirs0) {
             await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false, identity: EXT.user });
             const seen = (st.pagesBefore = ctx.context.pages().length);
             await signInPrompts('e2e-paste');
-            const deadline = Date.now() + 20_000;
-            let popup;
-            while (Date.now() < deadline && !popup) {
-              const d = await H.handleDialog(page(), /^open$/i);
-              if (d) ctx.dialogs.push(d);
-              popup = ctx.context.pages().slice(seen).find((p) => /\/oauth2\/v1\/auth\?/.test(p.url()));
-              if (!popup) await H.sleep(200);
-            }
-            if (!popup) throw new Error(`no sign-in page opened; pages: ${JSON.stringify(ctx.context.pages().map((p) => redact(p.url())))}`);
-            await popup.waitForLoadState('domcontentloaded').catch(() => {});
+            const popup = await waitPopup(seen);
             st.popupUrl = popup.url();
             const title = await popup.title().catch(() => '');
             if (/\/cli\/callback$/.test(new URL(popup.url()).pathname)) throw new Error('the sign-in page was followed to the callback (auto-approve still on?)');
@@ -728,9 +752,7 @@ async function extensionScenario(dirs0) {
             // its port proxy /proxy/<port>/...).
             let url = st.signInUrl;
             if (!url) {
-              const p = new URL(st.popupUrl);
-              const m = /^\/proxy\/(\d+)(\/.*)$/.exec(p.pathname);
-              url = m ? `http://127.0.0.1:${m[1]}${m[2]}${p.search}` : st.popupUrl;
+              url = unproxied(st.popupUrl);
               H.log('(no copied URL: approving the opened page\'s URL)');
             }
             const { location } = await H.emulatorControl(emulator.url, 'POST', 'approve', { url });
@@ -759,69 +781,44 @@ async function extensionScenario(dirs0) {
         {
           name: 'Deny on the sign-in page: the notification closes, a warning says it was your Deny, one output line names the cause',
           run: async () => {
-            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false, not_authorized: false });
-            await H.runCommand(page(), 'Notifications: Clear All Notifications');
-            const seen = ctx.context.pages().length;
-            await signInPrompts('e2e-deny');
-            const popup = await waitPopup(seen);
-            await waitingToast('e2e-deny');
+            const popup = await startWaitingSignIn('e2e-deny', { not_authorized: false });
             const t0 = Date.now();
             await pressOnPage(popup, 'deny');
             const toast = await H.waitForNotification(page(), /Sign-in of profile "e2e-deny" cancelled: Deny was chosen/, 15_000);
             H.log(`Deny -> the warning shown in ${Date.now() - t0} ms (page load and click included)`);
             if (/administrator|official-cli/.test(toast)) throw new Error(`the Deny message talks about the administrator: ${toast}`);
             H.log(`notification: ${toast}`);
-            await toastGone('e2e-deny');
-            await shot('denied');
-            await expectSignInClosed('e2e-deny');
+            await expectEnded('e2e-deny', 'denied', /\[warning\] Sign-in of "e2e-deny" failed: Deny was chosen on the sign-in page \(signInDenied, userDenied\)\. Next: sign in again and choose Authorize\./);
             await H.waitForStatus(page(), nameRe('e2e-paste'), 5_000, EXT.statusItem);
-            await expectOneLogLine(/\[warning\] Sign-in of "e2e-deny" failed: Deny was chosen on the sign-in page \(signInDenied, userDenied\)\. Next: sign in again and choose Authorize\./);
             if (readConfig().profiles.some((p) => p.name === 'e2e-deny')) throw new Error('a denied sign-in wrote a profile');
           },
         },
         {
           name: 'the service answers "not authorized": the message names the administrator\'s two steps and links the documentation',
           run: async () => {
-            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false, not_authorized: true });
-            await H.runCommand(page(), 'Notifications: Clear All Notifications');
-            const seen = ctx.context.pages().length;
-            await signInPrompts('e2e-na');
-            const popup = await waitPopup(seen);
-            await waitingToast('e2e-na');
+            const popup = await startWaitingSignIn('e2e-na', { not_authorized: true });
             await pressOnPage(popup, 'authorize');
             const toast = await H.waitForNotification(page(), /The call is not authorized/, 15_000);
             for (const re of [/\(1\) install the official-cli application/, /\(2\) assign you to it/]) if (!re.test(toast)) throw new Error(`the message lacks ${re}: ${toast}`);
             const buttons = await page().$$eval(H.SEL.notificationButtons, (els) => els.map((e) => (e.innerText || '').trim()));
             if (!buttons.includes('Open Documentation')) throw new Error(`no "Open Documentation" button: ${JSON.stringify(buttons)}`);
-            await toastGone('e2e-na');
-            await shot('not-authorized');
-            await expectSignInClosed('e2e-na');
-            await expectOneLogLine(/\[error\] Sign-in of "e2e-na" failed: the service answered "not authorized" \(signInDenied, notAuthorized/);
+            await expectEnded('e2e-na', 'not-authorized', /\[error\] Sign-in of "e2e-na" failed: the service answered "not authorized" \(signInDenied, notAuthorized/);
             await H.emulatorControl(emulator.url, 'POST', 'config', { not_authorized: false });
           },
         },
         {
           name: 'Cancel on the sign-in notification: it closes, no error, the status bar says "cancelled", one info line in the output',
           run: async () => {
-            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false });
-            await H.runCommand(page(), 'Notifications: Clear All Notifications');
-            const seen = ctx.context.pages().length;
-            await signInPrompts('e2e-cancel');
-            await waitPopup(seen);
-            await page().bringToFront();
-            await waitingToast('e2e-cancel');
+            await startWaitingSignIn('e2e-cancel');
             const toast = page().locator('.notifications-toasts .notification-toast', { hasText: 'signing in "e2e-cancel"' }).first();
             await toast.locator('.monaco-button', { hasText: /^Cancel$/ }).first().click({ timeout: 5_000 });
             const t0 = Date.now();
             const msg = await H.waitForStatus(page(), /sign-in cancelled/, 10_000, 'status.extensionMessage');
             H.log(`Cancel -> "sign-in cancelled" in ${Date.now() - t0} ms`);
             H.log(`status message: ${msg}`);
-            await toastGone('e2e-cancel');
-            await shot('cancelled');
-            const all = await expectSignInClosed('e2e-cancel');
+            const all = await expectEnded('e2e-cancel', 'cancelled', /\[info\] Sign-in of "e2e-cancel" cancelled by the user\./);
             const bad = all.filter((t) => /e2e-cancel|cancel/i.test(t));
             if (bad.length) throw new Error(`a cancel is not an error, yet: ${JSON.stringify(bad)}`);
-            await expectOneLogLine(/\[info\] Sign-in of "e2e-cancel" cancelled by the user\./);
             if (outputLines().some((l) => /\[(error|warning)\].*e2e-cancel/.test(l))) throw new Error('the cancel left an error or warning line in the output');
             await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: true });
           },
@@ -829,22 +826,13 @@ async function extensionScenario(dirs0) {
         {
           name: 'a restart of the sidecar during a sign-in: the notification closes, a warning says the sign-in was interrupted, one output line',
           run: async () => {
-            await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: false });
-            await H.runCommand(page(), 'Notifications: Clear All Notifications');
-            const seen = ctx.context.pages().length;
-            await signInPrompts('e2e-restart');
-            await waitPopup(seen);
-            await page().bringToFront();
-            await waitingToast('e2e-restart');
+            await startWaitingSignIn('e2e-restart');
             const t0 = Date.now();
             await H.runCommand(page(), EXT.restart);
             const toast = await H.waitForNotification(page(), /sign-in of profile "e2e-restart" was interrupted/, 20_000);
             H.log(`Restart Sidecar -> "interrupted" shown in ${Date.now() - t0} ms (palette included)`);
             H.log(`notification: ${toast}`);
-            await toastGone('e2e-restart');
-            await shot('interrupted');
-            await expectSignInClosed('e2e-restart');
-            await expectOneLogLine(/\[warning\] Sign-in of "e2e-restart" failed: the sidecar stopped or restarted/);
+            await expectEnded('e2e-restart', 'interrupted', /\[warning\] Sign-in of "e2e-restart" failed: the sidecar stopped or restarted/);
             await H.waitForStatus(page(), nameRe('e2e-paste'), 20_000, EXT.statusItem);
             await H.emulatorControl(emulator.url, 'POST', 'config', { auto_approve: true });
           },
@@ -878,7 +866,7 @@ async function extensionScenario(dirs0) {
           },
         },
         {
-          name: `"${EXT.showOutput}" shows the "Alibaba Cloud" output, with no token or secret of the config file in it`,
+          name: `"${EXT.showOutput}" shows the "Alibaba Cloud" output, with no token or secret of the config file and no credentials-endpoint secret path in it`,
           soft: true,
           run: async () => {
             readConfig();
@@ -891,10 +879,15 @@ async function extensionScenario(dirs0) {
             // The whole log, as the channel writes it to disk (the panel renders only part of it).
             const files = H.findFiles(ctx.dirs.root, /Alibaba Cloud\.log$/);
             const fileLeaks = [];
+            // The credentials endpoint's secret path (its URI, also the terminals' variable) is found by
+            // its shape: the run never sees the value itself.
+            const endpointSecret = /\/\/(?:127\.0\.0\.1|localhost):\d+\/[A-Za-z0-9_-]{16,}\/(?:credentials|profiles)\b/;
             for (const f of files) {
               const body = fs.readFileSync(f, 'utf8');
               for (const s of secrets) if (body.includes(s)) fileLeaks.push(path.basename(f));
+              if (endpointSecret.test(body)) fileLeaks.push(`${path.basename(f)} (the credentials endpoint's secret path)`);
             }
+            if (endpointSecret.test(text)) leaks.push("the credentials endpoint's secret path");
             H.log(`output: channel ${JSON.stringify(out.channel)}, ${out.lines.length} lines read in the panel; ${files.length} log file(s); ${secrets.size} secret values checked`);
             if (leaks.length || fileLeaks.length) {
               throw new Error(`secret values appear in the output: ${leaks.length} in the panel, ${fileLeaks.length} in the log file(s) (values not printed)`);
@@ -908,13 +901,7 @@ async function extensionScenario(dirs0) {
           run: async () => {
             await H.runCommand(page(), EXT.deleteProfile);
             await H.answerPrompts(page(), [{ ask: /Delete an Alibaba Cloud profile|Profile to delete/i, pick: /^e2e-paste$/ }]);
-            let d = null;
-            const deadline = Date.now() + 10_000;
-            while (Date.now() < deadline && !d) {
-              d = await H.handleDialog(page(), null);
-              if (!d) await H.sleep(150);
-            }
-            if (!d) throw new Error('no confirmation dialog');
+            const d = await waitDialog('confirmation', 10_000);
             if (!/Delete the Alibaba Cloud profile "e2e-paste"/.test(d.message)) throw new Error(`unexpected dialog: ${JSON.stringify(d)}`);
             const clicked = await H.handleDialog(page(), /^Delete$/);
             if (!clicked || !clicked.clicked) throw new Error(`no "Delete" button: ${JSON.stringify(d)}`);

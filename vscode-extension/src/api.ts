@@ -10,8 +10,11 @@ import type { SidecarForTerminals } from './terminalEnv';
 
 export interface CredentialsChangeEvent {
   profile: string;
-  /** `activeProfileChanged`: the user switched profile (or signed in with another one). */
-  reason: 'refreshed' | 'signInRequired' | 'activeProfileChanged';
+  /**
+   * The sidecar's `aliyun/credentialsChanged` kinds (from the contract), and `activeProfileChanged`:
+   * the user switched profile (or signed in with another one).
+   */
+  reason: CredentialsChanged['kind'] | 'activeProfileChanged';
 }
 
 export interface AlibabaCloudApi {

@@ -81,7 +81,7 @@ export function registerCommands(sidecar: Sidecar, signIn: SignInFlow, identitie
     const path = problem?.path || sidecar.profiles?.configPath;
     if (!path) return;
     try {
-      const at = problem ? configPosition(problem as unknown as Record<string, unknown>) : undefined;
+      const at = problem ? configPosition(problem) : undefined;
       await openConfigAt(path, at?.line, at?.column);
     } catch (e) {
       await showError(e);

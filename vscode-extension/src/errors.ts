@@ -4,6 +4,7 @@
  */
 
 import * as vscode from 'vscode';
+import type { ConfigError } from './model/contract';
 import { describeError, type ErrorActionView, type ErrorContext, type LogLine } from './model/errorModel';
 import { settingsCommand } from './model/interpreter';
 
@@ -36,6 +37,15 @@ export async function showError(err: unknown, ctx: ErrorContext = {}, hooks: Err
   const picked = await show(view.message, ...actions.map((a) => a.title));
   const action = actions.find((a) => a.title === picked);
   if (action) await runAction(action, hooks);
+}
+
+/**
+ * The config file cannot be used (a ConfigError of the notification or of a failed list): shown and
+ * logged like any error of that kind, with its "Open File" at the error's position.
+ */
+export function showConfigProblem(problem: ConfigError, ctx: ErrorContext = {}): Promise<void> {
+  const { message, ...data } = problem;
+  return showError({ message, data }, ctx);
 }
 
 /** Opens the config file, with the cursor on the error's line and column when known. */

@@ -9,11 +9,11 @@ import { createApi, type AlibabaCloudApi } from './api';
 import { openInBrowser } from './browser';
 import { Sidecar } from './client';
 import { registerCommands } from './commands';
-import { setErrorLog, showError } from './errors';
-import { describeIdentity } from './model/identityModel';
+import { setErrorLog, showConfigProblem, showError } from './errors';
+import { Notifications } from './model/contract';
 import { IdentityStore } from './identity';
-import { ReauthGate } from './model/reauthGate';
 import { needsRestart } from './model/settings';
+import { promptOnSessionEnd } from './reauth';
 import { createOutput } from './output';
 import { SignInFlow } from './signIn';
 import { StatusBar } from './statusBar';
@@ -30,10 +30,7 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
   sidecar = new Sidecar(context, log, openInBrowser);
   const sc = sidecar;
   const identities = new IdentityStore(sc, (m) => log.info(m), undefined, (m) => log.warn(m));
-  const signIn = new SignInFlow(sc, async (profile) => {
-    const r = await identities.lookUp(profile);
-    return r.kind === 'known' ? describeIdentity(r.identity) : undefined;
-  });
+  const signIn = new SignInFlow(sc, (profile) => identities.whoIs(profile));
   const onSignedIn = signIn.onDidSignIn((entry) => identities.signedIn(entry.name));
   const injectCredentials = (): boolean => vscode.workspace.getConfiguration('aliyun').get<boolean>('terminal.injectCredentials', true);
   // The `aliyun-sidecar` launcher (the bundled sidecar for terminals and process_command), on PATH.
@@ -44,21 +41,8 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
   );
   const api = createApi(sc);
 
-  // One "sign in again?" per valid→signInRequired transition, never stacked.
-  const gate = new ReauthGate();
-  const onCredentials = sc.onDidChangeCredentials((e) => {
-    if (e.kind === 'refreshed') return gate.reset(e.profile);
-    if (!gate.shouldPrompt(e.profile)) return;
-    void vscode.window
-      .showWarningMessage(`Your Alibaba Cloud session for profile "${e.profile}" has ended. Sign in again to keep its credentials fresh.`, 'Sign In')
-      .then(async (choice) => {
-        gate.closed();
-        if (choice) await signIn.signIn(e.profile);
-      });
-  });
-  const onProfiles = sc.onDidChange(() => gate.observe(sc.profiles?.profiles ?? []));
   // The file became unusable (notification or a failed read): told once per problem, and logged.
-  const onConfigError = sc.onConfigError(({ message, ...data }) => void showError({ message, data }, { method: 'aliyun/configError' }));
+  const onConfigError = sc.onConfigError((problem) => void showConfigProblem(problem, { method: Notifications.configError }));
 
   let restartTimer: NodeJS.Timeout | undefined;
   const restartSoon = (): void => {
@@ -90,8 +74,7 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
     launcher,
     terminals,
     api,
-    onCredentials,
-    onProfiles,
+    promptOnSessionEnd(sc, signIn),
     onConfigError,
     onConfig,
     onTrust,

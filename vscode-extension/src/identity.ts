@@ -8,7 +8,7 @@
 
 import * as vscode from 'vscode';
 import { Methods, type CredentialsChanged, type Identity, type ProfileEntry, type ProfileList } from './model/contract';
-import { identityState, isMethodNotFound, shouldLookUp, type CachedIdentity, type IdentityState } from './model/identityModel';
+import { describeIdentity, identityState, isMethodNotFound, shouldLookUp, type CachedIdentity, type IdentityState } from './model/identityModel';
 import { describeError } from './model/errorModel';
 import { currentEntry } from './model/statusModel';
 import { nowSeconds } from './model/time';
@@ -73,6 +73,12 @@ export class IdentityStore implements vscode.Disposable {
   signedIn(profile: string): void {
     this.forget(profile);
     this.schedule();
+  }
+
+  /** Who `profile` signs in as, in words ("RAM user dev in account …"); undefined when unknown. */
+  async whoIs(profile: string): Promise<string | undefined> {
+    const r = await this.lookUp(profile);
+    return r.kind === 'known' ? describeIdentity(r.identity) : undefined;
   }
 
   /** Asks the sidecar now (the Who Am I command), whatever is cached. */

@@ -5,7 +5,7 @@ import type { Sidecar } from './client';
 import { Methods, type ProfileList } from './model/contract';
 import { activeRow, pickerRows, type PickerAction } from './model/pickerModel';
 import { nowSeconds } from './model/time';
-import { showError } from './errors';
+import { showConfigProblem, showError } from './errors';
 import type { IdentityStore } from './identity';
 import type { SignInFlow } from './signIn';
 
@@ -21,8 +21,7 @@ export async function showProfilePicker(sidecar: Sidecar, signIn: SignInFlow, id
   const problem = sidecar.configProblem;
   if (problem) {
     // The list would be stale and every choice would fail on the file: say why at once.
-    const { message, ...data } = problem;
-    await showError({ message, data }, { method: Methods.switchProfile });
+    await showConfigProblem(problem, { method: Methods.switchProfile });
     return;
   }
   const chosen = await new Promise<{ action: PickerAction } | { delete: string } | undefined>((resolve) => {

@@ -14,7 +14,7 @@ import {
   type Tried,
 } from './model/interpreter';
 
-export function runProbe(c: Candidate, code: SidecarCode, env: NodeJS.ProcessEnv = process.env, timeoutMs = 15000): Promise<ProbeOutcome> {
+function runProbe(c: Candidate, code: SidecarCode, env: NodeJS.ProcessEnv = process.env, timeoutMs = 15000): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     execFile(
       c.command,

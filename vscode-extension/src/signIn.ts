@@ -31,8 +31,8 @@ import {
   type Choice,
   type SignInInput,
 } from './model/signInModel';
-import { showError, writeLog } from './errors';
-import { sitePrompt } from './model/sites';
+import { showConfigProblem, showError, writeLog } from './errors';
+import { SITE_PROMPT } from './model/sites';
 
 /** After a cancel, how long to wait for the sidecar's `cancelled` answer before asking it directly. */
 const CANCEL_FALLBACK_MS = 3000;
@@ -40,6 +40,8 @@ const CANCEL_FALLBACK_MS = 3000;
 const FORWARD_TIMEOUT_MS = 10_000;
 /** How long the "Signed in" message waits for the identity before it speaks without it. */
 const IDENTITY_WAIT_MS = 8000;
+/** The "Signed in as …" message's button: the whole identity. */
+const WHO_AM_I = 'Who Am I';
 
 /** What the sign-in needs of the Sidecar (a narrow interface, so tests can pass a double). */
 export type SidecarForSignIn = Pick<Sidecar, 'profiles' | 'sites' | 'onSignInStarted' | 'request' | 'refreshProfiles'> & {
@@ -94,8 +96,7 @@ export class SignInFlow implements vscode.Disposable {
   private refuseForConfig(): boolean {
     const problem = this.sidecar.configProblem;
     if (!problem) return false;
-    const { message, ...data } = problem;
-    void showError({ message, data }, { method: Methods.signIn });
+    void showConfigProblem(problem, { method: Methods.signIn });
     return true;
   }
 
@@ -160,7 +161,15 @@ export class SignInFlow implements vscode.Disposable {
         clearTimeout(timer);
         const text = signedInMessage(entry.name, who);
         this.sidecar.log.info(text);
-        void vscode.window.showInformationMessage(text);
+        if (!who) {
+          void vscode.window.showInformationMessage(text);
+          return;
+        }
+        // With a button the toast shows its whole text (a toast without one is cut to one line, which
+        // cut the account id); the button gives the rest (ARN, ids). Not awaited: the toast may stay.
+        void vscode.window.showInformationMessage(text, WHO_AM_I).then((choice) => {
+          if (choice === WHO_AM_I) void vscode.commands.executeCommand('aliyun.whoAmI');
+        });
         return;
       }
     }
@@ -377,7 +386,7 @@ function askRegion(previous: string | undefined, index: number): Promise<StepAns
 }
 
 /** The four prompts as one multi-step input: Back returns to the previous step with its answer kept. */
-export async function askSignInInput(
+async function askSignInInput(
   list: ProfileList | undefined,
   sites: readonly SiteInfo[],
   preset?: string,
@@ -395,7 +404,7 @@ export async function askSignInInput(
         if (result.answer === 'next') answers.profile = result.value as string;
         break;
       case 'site':
-        result = await askChoice(siteChoices(sites, answers.site ?? previous?.site), sitePrompt(sites), index);
+        result = await askChoice(siteChoices(sites, answers.site ?? previous?.site), SITE_PROMPT, index);
         if (result.answer === 'next') answers.site = result.value as SignInInput['site'];
         break;
       case 'region':

@@ -194,7 +194,10 @@ export const workspace = {
 };
 
 export const commands = {
-  executeCommand: async (): Promise<undefined> => undefined,
+  executeCommand: async (id: string): Promise<undefined> => {
+    stub.events.push(`command ${id}`);
+    return undefined;
+  },
 };
 
 /** Installed extensions by id (`stub.extensions`), for the Python extension's API. */

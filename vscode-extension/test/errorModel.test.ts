@@ -125,6 +125,14 @@ test('sidecar down → restart, settings, output', () => {
   assert.equal(v.actions[1]!.arg, 'aliyun.sidecar.pythonPath');
 });
 
+test('sidecar down for want of a usable Python: its own sentence and its one fix, nothing said twice', () => {
+  const reason = 'The Alibaba Cloud extension needs Python 3.11 or newer: "/x/python3" (aliyun.sidecar.pythonPath) was not found. Change the setting.';
+  const fix = { title: 'Open Settings', kind: 'openSettings' as const, arg: 'aliyun.sidecar.pythonPath' };
+  const v = describeError(new SidecarDownError(reason, fix))!;
+  assert.equal(v.message, reason);
+  assert.deepEqual(v.actions, [fix]);
+});
+
 test('unknown errors keep the server message', () => {
   assert.match(describeError(new Error('socket hang up'))!.message, /socket hang up/);
 });
@@ -143,6 +151,9 @@ test("how a failed sign-in ended: the user's Cancel, superseded, interrupted by 
   const interrupted = failedEnding(cancelled, { userCancelled: false, superseded: false });
   assert.equal(interrupted.kind, 'failed');
   assert.ok(interrupted.kind === 'failed' && interrupted.error instanceof SidecarDownError);
+  // Its one log line reads as one sentence (no reason nested in parentheses, no ".).").
+  const line = describeError(interrupted.kind === 'failed' ? interrupted.error : undefined, { method: 'aliyun/signIn', profile: 'dev' })!.log.text;
+  assert.equal(line, 'Sign-in of "dev" failed: the sidecar stopped or restarted while waiting: it ended the sign-in as it shut down. Next: sign in again.');
   const denied = { code: -32021, message: 'x', data: { kind: 'signInDenied' } };
   assert.deepEqual(failedEnding(denied, { userCancelled: true, superseded: false }), { kind: 'failed', error: denied });
 });

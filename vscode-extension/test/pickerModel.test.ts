@@ -48,3 +48,8 @@ test('rows say why a sign-in is required and which profile a chain comes from', 
   assert.equal(rows[0]!.description, 'current · sign-in required (session expired): select to sign in · CN · cn-hangzhou');
   assert.match(rows[1]!.description, /via dev/);
 });
+
+test('the CLI\'s empty "default" profile (no mode yet) is called empty, not unknown', () => {
+  const [row] = pickerRows(list('dev', ak('default', { mode: '', region: '' })), NOW);
+  assert.equal(row!.description, 'empty profile (no credentials)');
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ReauthGate } from '../src/model/reauthGate';
+import { ReauthGate, sessionEndedMessage } from '../src/model/reauthGate';
 
 test('one prompt per transition, never stacked', () => {
   const g = new ReauthGate();
@@ -24,4 +24,11 @@ test('re-armed when the profile is usable again', () => {
   g.closed();
   g.reset('dev');
   assert.ok(g.shouldPrompt('dev'));
+});
+
+test('the prompt names the profile whose session ended and what signing in again keeps', () => {
+  assert.equal(
+    sessionEndedMessage('dev'),
+    'Your Alibaba Cloud session for profile "dev" has ended. Sign in again to keep its credentials fresh.',
+  );
 });

@@ -9,6 +9,18 @@ test('getCredentials trace entries keep their header only', () => {
   assert.doesNotMatch(out, /s3cr3t|STS\.abc/);
 });
 
+test("the credentials endpoint's secret path never reaches the log (trace body, or any line naming its URI)", () => {
+  const secret = 'Zk3vQ9mB_x7pL2aN-4cRt8yWq1eH6uJd0sFgVb5nM3o';
+  const uri = `http://127.0.0.1:40123/${secret}/credentials`;
+  const entry = `Received response 'aliyun/credentialsEndpoint - (4)' in 3ms.\nResult: {\n    "uri": "${uri}",\n    "environment": {"ALIBABA_CLOUD_CREDENTIALS_URI": "${uri}"}\n}`;
+  const out = redact(entry);
+  assert.match(out, /^Received response 'aliyun\/credentialsEndpoint - \(4\)' in 3ms\./);
+  assert.doesNotMatch(out, new RegExp(secret));
+  const line = redact(`terminal variable ALIBABA_CLOUD_CREDENTIALS_URI=${uri}; per profile http://localhost:40123/${secret}/profiles/dev/credentials`);
+  assert.doesNotMatch(line, new RegExp(secret));
+  assert.match(line, new RegExp(`http://127\\.0\\.0\\.1:40123/${REDACTED}/credentials`));
+});
+
 test('secret fields are redacted in any message', () => {
   const out = redact('Result: {"profile":"dev","securityToken":"tok\\"en","accessKeySecret":"x","name":"keep"}');
   assert.equal(out, `Result: {"profile":"dev","securityToken":"${REDACTED}","accessKeySecret":"${REDACTED}","name":"keep"}`);

@@ -106,7 +106,7 @@ test('remote window forwarded to another port: one notification says paste-back;
   assert.deepEqual(stub.events, ['asExternalUri http://127.0.0.1:12345/', `openExternal ${STARTED.url}`]);
   assert.equal(
     waitingText(p),
-    'finish in your browser. After Authorize it cannot load 127.0.0.1:12345: copy that address and paste it here. ' +
+    'finish in your browser. After Authorize the browser cannot load 127.0.0.1:12345: copy the address it shows and paste it here. ' +
       '[Paste redirect URL…](command:aliyun.pasteSignInUrl) · [Copy URL](command:aliyun.copySignInUrl) · [Open again](command:aliyun.openSignInUrl)',
   );
   assert.deepEqual(stub.messages, []);
@@ -175,6 +175,32 @@ test('direct (forwarded to the same local port): the links are Copy URL, Open ag
   // After the end, the links say that nothing waits (they do not act on a finished sign-in).
   await flow.copyUrl();
   assert.match(stub.messages[1]!, /No sign-in is waiting for the browser/);
+});
+
+test('"Signed in as …" carries a Who Am I button (a toast with a button shows its whole text), which runs the command', async () => {
+  const asked: string[][] = [];
+  stub.answer = (_text, items) => {
+    asked.push(items);
+    return items.includes('Who Am I') ? 'Who Am I' : undefined;
+  };
+  const sc = new FakeSidecar();
+  const run = new SignInFlow(sc as never, WHO).run(INPUT);
+  await until(() => sc.finish !== undefined, 'the sign-in request');
+  sc.finish!(oauth('dev'));
+  await run;
+  assert.deepEqual(stub.messages, ['info: Profile "dev" signed in as RAM user dev in account 1234567890123456.']);
+  assert.deepEqual(asked, [['Who Am I']]);
+  await until(() => stub.events.includes('command aliyun.whoAmI'), 'the Who Am I command');
+  // Identity unknown: the short message needs no button.
+  asked.length = 0;
+  stub.messages = [];
+  const sc2 = new FakeSidecar();
+  const run2 = new SignInFlow(sc2 as never).run(INPUT);
+  await until(() => sc2.finish !== undefined, 'the sign-in request');
+  sc2.finish!(oauth('dev'));
+  await run2;
+  assert.deepEqual(stub.messages, ['info: Profile "dev" signed in to Alibaba Cloud.']);
+  assert.deepEqual(asked, [[]]);
 });
 
 test('local window: asExternalUri is not even asked', async () => {

@@ -47,7 +47,8 @@ test('site choices explain each site of the sidecar\'s table; the previous one f
   const [cn, intl] = siteChoices(SITES, undefined);
   assert.equal(cn!.value, 'CN');
   assert.match(cn!.description, /China site \(aliyun\.com\)/);
-  assert.match(cn!.detail!, /signed in at signin\.aliyun\.com/);
+  assert.match(cn!.detail!, /^Signed in at signin\.aliyun\.com\.$/);
+  assert.doesNotMatch(cn!.detail!, /China site/, 'the label is the description already');
   assert.match(intl!.description, /International site \(alibabacloud\.com\)/);
   assert.equal(siteChoices(SITES, 'INTL')[0]!.value, 'INTL');
   // A third site of the table is offered with no change here; previous first, the others in order.

@@ -69,12 +69,3 @@ export function callbackReachability(
     reason: `remote window (${remoteName}): callback reachable only as ${external.protocol}//${external.host}${external.pathname}, not as the registered ${redirect.host}`,
   };
 }
-
-/** The paste-back instruction (notification and input box). */
-export function pasteBackInstructions(redirectUri: string): string {
-  const port = callbackPort(redirectUri);
-  return (
-    `After you press Authorize, the browser will fail to load a page on 127.0.0.1:${port}. ` +
-    'Copy the whole address from the address bar and paste it here.'
-  );
-}

@@ -4,7 +4,7 @@
  * vscode import so that every sentence is unit-tested.
  */
 
-import { REQUEST_CANCELLED, type ErrorKind } from './contract';
+import { Methods, Notifications, REQUEST_CANCELLED, type ErrorData, type ErrorKind } from './contract';
 
 /** The user documentation we mirror (install official-cli, assign users, the FAQ). */
 export const OAUTH_DOCS_URL = 'https://www.alibabacloud.com/help/en/cli/oauth-credentials';
@@ -91,7 +91,11 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined
 /** The service's own "not authorized" wording (its page and its `error_description`). */
 const NOT_AUTHORIZED_TEXT = /not authori[sz]ed|not allowed/i;
 
-export type DenyReason = 'userDenied' | 'notAuthorized' | 'other';
+/** The contract's `signInDenied` reasons. */
+export type DenyReason = NonNullable<ErrorData['signInDenied']['reason']>;
+
+/** Every DenyReason (the compiler wants each of the contract's), to accept only those from the wire. */
+const DENY_REASONS: Record<DenyReason, true> = { userDenied: true, notAuthorized: true, other: true };
 
 /**
  * Why the browser came back with an error: the sidecar's `data.reason` when it sends one, else read
@@ -100,43 +104,37 @@ export type DenyReason = 'userDenied' | 'notAuthorized' | 'other';
  */
 export function denyReason(data: Record<string, unknown>): DenyReason {
   const reason = data.reason;
-  if (reason === 'userDenied' || reason === 'notAuthorized' || reason === 'other') return reason;
+  if (typeof reason === 'string' && Object.hasOwn(DENY_REASONS, reason)) return reason as DenyReason;
   const error = str(data.error);
   if (NOT_AUTHORIZED_TEXT.test(`${error} ${str(data.description)}`)) return 'notAuthorized';
   return error === 'access_denied' ? 'userDenied' : 'other';
 }
 
 /** The administrator's two steps of the documentation (install the application, assign the user). */
-export const ADMIN_STEPS =
+const ADMIN_STEPS =
   'a RAM administrator must (1) install the official-cli application (RAM console → Integrations → OAuth → ' +
   'Third-party Application → Provision Official Application → Official CLI) and (2) assign you to it ' +
   '(official-cli → Assignments → Create Assignment)';
 
+/** The subject of a log line, per request (`of` = ` of "profile"` or ''); others name the method. */
+const SUBJECTS: Record<string, (of: string, profile: string) => string> = {
+  [Methods.signIn]: (of) => `Sign-in${of}`,
+  [Methods.completeSignIn]: () => 'Paste redirect URL',
+  [Methods.refresh]: (of) => `Refresh${of}`,
+  [Methods.whoAmI]: (of) => `Who Am I${of}`,
+  [Methods.switchProfile]: (_, profile) => `Switch to "${profile}"`,
+  [Methods.deleteProfile]: (_, profile) => `Delete "${profile}"`,
+  [Methods.listProfiles]: () => 'Reading the profiles',
+  [Methods.getCredentials]: (of) => `Credentials${of}`,
+  [Notifications.configError]: () => 'The config file',
+};
+
 /** The subject of the log line: which request failed. */
 function subject(ctx: ErrorContext, profile: string): string {
   const of = profile ? ` of "${profile}"` : '';
-  switch (ctx.method) {
-    case 'aliyun/signIn':
-      return `Sign-in${of}`;
-    case 'aliyun/completeSignIn':
-      return 'Paste redirect URL';
-    case 'aliyun/refresh':
-      return `Refresh${of}`;
-    case 'aliyun/whoAmI':
-      return `Who Am I${of}`;
-    case 'aliyun/switchProfile':
-      return `Switch to "${profile}"`;
-    case 'aliyun/deleteProfile':
-      return `Delete "${profile}"`;
-    case 'aliyun/listProfiles':
-      return 'Reading the profiles';
-    case 'aliyun/getCredentials':
-      return `Credentials${of}`;
-    case 'aliyun/configError':
-      return 'The config file';
-    default:
-      return ctx.method ? `${ctx.method}${of}` : 'Alibaba Cloud';
-  }
+  const known = ctx.method ? SUBJECTS[ctx.method] : undefined;
+  if (known) return known(of, profile);
+  return ctx.method ? `${ctx.method}${of}` : 'Alibaba Cloud';
 }
 
 /** One sentence per kind: what the user reads (`message`) and what the log says (`cause`, `next`). */
@@ -150,11 +148,14 @@ interface Described {
   next: string;
 }
 
+/** The fields of a config error that say where it is (a ConfigError or an error's `data`). */
+export type ConfigWhere = { line?: unknown; column?: unknown; where?: unknown };
+
 /**
  * The 1-based position of a config syntax error: `data.line`/`data.column`, or (a sidecar that sends
  * only `where`) the "line N, column M" inside it.
  */
-export function configPosition(data: Record<string, unknown>): { line: number; column: number } | undefined {
+export function configPosition(data: ConfigWhere): { line: number; column: number } | undefined {
   const line = Number(data.line);
   const column = Number(data.column);
   if (Number.isInteger(line) && line > 0) return { line, column: Number.isInteger(column) && column > 0 ? column : 1 };
@@ -163,14 +164,14 @@ export function configPosition(data: Record<string, unknown>): { line: number; c
 }
 
 /** ` (line 3, column 7)` when the position is known, else the sidecar's `where`, else ''. */
-export function positionText(data: Record<string, unknown>): string {
+export function positionText(data: ConfigWhere): string {
   const at = configPosition(data);
   if (at) return ` (line ${at.line}, column ${at.column})`;
   return data.where ? ` (${str(data.where)})` : '';
 }
 
 /** The "Open File" action at the error's position (1-based line and column, when known). */
-export function openConfigAction(data: Record<string, unknown>): ErrorActionView | undefined {
+function openConfigAction(data: Record<string, unknown>): ErrorActionView | undefined {
   const path = str(data.path);
   if (!path) return undefined;
   return { title: 'Open File', kind: 'openConfig', arg: path, ...configPosition(data) };
@@ -189,20 +190,24 @@ function describe(err: unknown, ctx: ErrorContext): Described | undefined {
   switch (errorKind(err)) {
     case 'sidecarDown': {
       const reason = str((err as SidecarDownError).reason);
-      if (ctx.method === 'aliyun/signIn') {
+      if (ctx.method === Methods.signIn) {
         return {
           severity: 'warning',
           message: `The sign-in${ofProfile} was interrupted: the Alibaba Cloud sign-in helper stopped or restarted. Sign in again.`,
           actions: [signIn, showOutput],
-          cause: `the sidecar stopped or restarted while waiting (${reason || 'no reason given'})`,
+          // The reason is a sentence of its own (SidecarDownError's): joined, not nested in parentheses.
+          cause: `the sidecar stopped or restarted while waiting${reason ? `: ${reason.replace(/\.\s*$/, '')}` : ''}`,
           next: 'sign in again',
         };
       }
+      const fix = (err as SidecarDownError).fix;
       return {
         severity: 'error',
-        message: `Alibaba Cloud: the sign-in helper is not running. ${reason}`.trim(),
-        actions: (err as SidecarDownError).fix
-          ? [(err as SidecarDownError).fix!]
+        // A reason that comes with its fix (no usable Python) is a whole sentence naming the
+        // extension and the cause: a "not running" prefix would only say it twice.
+        message: fix ? reason : `Alibaba Cloud: the sign-in helper is not running. ${reason}`.trim(),
+        actions: fix
+          ? [fix]
           : [
               { title: 'Restart', kind: 'restartSidecar' },
               { title: 'Open Settings', kind: 'openSettings', arg: 'aliyun.sidecar.pythonPath' },
@@ -213,7 +218,7 @@ function describe(err: unknown, ctx: ErrorContext): Described | undefined {
       };
     }
     case 'cancelled':
-      if (ctx.method === 'aliyun/completeSignIn') {
+      if (ctx.method === Methods.completeSignIn) {
         return {
           severity: 'warning',
           message: 'No sign-in is waiting for a redirect URL. Start "Alibaba Cloud: Sign In" first, then paste the address.',
@@ -446,5 +451,5 @@ export function failedEnding(err: unknown, how: { userCancelled: boolean; supers
   if (!isCancelled(err)) return { kind: 'failed', error: err };
   if (how.userCancelled) return { kind: 'cancelled' };
   if (how.superseded) return { kind: 'superseded' };
-  return { kind: 'failed', error: new SidecarDownError('The sign-in helper ended the sign-in (stopped or restarted).') };
+  return { kind: 'failed', error: new SidecarDownError('it ended the sign-in as it shut down.') };
 }

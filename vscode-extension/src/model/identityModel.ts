@@ -7,7 +7,7 @@ import type { Identity, ProfileEntry } from './contract';
 import { escapeMarkdown } from './profileView';
 
 /** JSON-RPC "method not found": a sidecar without `aliyun/whoAmI`. */
-export const METHOD_NOT_FOUND = -32601;
+const METHOD_NOT_FOUND = -32601;
 
 /** A failed lookup is tried again (on the next change of the profile) after this many seconds. */
 export const RETRY_AFTER_SECONDS = 60;
@@ -24,7 +24,7 @@ export function isMethodNotFound(err: unknown): boolean {
 }
 
 /** `acs:ram::<account>:<resource>` → its parts; `undefined` for anything else. */
-export function parseArn(arn: string): { account: string; resource: string } | undefined {
+function parseArn(arn: string): { account: string; resource: string } | undefined {
   const m = /^acs:ram::(\d*):(.+)$/.exec(arn ?? '');
   return m ? { account: m[1]!, resource: m[2]! } : undefined;
 }

@@ -20,12 +20,12 @@ import * as path from 'node:path';
 import type { ErrorActionView } from './errorModel';
 import { expandHome } from './settings';
 
-export const MIN_PYTHON: readonly [number, number] = [3, 11];
+const MIN_PYTHON: readonly [number, number] = [3, 11];
 
 /** Where users get Python (the button of the "no Python" message). */
-export const INSTALL_PYTHON_URL = 'https://www.python.org/downloads/';
+const INSTALL_PYTHON_URL = 'https://www.python.org/downloads/';
 /** The Python extension's command that picks an interpreter. */
-export const SELECT_INTERPRETER_COMMAND = 'python.setInterpreter';
+const SELECT_INTERPRETER_COMMAND = 'python.setInterpreter';
 
 export type InterpreterSource = 'setting' | 'repoVenv' | 'pythonExtension' | 'path';
 
@@ -75,12 +75,12 @@ export interface SidecarLaunch {
 
 export const SIDECAR_ARGS = ['-m', 'sidecar'];
 
-export function bundledLibs(extensionPath: string): string {
+function bundledLibs(extensionPath: string): string {
   return path.join(extensionPath, 'bundled', 'libs');
 }
 
 /** The repository root when the extension runs from a checkout, else undefined. */
-export function repoRootOf(extensionPath: string, exists: (p: string) => boolean): string | undefined {
+function repoRootOf(extensionPath: string, exists: (p: string) => boolean): string | undefined {
   const root = path.dirname(extensionPath);
   return exists(path.join(root, 'sidecar', '__init__.py')) && exists(path.join(root, 'pyproject.toml')) ? root : undefined;
 }
@@ -97,12 +97,12 @@ export function sidecarCode(extensionPath: string, exists: (p: string) => boolea
   return { pythonPath: undefined, cwd: extensionPath, origin: 'installed' };
 }
 
-export function venvPython(root: string, platform: NodeJS.Platform): string {
+function venvPython(root: string, platform: NodeJS.Platform): string {
   return platform === 'win32' ? path.join(root, '.venv', 'Scripts', 'python.exe') : path.join(root, '.venv', 'bin', 'python');
 }
 
 /** The programs on PATH, in the order tried. */
-export function pathCandidates(platform: NodeJS.Platform): Candidate[] {
+function pathCandidates(platform: NodeJS.Platform): Candidate[] {
   const names: [string, string[]][] = platform === 'win32' ? [['py', ['-3']], ['python', []]] : [['python3', []], ['python', []]];
   return names.map(([command, prefixArgs]) => ({ command, prefixArgs, source: 'path' }));
 }

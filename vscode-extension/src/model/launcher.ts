@@ -11,7 +11,7 @@
 
 import { SIDECAR_ARGS, type SidecarLaunch } from './interpreter';
 
-export const LAUNCHER_NAME = 'aliyun-sidecar';
+const LAUNCHER_NAME = 'aliyun-sidecar';
 
 export interface LauncherFile {
   name: string;

@@ -3,13 +3,14 @@
  * agree (a status bar that says one thing while the picker says another is a top user complaint).
  */
 
-import type { ProfileEntry, StateReason } from './contract';
+import type { ProfileEntry, ProfileState, StateReason } from './contract';
 import { formatDuration } from './time';
 
 /** "Expires soon" = a browser sign-in will be needed within this many seconds. */
-export const EXPIRES_SOON_SECONDS = 10 * 60;
+const EXPIRES_SOON_SECONDS = 10 * 60;
 
-export type ViewState = 'valid' | 'expiresSoon' | 'refreshable' | 'signInRequired' | 'notOAuth';
+/** The sidecar's states (the contract's), plus `expiresSoon`, which only the clock can tell. */
+export type ViewState = ProfileState | 'expiresSoon';
 
 /**
  * When the profile can no longer be renewed without the browser, if known.
@@ -53,7 +54,8 @@ export function stateShort(entry: ProfileEntry, now: number): string {
     case 'signInRequired':
       return 'sign-in required';
     case 'notOAuth':
-      return `${entry.mode || 'unknown'} profile, not managed here`;
+      // The CLI creates its file with an empty "default" profile (no mode yet): say so, not "unknown".
+      return entry.mode ? `${entry.mode} profile, not managed here` : 'empty profile (no credentials)';
   }
 }
 
@@ -63,7 +65,7 @@ export function escapeMarkdown(text: string): string {
 }
 
 /** Why a profile needs the browser again (`stateReason`): a few words, then what it means. */
-export const STATE_REASONS: Record<StateReason, { short: string; long: string }> = {
+const STATE_REASONS: Record<StateReason, { short: string; long: string }> = {
   refreshTokenRefused: { short: 'refresh token refused', long: 'the service refused the refresh token (revoked, or used by another program)' },
   refreshTokenExpired: { short: 'session expired', long: 'the session (refresh token) has expired' },
   noRefreshToken: { short: 'no refresh token', long: 'it was signed in without a refresh token and its access token has expired' },

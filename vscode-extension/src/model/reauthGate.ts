@@ -3,6 +3,11 @@
  * another such prompt is open (stacked re-login prompts are a top complaint about cloud toolkits).
  */
 
+/** The prompt's sentence (its one button is "Sign In"). */
+export function sessionEndedMessage(profile: string): string {
+  return `Your Alibaba Cloud session for profile "${profile}" has ended. Sign in again to keep its credentials fresh.`;
+}
+
 export class ReauthGate {
   /** Profiles we already prompted about; cleared when the profile is usable again. */
   private readonly prompted = new Set<string>();

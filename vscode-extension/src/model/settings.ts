@@ -9,7 +9,7 @@ import type { InitializationOptions, LogLevel } from './contract';
 export type SettingsGetter = (key: string) => unknown;
 
 /** Settings (below `aliyun.`) whose change restarts the sidecar: they go into `initialize`. */
-export const RESTART_SETTINGS = [
+const RESTART_SETTINGS = [
   'sidecar.pythonPath',
   'sidecar.logLevel',
   'sidecar.keepFresh',

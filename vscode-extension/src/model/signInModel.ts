@@ -67,7 +67,8 @@ export function siteChoices(sites: readonly SiteInfo[], previous: Site | null | 
     value: s.name,
     label: s.name,
     description: s.label,
-    detail: `Accounts of the ${s.label}, signed in at ${siteHost(s.signinBase)}.`,
+    // The label is the row's description already: the detail adds only where the sign-in happens.
+    detail: `Signed in at ${siteHost(s.signinBase)}.`,
   }));
   const first = choices.findIndex((c) => c.value === previous);
   return first > 0 ? [choices[first]!, ...choices.filter((_, i) => i !== first)] : choices;
@@ -82,7 +83,7 @@ export function languageChoices(previous: string | undefined): Choice<Language>[
 }
 
 /** Common region ids (the picker also accepts any other id typed in). */
-export const COMMON_REGIONS: ReadonlyArray<readonly [string, string]> = [
+const COMMON_REGIONS: ReadonlyArray<readonly [string, string]> = [
   ['cn-hangzhou', 'China (Hangzhou)'],
   ['cn-shanghai', 'China (Shanghai)'],
   ['cn-beijing', 'China (Beijing)'],
@@ -168,7 +169,7 @@ export function survivesUriRoundTrip(url: string): boolean {
 }
 
 /** The commands the waiting notification links to (its only "buttons": a progress cannot have any). */
-export const WAITING_COMMANDS = {
+const WAITING_COMMANDS = {
   copy: 'aliyun.copySignInUrl',
   paste: 'aliyun.pasteSignInUrl',
   open: 'aliyun.openSignInUrl',
@@ -186,7 +187,7 @@ export function waitingMessage(w: { mode: 'direct' | 'pasteBack'; opened: boolea
   const paste = link('Paste redirect URL…', WAITING_COMMANDS.paste);
   const start = w.opened ? 'finish in your browser.' : `no browser opened: ${copy} into a browser.`;
   if (w.mode === 'pasteBack') {
-    return `${start} After Authorize it cannot load 127.0.0.1:${w.port}: copy that address and paste it here. ${paste} · ${w.opened ? `${copy} · ` : ''}${open}`;
+    return `${start} After Authorize the browser cannot load 127.0.0.1:${w.port}: copy the address it shows and paste it here. ${paste} · ${w.opened ? `${copy} · ` : ''}${open}`;
   }
   return `${start} ${w.opened ? `${copy} · ` : ''}${open} · ${paste}`;
 }

@@ -38,7 +38,8 @@ export function siteHost(base: string): string {
   }
 }
 
-/** The site step's prompt: "CN = China site (aliyun.com), INTL = …". */
-export function sitePrompt(sites: readonly SiteInfo[]): string {
-  return `Where is your account? ${sites.map((s) => `${s.name} = ${s.label}`).join(', ')}`;
-}
+/**
+ * The site step's placeholder. Short, and naming no site: each row already shows its name and label,
+ * and a placeholder that listed them all was cut off in the box.
+ */
+export const SITE_PROMPT = 'Which Alibaba Cloud site is your account on?';

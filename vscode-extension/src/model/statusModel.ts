@@ -22,8 +22,27 @@ export type StatusState = ViewState | 'starting' | 'down' | 'notSignedIn' | 'con
 /** The command the config-problem state runs: opens the file at the error's position. */
 export const OPEN_CONFIG_COMMAND = 'aliyun.openConfigFile';
 
+/**
+ * Each way the file cannot be used (the contract's ConfigError kinds: the compiler wants one row per
+ * kind): the status item's words and the tooltip's explanation.
+ */
+const CONFIG_VIEWS: Record<ConfigError['kind'], { what: (c: ConfigError) => string; detail: (c: ConfigError) => string }> = {
+  configCorrupt: {
+    what: (c) => `config file invalid${positionText(c)}`,
+    detail: () => 'It is not valid JSON. Nothing is written to it until it is fixed; the CLI cannot read it either.',
+  },
+  configInsecure: {
+    what: () => 'config file not safe',
+    detail: (c) => `It ${c.reason === 'owner' ? 'is owned by another user' : 'can be written by other users'}, so it is not read.${c.fix ? ` Fix: ${c.fix}` : ''}`,
+  },
+  configUnavailable: {
+    what: () => 'config file unreadable',
+    detail: (c) => c.message || 'It cannot be read or written.',
+  },
+};
+
 /** The config kinds that make every profile unknown (the file cannot be used at all). */
-const CONFIG_KINDS = new Set(['configCorrupt', 'configUnavailable', 'configInsecure']);
+const CONFIG_KINDS: ReadonlySet<string> = new Set(Object.keys(CONFIG_VIEWS));
 
 /**
  * A failed request's error → the file's problem, when it is one (`configCorrupt`, ...): the same
@@ -115,19 +134,9 @@ export function statusView(
  * file at the error on click.
  */
 function configView(config: ConfigError): StatusView {
-  const data = config as unknown as Record<string, unknown>;
-  const what =
-    config.kind === 'configCorrupt'
-      ? `config file invalid${positionText(data)}`
-      : config.kind === 'configInsecure'
-        ? 'config file not safe'
-        : 'config file unreadable';
-  const detail =
-    config.kind === 'configCorrupt'
-      ? 'It is not valid JSON. Nothing is written to it until it is fixed; the CLI cannot read it either.'
-      : config.kind === 'configInsecure'
-        ? `It ${config.reason === 'owner' ? 'is owned by another user' : 'can be written by other users'}, so it is not read.${config.fix ? ` Fix: ${config.fix}` : ''}`
-        : config.message || 'It cannot be read or written.';
+  const view = CONFIG_VIEWS[config.kind] ?? CONFIG_VIEWS.configUnavailable;
+  const what = view.what(config);
+  const detail = view.detail(config);
   return {
     state: 'configInvalid',
     text: `$(warning) ${NAME}: ${what}`,
@@ -137,7 +146,7 @@ ${escapeMarkdown(config.path)}
 
 ${escapeMarkdown(detail)}
 
-Click to open the file${positionText(data) ? ' at the error' : ''}.`,
+Click to open the file${positionText(config) ? ' at the error' : ''}.`,
     background: 'warning',
     command: OPEN_CONFIG_COMMAND,
   };
