@@ -11,7 +11,7 @@ from typing import Any
 from sidecar.config import profiles as P
 from sidecar.config.store import ConfigStore
 from emulator import Emulator
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 
 

@@ -23,7 +23,7 @@ from emulator import Emulator
 from sidecar.config.store import ConfigStore
 from sidecar.credentials.recovery import RecoveryRecords
 from sidecar.errors import SignInRequired
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,13 +33,13 @@ CHILD = """
 import asyncio, sys
 sys.path.insert(0, {repo!r})
 from sidecar.credentials.recovery import RecoveryRecords
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 
 async def main():
     endpoints = Endpoints().with_overrides({{"signinBase": {url!r}, "oauthBase": {url!r}}})
     service = SidecarService(Settings(config_path={path!r}, endpoints=endpoints))
-    service.refresher.recovery = RecoveryRecords(service.store.path, enabled={record!r})
+    service.refresher.recovery = RecoveryRecords(service.store, enabled={record!r})
     await service.refresher.save_pending()
     service.refresher.client  # imports httpx now, so that kills land in renewals, not in start-up
     print("ready", flush=True)
@@ -53,7 +53,7 @@ asyncio.run(main())
 def _service(emu: Emulator, config: Path, record: bool) -> SidecarService:
     endpoints = Endpoints().with_overrides({"signinBase": emu.url, "oauthBase": emu.url})
     service = SidecarService(Settings(config_path=str(config), endpoints=endpoints, callback_ports=(0, 0)))
-    service.refresher.recovery = RecoveryRecords(service.store.path, enabled=record)
+    service.refresher.recovery = RecoveryRecords(service.store, enabled=record)
     return service
 
 

@@ -17,11 +17,18 @@ from pathlib import Path
 from sidecar.config.profiles import find_profile, read_oauth_tokens
 from sidecar.errors import SidecarError
 from sidecar.oauth.client import format_rfc3339
-from sidecar.oauth.sites import Endpoints
 from sidecar.service import Settings, SidecarService
-from sidecar.tokens import mask
+from sidecar.sites import Endpoints
+from sidecar.tokens import fingerprint
 
 from .server import Emulator
+
+
+def mask(secret: str | None) -> str:
+    """What the demo shows of a secret: its length and the fingerprint, never a character of it."""
+    if not secret:
+        return "(none)"
+    return f"<{len(secret)} chars, #{fingerprint(secret)}>"
 
 
 def _step(text: str) -> None:

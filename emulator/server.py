@@ -116,10 +116,6 @@ class Emulator:
         self.stop()
 
     @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    @property
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("the emulator is not running")

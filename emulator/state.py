@@ -672,8 +672,3 @@ class ServiceState:
     def sts_record(self, access_key_id: str) -> StsRecord | None:
         with self._lock:
             return self._sts.get(access_key_id)
-
-    def identity_of_access_token(self, access_token: str) -> Identity | None:
-        with self._lock:
-            record = self._access.get(access_token)
-            return None if record is None else self._families[record.family_id].identity

@@ -10,7 +10,7 @@ import argparse
 import gc
 import sys
 
-from .oauth.sites import site_names
+from .sites import site_names
 
 
 def _parser() -> argparse.ArgumentParser:

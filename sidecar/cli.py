@@ -18,8 +18,8 @@ from . import logs
 from .config.profiles import ProfileSummary
 from .errors import InvalidParams, SidecarError, SignInRequired
 from .oauth.client import format_rfc3339
-from .oauth.sites import DEFAULT_CALLBACK_PORTS, check_ports
 from .service import Settings, SidecarService
+from .sites import DEFAULT_CALLBACK_PORTS, check_ports
 from .wire import external_json, uri_payload
 
 EXIT_SIGN_IN_REQUIRED = 2

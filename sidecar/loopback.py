@@ -13,8 +13,8 @@ instead of refusing the newcomer: the oldest that sent part of a head and stoppe
 is already out), else the oldest that has sent nothing yet. A legitimate client sends its whole head
 at once, so it is parsed one event-loop turn after it is admitted and from then on cannot be
 evicted; a flood of half-sent requests only evicts itself. The head must also arrive within
-``HEAD_TIMEOUT`` of the connection's admission (a per-connection deadline; dripping bytes does not
-extend it). Only connections whose complete request is being answered are protected; if all of
+``LOOPBACK_HEAD_TIMEOUT`` of the connection's admission (a per-connection deadline; dripping bytes
+does not extend it). Only connections whose complete request is being answered are protected; if all of
 them are, the newcomer gets 503.
 
 Written on ``asyncio.Protocol`` rather than streams: the head is parsed synchronously in
@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
+from .timing import LOOPBACK_DRAIN_TIMEOUT, LOOPBACK_HEAD_TIMEOUT
+
 if TYPE_CHECKING:
     import h11
 
@@ -53,11 +55,6 @@ MAX_HEADER_LINES = 100
 #: batches (asyncio accepts up to ``backlog`` per turn) before it could become the oldest.
 MAX_CONNECTIONS = 128
 BACKLOG = 16
-#: The whole request head must arrive within this many seconds of the connection being admitted.
-HEAD_TIMEOUT = 2.0
-#: After answering, read (and drop) what the client still sends for at most this long before closing:
-#: closing a socket with unread input makes the kernel send RST, which can destroy our answer.
-DRAIN_TIMEOUT = 0.5
 DRAIN_BYTES = 64 * 1024
 
 Headers = tuple[tuple[str, str], ...]
@@ -191,7 +188,7 @@ class _Connection(asyncio.Protocol):
             self._transport.abort()
 
     def answer(self, response: Response, *, head_only: bool = False) -> None:
-        """Write the answer, half-close, then drain for at most :data:`DRAIN_TIMEOUT` and close."""
+        """Write the answer, half-close, then drain for at most :data:`LOOPBACK_DRAIN_TIMEOUT` and close."""
         if self.state in ("answered", "closed") or self._transport is None or self._transport.is_closing():
             return
         self._cancel_timer()
@@ -202,7 +199,7 @@ class _Connection(asyncio.Protocol):
             return
         if self._transport.can_write_eof():
             self._transport.write_eof()
-        self._timer = asyncio.get_running_loop().call_later(DRAIN_TIMEOUT, self._drain_over)
+        self._timer = asyncio.get_running_loop().call_later(LOOPBACK_DRAIN_TIMEOUT, self._drain_over)
 
     # --- internals -------------------------------------------------------------------------------
 
@@ -290,7 +287,7 @@ class LoopbackServer:
         label: str,
         base_headers: Headers,
         error_response: Callable[[int], Response],
-        head_timeout: float = HEAD_TIMEOUT,
+        head_timeout: float = LOOPBACK_HEAD_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self._route = route
@@ -364,7 +361,7 @@ class LoopbackServer:
             connection.close()
         if self._connections:
             try:
-                async with asyncio.timeout(DRAIN_TIMEOUT):
+                async with asyncio.timeout(LOOPBACK_DRAIN_TIMEOUT):
                     await self._idle.wait()
             except TimeoutError:
                 for connection in list(self._connections):

@@ -21,9 +21,9 @@ from .credentials.identity import CallerIdentityClient, Identity, IdentityCache
 from .credentials.refresher import CredentialEvent, Force, Margins, Refresher
 from .errors import Cancelled, InvalidParams
 from .oauth.client import OAuthClient
-from .oauth.signin import DEFAULT_SIGNIN_TIMEOUT, ProgressCallback, SignInFlow, SignInRequest, StartedCallback
-from .oauth.sites import DEFAULT_CALLBACK_PORTS, Endpoints
-from .timing import HTTP_TIMEOUT
+from .oauth.signin import ProgressCallback, SignInFlow, SignInRequest, StartedCallback
+from .sites import DEFAULT_CALLBACK_PORTS, Endpoints
+from .timing import HTTP_TIMEOUT, SIGNIN_TIMEOUT
 from .tokens import StsCredentials
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class Settings:
     endpoints: Endpoints = field(default_factory=Endpoints.from_environment)
     callback_ports: tuple[int, int] = DEFAULT_CALLBACK_PORTS
     margins: Margins = Margins()
-    signin_timeout: float = DEFAULT_SIGNIN_TIMEOUT
+    signin_timeout: float = SIGNIN_TIMEOUT
     http_timeout: float = HTTP_TIMEOUT
 
 

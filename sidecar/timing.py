@@ -2,7 +2,8 @@
 
 The numbers here must agree with each other (a keeper margin below the per-request margin would be
 pointless; an access-token margin below what the exchange needs would fail exchanges), so they live
-in one module and are imported from here; no other module writes a duration of its own.
+in one module and are imported from here; no other module writes a duration of its own (only the
+steps of a poll's back-off stay beside their loop).
 
 Facts they answer (from aliyun-cli, ``alibabacloud-credentials`` 1.0.12 for Python and
 ``@alicloud/credentials`` 2.4.7 for Node.js):
@@ -61,3 +62,44 @@ HTTP_TIMEOUT = 15.0
 HTTP_CONNECT_TIMEOUT = 10.0
 #: Below this, a difference between the service's ``Date`` and our clock is rounding, not skew.
 SKEW_TOLERANCE = 30
+#: How long we wait for the editor to say whether it opened the sign-in page (``window/showDocument``);
+#: the sign-in does not wait on it, this only bounds a log line about an editor that never answers.
+SHOW_DOCUMENT_TIMEOUT = 30.0
+
+# --------------------------------------------------------------------- loopback servers
+
+#: The whole request head must arrive within this long of a connection's admission: an SDK or a
+#: browser sends it at once, and a tight deadline keeps half-sent requests from holding the slots.
+LOOPBACK_HEAD_TIMEOUT = 2.0
+#: After answering, read (and drop) what the client still sends for at most this long before closing:
+#: closing a socket with unread input makes the kernel send RST, which can destroy our answer.
+LOOPBACK_DRAIN_TIMEOUT = 0.5
+#: The longest the sign-in result page may take to reach the browser after the answer arrived (the
+#: port itself is released at once, so the next sign-in can bind it).
+CALLBACK_LINGER = 2.0
+
+# --------------------------------------------------------------------- the shared config file
+
+#: How long a write waits for another process's lock on the config file (or a profile's refresh)
+#: before it reports ``ConfigUnavailable``: other writers hold it for milliseconds; a refresh holds it
+#: across the sign-in service's answer (``HTTP_TIMEOUT`` per call, a few calls).
+CONFIG_LOCK_TIMEOUT = 60.0
+#: How long a file that does not parse (or is empty) may stay so before it is called corrupt (or
+#: written over): the Node.js SDK writes in place without a lock, truncate first.
+CONFIG_SETTLE_TIME = 0.5
+#: How often the file is read again while it settles.
+CONFIG_SETTLE_POLL = 0.02
+#: How long a replace is retried while another process has the target open (Windows only: the CLI
+#: or an editor reading it, an SDK's in-place write, an antivirus scan).
+REPLACE_RETRY_SECONDS = 2.0
+#: How often the watcher looks at the file's ``stat`` for changes by other programs.
+WATCH_INTERVAL = 0.5
+
+# --------------------------------------------------------------------- the JSON-RPC edge
+
+#: At the end of stdin (the editor went away), requests still running get this long to finish...
+STOP_REQUESTS_GRACE = 2.0
+#: ...the service this long to close (servers, HTTP clients)...
+STOP_SERVICE_TIMEOUT = 5.0
+#: ...and the answers already written this long to reach the editor.
+STOP_FLUSH_TIMEOUT = 5.0

@@ -15,13 +15,6 @@ def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:12]
 
 
-def mask(secret: str | None) -> str:
-    """What a human may see of a secret: its length and the fingerprint, never a character of it."""
-    if not secret:
-        return "(none)"
-    return f"<{len(secret)} chars, #{fingerprint(secret)}>"
-
-
 @dataclass(frozen=True)
 class OAuthTokens:
     access_token: str = field(repr=False)

@@ -17,12 +17,12 @@ from .tokens import StsCredentials
 
 if TYPE_CHECKING:
     from .credentials.identity import Identity
-    from .oauth.sites import Endpoints
+    from .sites import Endpoints
 
 
-#: ``dataclasses.field(metadata=OMIT_WHEN_NONE)``: the field is optional in the contract (``name?``)
-#: and left out of the JSON when it is None; other None fields are written as ``null``.
-OMIT_WHEN_NONE = {"omitWhenNone": True}
+#: ``dataclasses.field(metadata={"omitWhenNone": True})``: the field is optional in the contract
+#: (``name?``) and left out of the JSON when it is None; other None fields are written as ``null``.
+OMIT_WHEN_NONE = "omitWhenNone"
 
 
 def camel(name: str) -> str:
@@ -43,7 +43,7 @@ def to_json(value: Any) -> Any:
         return {
             camel(f.name): to_json(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if not (f.metadata.get("omitWhenNone") and getattr(value, f.name) is None)
+            if not (f.metadata.get(OMIT_WHEN_NONE) and getattr(value, f.name) is None)
         }
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
@@ -60,38 +60,31 @@ def identity_json(profile: str, identity: Identity) -> dict[str, Any]:
 # ----------------------------------------------------------------- STS credentials, three shapes
 
 
+#: The four facts of STS credentials under each shape's names: key id, secret, security token, and
+#: the expiry as RFC 3339 (``%Y-%m-%dT%H:%M:%SZ``, what every SDK parses).
+_CONTRACT_NAMES = ("accessKeyId", "accessKeySecret", "securityToken", "expiration")
+_EXTERNAL_NAMES = ("access_key_id", "access_key_secret", "sts_token", "expiration")
+_URI_NAMES = ("AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration")
+
+
+def _sts_fields(sts: StsCredentials, names: tuple[str, str, str, str]) -> dict[str, Any]:
+    values = (sts.access_key_id, sts.access_key_secret, sts.security_token, format_rfc3339(sts.expires_at))
+    return dict(zip(names, values, strict=True))
+
+
 def credentials_json(profile: str, sts: StsCredentials) -> dict[str, Any]:
     """The contract's ``Credentials`` (``aliyun/getCredentials``)."""
-    return {
-        "profile": profile,
-        "accessKeyId": sts.access_key_id,
-        "accessKeySecret": sts.access_key_secret,
-        "securityToken": sts.security_token,
-        "expiration": format_rfc3339(sts.expires_at),
-        "expiresAt": sts.expires_at,
-    }
+    return {"profile": profile, **_sts_fields(sts, _CONTRACT_NAMES), "expiresAt": sts.expires_at}
 
 
 def external_json(sts: StsCredentials) -> dict[str, Any]:
     """What the SDKs' ``External`` mode reads from a ``process_command`` (``python -m sidecar credentials``)."""
-    return {
-        "mode": "StsToken",
-        "access_key_id": sts.access_key_id,
-        "access_key_secret": sts.access_key_secret,
-        "sts_token": sts.security_token,
-        "expiration": format_rfc3339(sts.expires_at),
-    }
+    return {"mode": "StsToken", **_sts_fields(sts, _EXTERNAL_NAMES)}
 
 
 def uri_payload(sts: StsCredentials) -> dict[str, str]:
-    """The answer the SDKs' credentials-URI providers parse (``Expiration``: ``%Y-%m-%dT%H:%M:%SZ``)."""
-    return {
-        "Code": "Success",
-        "AccessKeyId": sts.access_key_id,
-        "AccessKeySecret": sts.access_key_secret,
-        "SecurityToken": sts.security_token,
-        "Expiration": format_rfc3339(sts.expires_at),
-    }
+    """The answer the SDKs' credentials-URI providers parse."""
+    return {"Code": "Success", **_sts_fields(sts, _URI_NAMES)}
 
 
 # ----------------------------------------------------------------- initialize

@@ -89,10 +89,10 @@ def variant_emulator(request: pytest.FixtureRequest) -> Iterator[object]:
         emu.stop()
 
 
-def free_port_range(size: int = 5) -> list[int]:
-    """``[first, last]``: ``size`` loopback ports that are free now, below Linux's ephemeral range
-    (32768 and up), so that no outgoing connection of another test takes one meanwhile. For the
-    callback's ``callbackPorts``: a test that holds them all (ports busy) can bind every one."""
+def bind_port_range(size: int, *, listen: bool = False) -> list[socket.socket]:
+    """Sockets of ours bound to ``size`` consecutive loopback ports (listening if ``listen``), below
+    Linux's ephemeral range (32768 and up), so that no outgoing connection of another test takes one
+    meanwhile. The caller closes them."""
     for _ in range(200):
         first = random.randrange(20000, 32768 - size, size)
         sockets: list[socket.socket] = []
@@ -101,10 +101,21 @@ def free_port_range(size: int = 5) -> list[int]:
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 sockets.append(sock)
                 sock.bind(("127.0.0.1", port))
+                if listen:
+                    sock.listen(1)
         except OSError:
-            continue
-        finally:
             for sock in sockets:
                 sock.close()
-        return [first, first + size - 1]
+            continue
+        return sockets
     raise RuntimeError("no free range of loopback ports")
+
+
+def free_port_range(size: int = 5) -> list[int]:
+    """``[first, last]``: ``size`` loopback ports that are free now (see ``bind_port_range``). For the
+    callback's ``callbackPorts``: a test that holds them all (ports busy) can bind every one."""
+    sockets = bind_port_range(size)
+    first = sockets[0].getsockname()[1]
+    for sock in sockets:
+        sock.close()
+    return [first, first + size - 1]

@@ -13,8 +13,9 @@ from typing import Any
 from sidecar.config import profiles as P
 from sidecar.credentials.refresher import CredentialEvent
 from emulator import Emulator
-from sidecar.oauth.sites import Endpoints
 from sidecar.service import Settings, SidecarService
+from sidecar.sites import Endpoints
+from sidecar.timing import EXCHANGE_MIN_ACCESS_LIFETIME
 
 from .conftest import load_json
 
@@ -49,13 +50,22 @@ async def signed_in(emu: Emulator, config: Path, *names: str, service: SidecarSe
     return service
 
 
-def age(config: Path, name: str = "dev", **fields: int) -> None:
-    """Move expiries as time would (``sts`` / ``access`` / ``refresh`` = seconds from now)."""
+def edit_profile(config: Path, name: str = "dev", **fields: Any) -> None:
+    """Change fields of a profile in the file as a hand edit would (None removes the field)."""
     doc = load_json(config)
     profile = P.get_profile(doc, name)
-    for key, delta in fields.items():
-        profile[EXPIRY_FIELDS[key]] = int(time.time()) + delta
+    for key, value in fields.items():
+        if value is None:
+            profile.pop(key, None)
+        else:
+            profile[key] = value
     config.write_text(json.dumps(doc, indent="\t"))
+
+
+def age(config: Path, name: str = "dev", **fields: int) -> None:
+    """Move expiries as time would (``sts`` / ``access`` / ``refresh`` = seconds from now)."""
+    now = int(time.time())
+    edit_profile(config, name, **{EXPIRY_FIELDS[key]: now + delta for key, delta in fields.items()})
 
 
 def profile_of(config: Path, name: str = "dev") -> dict[str, Any]:
@@ -70,7 +80,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "noRefreshToken": {"refresh_token_in_code_grant": False},
     "noRotation": {"refresh_token_in_refresh": False},
     "strict": {
-        "exchange_min_access_lifetime": 900.0,
+        "exchange_min_access_lifetime": float(EXCHANGE_MIN_ACCESS_LIFETIME),
         "refresh_token_absolute": True,
         "send_refresh_expiry": True,
         "registered_ports_only": True,

@@ -240,7 +240,7 @@ def operations(doc: dict[str, Any], name: str, region: Any, language: Any) -> li
         lambda: P.select_profile_name(doc, name or None, {}),
         lambda: [P.read_oauth_tokens(p) for p in doc.get("profiles") or []],
         lambda: [P.read_sts(p) for p in doc.get("profiles") or []],
-        lambda: [P.profile_state(p, time.time()) for p in doc.get("profiles") or []],
+        lambda: [P.profile_state_and_reason(p, time.time()) for p in doc.get("profiles") or []],
         lambda: P.upsert_oauth_profile(doc, P.validate_profile_name(name), "CN", TOKENS, STS, region=None),
         lambda: P.validate_region(region),
         lambda: P.validate_language(language),
@@ -741,7 +741,7 @@ def pending() -> PendingAuthorization:
 
 @pytest.fixture
 async def callback(pending: PendingAuthorization) -> Any:
-    server = await CallbackServer.bind(pending, ports=(0, 0), linger=0.05, read_timeout=0.5)
+    server = await CallbackServer.bind(pending, ports=(0, 0), linger=0.05, head_timeout=0.5)
     yield server
     await server.close()
 
@@ -875,7 +875,7 @@ class _ServerThread:
 
     async def _start(self) -> CallbackServer:
         self.pending = PendingAuthorization(STATE)
-        return await CallbackServer.bind(self.pending, ports=(0, 0), linger=60, read_timeout=0.3)
+        return await CallbackServer.bind(self.pending, ports=(0, 0), linger=60, head_timeout=0.3)
 
     def call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -24,13 +23,15 @@ from benchmarks.flood import Flood
 from emulator import Emulator
 from sidecar.errors import Cancelled, InvalidParams, PortsBusy, SignInDenied, SignInTimeout
 from sidecar.oauth.callback import CallbackServer, PendingAuthorization
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
+
+from .conftest import bind_port_range
 
 STATE = "fake-state_0123456789abcdefABCDEF"
 CODE = "fake-code-9876543210"
 LINGER = 0.05
-READ_TIMEOUT = 0.3
+HEAD_TIMEOUT = 0.3
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ def pending() -> PendingAuthorization:
 
 @pytest.fixture
 async def server(pending: PendingAuthorization) -> AsyncIterator[CallbackServer]:
-    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=LINGER, read_timeout=READ_TIMEOUT)
+    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=LINGER, head_timeout=HEAD_TIMEOUT)
     yield srv
     await srv.close()
 
@@ -90,26 +91,12 @@ def callback_query(state: str = STATE, code: str = CODE) -> str:
 @contextlib.contextmanager
 def held_ports(count: int) -> Iterator[tuple[int, list[socket.socket]]]:
     """``count`` consecutive loopback ports, each held by a listening socket of ours."""
-    for _ in range(100):
-        base = random.randint(20000, 32000 - count)
-        sockets: list[socket.socket] = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-                sock.listen(1)
-        except OSError:
-            for sock in sockets:
-                sock.close()
-            continue
-        try:
-            yield base, sockets
-        finally:
-            for sock in sockets:
-                sock.close()
-        return
-    pytest.skip("no run of free consecutive ports found")
+    sockets = bind_port_range(count, listen=True)
+    try:
+        yield sockets[0].getsockname()[1], sockets
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def emulator_service(emulator: Emulator, folder: Path, ports: tuple[int, int]) -> SidecarService:
@@ -376,7 +363,7 @@ async def test_oversized_requests_are_refused(server: CallbackServer, request_by
 
 async def test_slow_client_times_out_without_blocking_the_real_answer(pending: PendingAuthorization) -> None:
     # A linger longer than the read timeout, so the slow client meets the timeout, not close().
-    async with await CallbackServer.bind(pending, ports=(0, 0), linger=2.0, read_timeout=0.2) as srv:
+    async with await CallbackServer.bind(pending, ports=(0, 0), linger=2.0, head_timeout=0.2) as srv:
         slow_reader, slow_writer = await asyncio.open_connection("127.0.0.1", srv.port)
         slow_writer.write(b"GET /cli/callback?co")
         await slow_writer.drain()
@@ -517,7 +504,7 @@ async def test_repr_does_not_show_the_state(pending: PendingAuthorization) -> No
 async def test_a_settled_sign_in_frees_its_port_at_once_and_stops_by_itself(pending: PendingAuthorization) -> None:
     """The next sign-in can bind the same port right after the answer (issue 14: the 6th quick
     sign-in in a row got portsBusy while each finished one held its port for the linger)."""
-    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=30.0, read_timeout=READ_TIMEOUT)
+    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=30.0, head_timeout=HEAD_TIMEOUT)
     port = srv.port
     try:
         assert status_of(await raw_request(port, get(callback_query()))) == 200
@@ -532,7 +519,7 @@ async def test_a_settled_sign_in_frees_its_port_at_once_and_stops_by_itself(pend
 
 
 async def test_the_page_still_reaches_a_browser_that_reads_it_late(pending: PendingAuthorization) -> None:
-    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=5.0, read_timeout=READ_TIMEOUT)
+    srv = await CallbackServer.bind(pending, ports=(0, 0), linger=5.0, head_timeout=HEAD_TIMEOUT)
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
         writer.write(get(callback_query()))
@@ -572,7 +559,7 @@ async def test_six_quick_sign_ins_in_a_row_on_a_five_port_range(emulator: Emulat
 
 async def test_the_browsers_redirect_gets_through_a_connection_flood(pending: PendingAuthorization) -> None:
     """Issue 14: 40 held connections blocked the browser's redirect (the cap was full)."""
-    async with await CallbackServer.bind(pending, ports=(0, 0), linger=LINGER, read_timeout=2.0) as srv:
+    async with await CallbackServer.bind(pending, ports=(0, 0), linger=LINGER, head_timeout=2.0) as srv:
         async with Flood(srv.port, 200) as flood:
             await flood.until_churning()  # all 200 held, and the dropped ones are coming back
             answer = await raw_request(srv.port, get(callback_query()))

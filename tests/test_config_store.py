@@ -615,6 +615,29 @@ def test_private_files_are_0600_atomic_and_durable(cli_config: Path, monkeypatch
     remove_private_file(path)  # gone already: fine
 
 
+@pytest.mark.parametrize("visible_first", [False, True])
+def test_a_visible_first_private_file_is_renamed_before_its_fsync(
+    cli_config: Path, monkeypatch: pytest.MonkeyPatch, visible_first: bool
+) -> None:
+    """The recovery record's order: once renamed, a killed writer loses nothing; the fsync follows
+    (still before the call returns). The config file's order is the other one: never a torn file."""
+    path = ConfigStore(cli_config).sidecar_file("recovery", "oauth-dev")
+    seen: list[bool] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if not stat.S_ISDIR(os.fstat(fd).st_mode):
+            seen.append(path.exists())
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    write_private_file(path, b'{"v": 1}', visible_first=visible_first)
+    monkeypatch.undo()
+    assert seen == [visible_first]  # one fsync of the file: after the rename only when visible_first
+    assert read_private_file(path) == b'{"v": 1}' and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in cli_config.parent.iterdir() if p.suffix == ".tmp"] == []
+
+
 def test_a_private_file_others_could_have_written_is_refused(cli_config: Path) -> None:
     path = ConfigStore(cli_config).sidecar_file("recovery", "oauth-dev")
     write_private_file(path, b"{}")

@@ -1,4 +1,4 @@
-"""The emulator of the Alibaba Cloud sign-in service behaves like the real one (protocol.md).
+"""The emulator of the Alibaba Cloud sign-in service behaves like the real one, as the official clients read it.
 
 Everything runs over real HTTP against an in-process emulator; expiries are reached with clock skew or
 ``expire_*`` operations, never by sleeping.

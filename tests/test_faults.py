@@ -1,6 +1,7 @@
 """The hostile world: every fault the emulator can inject, on each of the three upstream calls (the
 sign-in's code exchange, the refresh of the access token, the STS exchange), plus clock skew, a writer
-killed mid-write, hand edits of the file, and a full disk.
+killed mid-write, an unlocked CLI-style writer racing our refreshes, hand edits of the file, and a
+full disk.
 
 For each failure: the right typed error (never ``internal``), nothing written, the last good tokens
 kept, no "sign in again" for what is only a network problem, and recovery on the next call.
@@ -38,10 +39,11 @@ from sidecar.credentials.refresher import CredentialEvent
 from emulator import Emulator
 from sidecar.errors import ConfigUnavailable, SidecarError
 from sidecar.oauth.client import OAuthClient
-from sidecar.oauth.sites import PRODUCTION_SITES, Endpoints
+from sidecar.sites import PRODUCTION_SITES, Endpoints
 from sidecar.service import Settings, SidecarService
 
 from .conftest import by_name, load_json
+from .flows import age, profile_of, signed_in
 from .rpc_harness import REPO, Sidecar
 
 HTTP_TIMEOUT = 0.5
@@ -88,10 +90,6 @@ async def sign_in(svc: SidecarService, emu: Emulator, name: str = "dev") -> dict
         svc.complete_sign_in(emu.approve(url))
 
     return await svc.sign_in(name, "CN", "cn-hangzhou", "en", started)
-
-
-def profile_of(config_path: Path, name: str = "dev") -> dict[str, Any]:
-    return P.get_profile(load_json(config_path), name)
 
 
 def set_fields(config_path: Path, name: str = "dev", **fields: Any) -> None:
@@ -634,7 +632,7 @@ KILLED_DURING_THE_MAIN_WRITE = """
 import asyncio, sys
 sys.path.insert(0, {repo!r})
 from sidecar.config.store import ConfigStore
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 
 real = ConfigStore.aupdate
@@ -683,3 +681,110 @@ async def test_sigkill_after_the_rotation_before_the_main_write_signs_nobody_out
     await after.refresher.credentials("dev", force="accessToken")
     assert emu.stats["invalid_grant"] == 0
     await after.aclose()
+
+
+# ------------------------------------------------------------------ an unlocked CLI-style writer racing us
+
+#: Like the Go CLI: read the JSON, change *another* profile, write a temp file in the same folder and
+#: rename it over the config; no lock. Prints counts only (never file contents).
+CLI_WRITER = r"""
+import json, os, sys, time
+path, name, count, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+torn = reverted = 0
+last = None
+for i in range(1, count + 1):
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except ValueError:
+        torn += 1
+        continue
+    other = next(p for p in doc["profiles"] if p["name"] == name)
+    if last is not None and other.get("cli_counter") != last:
+        reverted += 1
+    other["cli_counter"] = i
+    other["region_id"] = f"cli-region-{i}"
+    tmp = f"{path}.cli-{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=4)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    last = i
+    if pause:
+        time.sleep(pause)
+print(json.dumps({"written": last, "torn": torn, "reverted": reverted}))
+"""
+
+
+def add_other_profile(config: Path) -> None:
+    doc = load_json(config)
+    doc["profiles"].append({"name": "other", "mode": "AK", "access_key_id": "LTAIother", "access_key_secret": "y" * 12, "region_id": "cn-beijing"})
+    config.write_text(json.dumps(doc, indent="\t"))
+
+
+async def start_writer(config: Path, count: int, pause: float) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CLI_WRITER, str(config), "other", str(count), str(pause),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def writer_result(process: asyncio.subprocess.Process) -> dict[str, int]:
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()[-500:]
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("slow", ["token", "exchange"])
+async def test_cli_writer_during_our_refresh_loses_nothing(emu: Emulator, config_path: Path, slow: str) -> None:
+    """The CLI writes while our refresh waits on the network: our write re-reads inside our lock,
+    so its edits survive, and so do our new tokens."""
+    service = await signed_in(emu, config_path)
+    add_other_profile(config_path)
+    age(config_path, sts=-5, access=-5)  # both layers due: a token refresh, then an exchange
+    old_refresh = profile_of(config_path)["oauth_refresh_token"]
+    emu.inject(slow, "delay", seconds=1.5)
+    seen = emu.stats["requests"][slow]
+    refresh = asyncio.ensure_future(service.credentials("dev"))
+    async with asyncio.timeout(5):
+        while emu.stats["requests"][slow] == seen:  # our call has reached the (slow) service
+            await asyncio.sleep(0.01)
+    result = await writer_result(await start_writer(config_path, 40, 0.0))
+    assert not refresh.done(), "the writer did not run while our refresh was in flight"
+    sts = await refresh
+
+    assert result == {"written": 40, "torn": 0, "reverted": 0}
+    doc = load_json(config_path)
+    other = P.get_profile(doc, "other")
+    assert other["cli_counter"] == 40 and other["region_id"] == "cli-region-40"  # the CLI's edits survived
+    dev = P.get_profile(doc, "dev")
+    ours = dev["access_key_id"] == sts.access_key_id and dev["sts_token"] == sts.security_token
+    assert ours, "our new STS credentials are not in the file"
+    rotated = dev["oauth_refresh_token"] != old_refresh
+    assert rotated, "our rotated refresh token is not in the file"
+    # the refresh token in the file is the live one: renewing with it works
+    service.refresher.invalidate()
+    await service.refresh("dev", "accessToken")
+    await service.aclose()
+
+
+async def test_cli_writer_racing_our_refreshes(emu: Emulator, config_path: Path) -> None:
+    """Both write at the same time, many times. Guaranteed: nobody ever reads a torn file, no profile
+    is lost, and once the CLI has stopped our next write carries its last edit. Not guaranteed (the
+    CLI takes no lock): an edit landing between our re-read and our rename, in either direction."""
+    service = await signed_in(emu, config_path)
+    add_other_profile(config_path)
+    names = {p["name"] for p in load_json(config_path)["profiles"]}
+    writer = await start_writer(config_path, 300, 0.002)
+    for _ in range(10):
+        await service.refresh("dev", "sts")  # STS only: a lost STS write is harmless, a lost refresh token is not
+        await asyncio.sleep(0.01)
+    result = await writer_result(writer)
+    assert result["torn"] == 0 and result["written"] == 300
+    sts = await service.refresher.credentials("dev", "sts")
+    doc = load_json(config_path)
+    assert {p["name"] for p in doc["profiles"]} == names
+    assert P.get_profile(doc, "other")["cli_counter"] == 300
+    ours = P.get_profile(doc, "dev")["access_key_id"] == sts.access_key_id
+    assert ours
+    await service.aclose()

@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -275,23 +276,27 @@ async def test_emulator_accepts_rpc_v1_signatures_and_refuses_replays(emulator: 
     await service.aclose()
 
 
-async def test_emulator_checks_the_sdks_v1_signing_too(emulator: Emulator, config_path: Path) -> None:
-    """The SDK's older RPC signing (``signature_algorithm='v2'``) is verified like the ACS3 one."""
-    service = await signed_in(emulator, config_path)
-    sts = stored_sts(config_path)
+async def sdk_caller_identity(sts: StsCredentials, url: str, **config: str) -> Any:
+    """``GetCallerIdentity`` through the official STS SDK (its own signing), against ``url``."""
     from alibabacloud_sts20150401.client import Client
     from alibabacloud_tea_openapi.utils_models import Config
 
-    _, endpoint = sts_host(emulator.url)
-    config = Config(
+    _, endpoint = sts_host(url)
+    sdk_config = Config(
         access_key_id=sts.access_key_id,
         access_key_secret=sts.access_key_secret,
         security_token=sts.security_token,
         endpoint=endpoint,
         protocol="HTTP",
-        signature_algorithm="v2",
+        **config,
     )
-    response = await Client(config).get_caller_identity_async()
+    return await Client(sdk_config).get_caller_identity_async()
+
+
+async def test_emulator_checks_the_sdks_v1_signing_too(emulator: Emulator, config_path: Path) -> None:
+    """The SDK's older RPC signing (``signature_algorithm='v2'``) is verified like the ACS3 one."""
+    service = await signed_in(emulator, config_path)
+    response = await sdk_caller_identity(stored_sts(config_path), emulator.url, signature_algorithm="v2")
     assert response.body.identity_type == "RAMUser"
     assert emulator.stats["caller_identity"] == 1
     await service.aclose()
@@ -321,18 +326,7 @@ async def test_the_official_sdks_acs3_request_is_accepted_too(emulator: Emulator
     """The emulator checks the SDK's own V3 signing like ours: the two agree on what the service wants."""
     service = await signed_in(emulator, config_path)
     sts = stored_sts(config_path)
-    from alibabacloud_sts20150401.client import Client
-    from alibabacloud_tea_openapi.utils_models import Config
-
-    _, endpoint = sts_host(emulator.url)
-    config = Config(
-        access_key_id=sts.access_key_id,
-        access_key_secret=sts.access_key_secret,
-        security_token=sts.security_token,
-        endpoint=endpoint,
-        protocol="HTTP",
-    )
-    response = await Client(config).get_caller_identity_async()
+    response = await sdk_caller_identity(sts, emulator.url)
     assert response.body.arn == (await CallerIdentityClient().get(sts, emulator.url)).arn
     assert emulator.stats["caller_identity"] == 2
     await service.aclose()

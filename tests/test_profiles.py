@@ -79,13 +79,13 @@ def test_list_summaries_of_every_mode(cli_config: Path) -> None:
     ],
 )
 def test_profile_state(overrides: dict, dead: bool, state: str) -> None:
-    assert P.profile_state(oauth_profile(**overrides), NOW, dead) == state
+    assert P.profile_state_and_reason(oauth_profile(**overrides), NOW, dead)[0] == state
 
 
 def test_absent_refresh_expiry_means_alive() -> None:
     profile = oauth_profile(sts_expiration=NOW - 1, oauth_access_token_expire=NOW - 1)
     del profile["oauth_refresh_token_expire"]
-    assert P.profile_state(profile, NOW) == "refreshable"
+    assert P.profile_state_and_reason(profile, NOW) == ("refreshable", None)
 
 
 def test_selection_order(cli_config: Path) -> None:

@@ -15,12 +15,12 @@ from sidecar.credentials.refresher import CredentialEvent, Margins
 from emulator import Emulator
 from sidecar.errors import InvalidParams, NetworkError, SignInRequired
 from sidecar.oauth.client import OAuthClient
-from sidecar.oauth.sites import Endpoints
+from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 from sidecar.wire import to_json
 
 from .conftest import by_name, load_json
-from .flows import age, make_service, signed_in
+from .flows import age, edit_profile, make_service, signed_in
 
 
 async def test_fresh_sts_needs_no_upstream_call(emulator: Emulator, config_path: Path) -> None:
@@ -134,7 +134,7 @@ async def test_token_rotated_by_an_unlocked_writer_is_followed(emulator: Emulato
     service.store.read = real_read  # type: ignore[method-assign]
     assert sts.expires_at > time.time()
     assert emulator.stats["invalid_grant"] == 1  # our attempt with the spent token
-    assert P.profile_state(P.get_profile(load_json(config_path), "dev"), time.time()) == "valid"
+    assert P.profile_state_and_reason(P.get_profile(load_json(config_path), "dev"), time.time()) == ("valid", None)
     await service.aclose()
 
 
@@ -363,9 +363,7 @@ async def test_a_profile_without_a_refresh_token_is_usable_while_its_access_toke
 ) -> None:
     """As Go's omitempty writes it: no ``oauth_refresh_token`` field at all."""
     service = await signed_in(emulator, config_path)
-    doc = load_json(config_path)
-    del P.get_profile(doc, "dev")["oauth_refresh_token"]
-    config_path.write_text(json.dumps(doc))
+    edit_profile(config_path, oauth_refresh_token=None)
     age(config_path, sts=-1, access=3000)
     service.refresher.invalidate()
     assert to_json(await service.profile_entry("dev"))["hasRefreshToken"] is False
@@ -379,9 +377,7 @@ async def test_unknown_site_is_an_error_naming_the_profile_and_calls_nothing(emu
     from sidecar.errors import UnknownSite
 
     service = await signed_in(emulator, config_path)
-    doc = load_json(config_path)
-    P.get_profile(doc, "dev")["oauth_site_type"] = "MARS"
-    config_path.write_text(json.dumps(doc))
+    edit_profile(config_path, oauth_site_type="MARS")
     age(config_path, sts=-1, access=-1)
     before = emulator.stats["requests"]
     with pytest.raises(UnknownSite) as info:
@@ -394,59 +390,6 @@ async def test_unknown_site_is_an_error_naming_the_profile_and_calls_nothing(emu
     with pytest.raises(UnknownSite):
         service.settings.endpoints.site("mars")
     await service.aclose()
-
-
-def test_the_exchange_answer_is_read_in_either_spelling_and_sent_with_the_clients_headers() -> None:
-    import httpx
-
-    from sidecar.oauth.client import OAuthClient
-
-    seen: list[httpx.Request] = []
-    answers = iter(
-        [
-            {"AccessKeyId": "STS.P", "AccessKeySecret": "s", "SecurityToken": "t", "Expiration": "2030-01-01T00:00:00Z"},
-            {"accessKeyId": "STS.C", "accessKeySecret": "s", "securityToken": "t", "expiration": "2030-01-01T00:00:00Z"},
-            {"ACCESSKEYID": "STS.U", "accesskeysecret": "s", "SECURITYTOKEN": "t", "EXPIRATION": "2030-01-01T00:00:00Z"},
-        ]
-    )
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json=next(answers))
-
-    async def run() -> list[str]:
-        client = OAuthClient(transport=httpx.MockTransport(handler))
-        site = Endpoints().site("CN")
-        try:
-            return [(await client.exchange_sts(site, "access")).access_key_id for _ in range(3)]
-        finally:
-            await client.aclose()
-
-    assert asyncio.run(run()) == ["STS.P", "STS.C", "STS.U"]
-    request = seen[0]
-    assert request.headers["content-type"] == "application/json"
-    assert request.content == b""
-    assert request.headers["user-agent"].startswith("aliyun-sidecar/")
-    assert request.headers["authorization"] == "Bearer access"
-
-
-def test_the_code_grant_may_come_without_a_refresh_token() -> None:
-    import httpx
-
-    from sidecar.oauth.client import OAuthClient
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"access_token": "a", "expires_in": 3600, "token_type": "Bearer"})
-
-    async def run() -> object:
-        client = OAuthClient(transport=httpx.MockTransport(handler))
-        try:
-            return await client.exchange_code(Endpoints().site("CN"), "code", "http://127.0.0.1:12345/cli/callback", "v" * 43)
-        finally:
-            await client.aclose()
-
-    tokens = asyncio.run(run())
-    assert tokens.refresh_token == "" and tokens.access_token == "a"  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------ locks and rotated tokens (issue 14)
@@ -553,21 +496,16 @@ async def test_a_successful_renewal_leaves_no_recovery_record(emulator: Emulator
     await service.aclose()
 
 
-async def test_a_sign_in_again_without_a_site_refuses_an_unknown_one(emulator: Emulator, config_path: Path) -> None:
-    from sidecar.errors import UnknownSite
+async def test_a_renewal_removes_the_temp_record_a_killed_writer_left(emulator: Emulator, config_path: Path) -> None:
+    """A writer killed between its temp record and the rename leaves tokens in a temp file: the
+    profile's next renewal (under the same refresh lock) removes it."""
+    from sidecar.config.files import temp_prefix
 
     service = await signed_in(emulator, config_path)
-    doc = load_json(config_path)
-    P.get_profile(doc, "dev")["oauth_site_type"] = "MARS"
-    config_path.write_text(json.dumps(doc))
-    started: list[str] = []
-
-    async def browser(url: str, _redirect: str) -> None:
-        started.append(url)
-
-    with pytest.raises(UnknownSite):
-        await service.sign_in("dev", None, None, None, browser)
-    assert started == []  # no site was opened
-    await signed_in(emulator, config_path, service=service)  # an explicit site (CN) fixes it
-    assert P.get_profile(load_json(config_path), "dev")["oauth_site_type"] == "CN"
+    record = service.refresher.recovery.path_for("dev")
+    leftover = record.with_name(f"{temp_prefix(record)}killed.tmp")
+    leftover.write_text("{}")
+    await service.refresher.credentials("dev", force="accessToken")
+    assert not leftover.exists()
+    assert list(config_path.parent.glob(f"{temp_prefix(record)}*")) == []
     await service.aclose()

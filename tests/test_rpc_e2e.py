@@ -17,7 +17,7 @@ from sidecar.config import profiles as P
 from emulator import Emulator
 
 from .conftest import FIXTURES, by_name, free_port_range, load_json
-from .flows import VARIANT_DEFAULTS, VARIANTS, has_refresh_token
+from .flows import VARIANT_DEFAULTS, VARIANTS, age, edit_profile, has_refresh_token
 from .rpc_harness import Sidecar, follow_in_browser
 
 SECRET_FIELDS = ("oauth_access_token", "oauth_refresh_token", "access_key_secret", "sts_token")
@@ -362,11 +362,7 @@ async def test_expired_layers_renew_on_demand(sidecar: Sidecar, config_path: Pat
     await sign_in(sidecar)
     if not has_refresh_token(variant):
         return  # nothing to renew the access token with: covered by test_forced_refresh_of_each_layer
-    doc = load_json(config_path)
-    profile = P.get_profile(doc, "dev")
-    profile["sts_expiration"] = int(time.time()) - 10
-    profile["oauth_access_token_expire"] = int(time.time()) - 10
-    config_path.write_text(json.dumps(doc))
+    age(config_path, sts=-10, access=-10)
     refreshes = emu.stats["refreshes"]
     creds = await sidecar.request("aliyun/getCredentials", {"profile": "dev"})
     assert creds["expiresAt"] > time.time() + 3000
@@ -422,9 +418,7 @@ async def test_refresh_of_a_non_oauth_profile(sidecar: Sidecar, config_path: Pat
 
 async def test_concurrent_credentials_share_one_exchange(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
     await sign_in(sidecar)
-    doc = load_json(config_path)
-    P.get_profile(doc, "dev")["sts_expiration"] = int(time.time()) - 1
-    config_path.write_text(json.dumps(doc))
+    age(config_path, sts=-1)
     await asyncio.sleep(0.6)  # let the watcher see the edit
     exchanges = emu.stats["exchanges"]
     results = await asyncio.gather(*(sidecar.request("aliyun/getCredentials", {}) for _ in range(50)))
@@ -590,6 +584,10 @@ async def test_not_authorized_page_without_redirect_ends_in_a_timeout(
     finally:
         emu.configure(not_authorized=False, not_authorized_page=False)
     assert info.value.data["kind"] == "signInTimeout"
+    assert info.value.data["mayBeNotAuthorized"] is True
+    message = str(info.value.message)
+    # The administrator's two steps: install the official-cli application, then assign the user to it.
+    assert "(1) install the official-cli application" in message and "(2) assign you to it" in message
     assert pages and "The call is not authorized" in pages[0]  # the browser stayed on the error page
     assert not config_path.exists() or "dev" not in [p["name"] for p in load_json(config_path)["profiles"]]
     assert await side.stop() == 0
@@ -606,9 +604,7 @@ async def test_refused_client_and_unknown_site_over_rpc(sidecar: Sidecar, config
         await sidecar.request("aliyun/refresh", {"force": "accessToken"})
     assert info.value.data["kind"] == "clientNotAuthorized"
     assert emu.stats["requests"]["token"] == calls  # permanent: not retried
-    doc = load_json(config_path)
-    P.get_profile(doc, "dev")["oauth_site_type"] = "EU"
-    config_path.write_text(json.dumps(doc))
+    edit_profile(config_path, oauth_site_type="EU")
     with pytest.raises(JsonRpcException) as info:
         await sidecar.request("aliyun/refresh", {"force": "sts"})
     assert info.value.data == {"kind": "unknownSite", "profile": "dev", "site": "EU", "valid": ["CN", "INTL"]}

@@ -28,9 +28,9 @@ from sidecar.tokens import fingerprint
 
 from .conftest import free_port_range, load_json
 from .rpc_harness import Sidecar, follow_in_browser
-from .test_credentials_serving import emu  # noqa: F401 - the module's emulator fixture
+from .test_endpoint import emu  # noqa: F401 - the module's emulator fixture
 from .flows import age, profile_of, signed_in
-from .test_credentials_serving import REPO, assert_no_secrets, closed_port, emulator_calls, secret_values, source_of
+from .test_endpoint import REPO, assert_no_secrets, closed_port, emulator_calls, secret_values, source_of
 
 SDK_CHILD = r"""
 import json, os, sys
@@ -75,9 +75,10 @@ def sdk_env(home: Path, emu: Emulator | None = None, **extra: str) -> dict[str, 
     return env
 
 
-async def run_sdk(env: dict[str, str]) -> dict[str, Any]:
+async def run_sdk(env: dict[str, str], child: str | None = None) -> dict[str, Any]:
+    """Run the SDK's default chain in a child process (``child``: another script, default ``SDK_CHILD``)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SDK_CHILD, env=env, cwd=str(env["HOME"]),
+        sys.executable, "-c", child or SDK_CHILD, env=env, cwd=str(env["HOME"]),
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 60)
@@ -280,16 +281,6 @@ SDK_OAUTH_CHILD = (
 ) + SDK_CHILD
 
 
-async def run_sdk_oauth(env: dict[str, str]) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SDK_OAUTH_CHILD, env=env, cwd=str(env["HOME"]),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, _err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, "the SDK child crashed"
-    return json.loads(out.decode().strip().splitlines()[-1])
-
-
 @pytest.mark.parametrize(("spelling", "sdk_reads_it"), [("pascal", True), ("camel", False)])
 async def test_the_sdk_refreshing_itself_does_not_sign_the_user_out(
     home_config: Path, isolated_home: Path, spelling: str, sdk_reads_it: bool
@@ -306,7 +297,7 @@ async def test_the_sdk_refreshing_itself_does_not_sign_the_user_out(
         spent = profile_of(home_config)["oauth_refresh_token"]
         age(home_config, sts=-60, access=600)  # the SDK's own rule: renew at 1200 s or less
         env = sdk_env(isolated_home, EMULATOR_OAUTH_BASE=emu.url)
-        result = await run_sdk_oauth(env)
+        result = await run_sdk(env, SDK_OAUTH_CHILD)
         assert emu.stats["refreshes"] == 1  # the SDK spent the refresh token
         if not sdk_reads_it:
             assert not result["ok"]

@@ -1,4 +1,4 @@
-"""Sites as data (``sidecar/oauth/sites.py``): one table from which the CLI's choices, profile
+"""Sites as data (``sidecar/sites.py``): one table from which the CLI's choices, profile
 validation, the endpoint overrides and ``initialize``'s site list all derive, so that a new site is
 one table entry; and the emulator's registry of client ids agrees with it."""
 
@@ -14,7 +14,7 @@ from sidecar import __version__, wire
 from sidecar.__main__ import _parser
 from sidecar.config import profiles as P
 from sidecar.errors import InvalidParams
-from sidecar.oauth import sites
+from sidecar import sites
 from sidecar.rpc.options import options_from
 from sidecar.service import Settings
 

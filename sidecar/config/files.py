@@ -18,11 +18,8 @@ from pathlib import Path
 
 from ..errors import ConfigInsecure, ConfigUnavailable
 from ..platform import osfs
+from ..timing import REPLACE_RETRY_SECONDS
 from .locks import dangling_link_error
-
-#: How long a replace is retried while another process has the target open (Windows only: the CLI
-#: or an editor reading it, an SDK's in-place write, an antivirus scan).
-REPLACE_RETRY_SECONDS = 2.0
 
 
 def temp_prefix(target: Path) -> str:
@@ -57,12 +54,24 @@ def replace_retrying(src: str, dst: Path, still_current: Callable[[], bool] | No
         delay = min(delay * 2, 0.1)
 
 
-def atomic_write(target: Path, data: bytes, *, still_current: Callable[[], bool] | None = None) -> bool:
+def atomic_write(
+    target: Path,
+    data: bytes,
+    *,
+    still_current: Callable[[], bool] | None = None,
+    visible_first: bool = False,
+) -> bool:
     """Replace ``target`` (a real path, see ``resolve_target``) by a new 0600 file holding ``data``.
 
     ``still_current`` runs after the slow part (write + fsync), right before the rename: if it says
     False, nothing is written and the result is False. ``OSError`` propagates (the caller words it);
     the temp file never outlives a failure.
+
+    ``visible_first`` renames before the fsync instead of after it: a process killed once the rename
+    is done loses nothing (the kernel holds the data), at the price that a power cut inside the call
+    may leave a torn file. Only for a file whose reader drops a torn one and for which every
+    millisecond before the rename counts (the recovery record of a rotated refresh token); never for
+    the config file. Either way the data is durable when this returns.
     """
     folder = target.parent
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=temp_prefix(target), suffix=".tmp")
@@ -73,7 +82,8 @@ def atomic_write(target: Path, data: bytes, *, still_current: Callable[[], bool]
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            osfs.fsync(fd)
+            if not visible_first:
+                osfs.fsync(fd)
         finally:
             os.close(fd)
         if (still_current is not None and not still_current()) or not replace_retrying(tmp_name, target, still_current):
@@ -83,6 +93,12 @@ def atomic_write(target: Path, data: bytes, *, still_current: Callable[[], bool]
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
+    if visible_first:
+        fd = os.open(target, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))  # write access: Windows' flush needs it
+        try:
+            osfs.fsync(fd)
+        finally:
+            os.close(fd)
     osfs.fsync_folder(folder)
     return True
 
@@ -118,16 +134,17 @@ def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
-def write_private_file(path: Path, data: bytes) -> None:
+def write_private_file(path: Path, data: bytes, *, visible_first: bool = False) -> None:
     """Write a small private file (0600) atomically and durably next to the config file.
 
-    For the refresher's recovery record: when this returns, ``data`` survives a crash or power cut.
-    The folder must exist (it is the config folder); a dangling symlink at ``path`` is refused.
-    Raises ``ConfigUnavailable`` (disk full, permissions) or ``ConfigInsecure`` (unsafe folder)."""
+    For the refresher's recovery record: when this returns, ``data`` survives a crash or power cut
+    (``visible_first``: see ``atomic_write``). The folder must exist (it is the config folder); a
+    dangling symlink at ``path`` is refused. Raises ``ConfigUnavailable`` (disk full, permissions) or
+    ``ConfigInsecure`` (unsafe folder)."""
     target = resolve_target(path)
     check_private(target.parent)
     try:
-        atomic_write(target, data)
+        atomic_write(target, data, visible_first=visible_first)
     except OSError as exc:
         raise ConfigUnavailable(f"Cannot save {path}: {describe_os_error(exc)}.", path=str(path)) from None
 

@@ -1,9 +1,9 @@
 """Cross-process locks that work on every OS: a lock file of our own, and the config file itself.
 
 Why not the ``filelock`` library: its lock opens the file with ``O_TRUNC`` and, on Windows, deletes
-it on release. That is harmless for a lock file but would empty ``config.json``, which issue 13 asks
-us to lock too (the Go and Python SDKs lock the file itself); it also creates the target of a
-dangling symlink. The part that really differs per OS (``flock`` vs ``msvcrt.locking``) is two
+it on release. That is harmless for a lock file but would empty ``config.json``, which we lock too
+(as the Go and Python SDKs do, so that their writes and ours exclude each other); it also creates
+the target of a dangling symlink. The part that really differs per OS (``flock`` vs ``msvcrt.locking``) is two
 calls in ``sidecar.platform``; what is left here is opening the file safely and polling a
 non-blocking attempt, so a waiter blocks neither the event loop nor a thread.
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidParams, ProfileNotFound
-from ..oauth.sites import site_names
+from ..sites import site_names
 from ..tokens import OAuthTokens, StsCredentials
 from .store import DEFAULT_PROFILE_NAME, ConfigDoc
 
@@ -174,7 +174,8 @@ def site_known(profile: Mapping[str, Any]) -> bool:
 
 
 def profile_state_and_reason(profile: Mapping[str, Any], now: float, dead: Dead = None) -> tuple[str, str | None]:
-    """The state and, for ``signInRequired``, why (see the ``REASON_*`` values).
+    """The state (``valid`` | ``refreshable`` | ``signInRequired`` | ``notOAuth``) and, for
+    ``signInRequired``, why (see the ``REASON_*`` values).
 
     ``dead`` is what the refresher learned from the service (a refused refresh token, a refused
     client): the file cannot say that a refresh token with a future expiry was revoked elsewhere.
@@ -201,11 +202,6 @@ def profile_state_and_reason(profile: Mapping[str, Any], now: float, dead: Dead 
     return "refreshable", None
 
 
-def profile_state(profile: Mapping[str, Any], now: float, dead: Dead = None) -> str:
-    """``valid`` | ``refreshable`` | ``signInRequired`` | ``notOAuth``."""
-    return profile_state_and_reason(profile, now, dead)[0]
-
-
 @dataclass(frozen=True)
 class ProfileSummary:
     """What a client may know about a profile: never a secret (``wire.to_json`` writes it, each field
@@ -222,7 +218,7 @@ class ProfileSummary:
     access_token_expires_at: int | None
     refresh_token_expires_at: int | None
     has_refresh_token: bool = False
-    #: Optional in the contract: ``wire.to_json`` leaves them out when None (``wire.OMIT_WHEN_NONE``).
+    #: Optional in the contract: ``wire.to_json`` leaves them out when None.
     state_reason: str | None = field(default=None, metadata={"omitWhenNone": True})
     source_profile: str | None = field(default=None, metadata={"omitWhenNone": True})
 

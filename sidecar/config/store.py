@@ -41,7 +41,8 @@ from typing import Any, TypeVar
 
 from ..errors import ConfigCorrupt, ConfigUnavailable
 from ..platform import osfs
-from .files import atomic_write, check_private, describe_os_error, resolve_target, temp_prefix
+from ..timing import CONFIG_LOCK_TIMEOUT, CONFIG_SETTLE_POLL, CONFIG_SETTLE_TIME
+from .files import atomic_write, check_private, describe_os_error, glob_escape, resolve_target, temp_prefix
 from .locks import FileLock, dangling_link_error, lock_in_place
 
 T = TypeVar("T")
@@ -173,8 +174,8 @@ class ConfigStore:
         self,
         path: Path | str | None = None,
         *,
-        lock_timeout: float = 60.0,
-        settle_time: float = 0.5,
+        lock_timeout: float = CONFIG_LOCK_TIMEOUT,
+        settle_time: float = CONFIG_SETTLE_TIME,
     ) -> None:
         self.path = Path(path) if path is not None else default_config_path()
         self.lock_path = self.path.with_name(f".{self.path.name}.lock")
@@ -223,7 +224,7 @@ class ConfigStore:
                 # Possibly an in-place writer caught between truncate and write: give it a moment.
                 if time.monotonic() >= deadline:
                     raise
-                time.sleep(0.02)
+                time.sleep(CONFIG_SETTLE_POLL)
 
     def _settle_if_empty(self) -> None:
         """Before writing over an empty file, give it the moment an unparseable file gets: it may be
@@ -239,7 +240,7 @@ class ConfigStore:
                     return
             except OSError:
                 return  # missing or unreadable: read() reports it
-            time.sleep(0.02)
+            time.sleep(CONFIG_SETTLE_POLL)
 
     async def aread(self) -> ConfigDoc:
         return await asyncio.to_thread(self.read)
@@ -274,8 +275,14 @@ class ConfigStore:
     def sidecar_file(self, tag: str, profile: str) -> Path:
         """A path for a small file of ours about ``profile`` next to the config (e.g. the refresher's
         recovery record, ``tag="recovery"``), for ``files.write_private_file``."""
-        digest = _profile_digest(profile)
-        return self.path.with_name(f".{self.path.name}.sidecar-{tag}-{digest}.json")
+        return self.path.with_name(f".{self.path.name}.sidecar-{tag}-{_profile_digest(profile)}.json")
+
+    def sidecar_files(self, tag: str) -> list[Path]:
+        """Every ``sidecar_file(tag, ...)`` that exists now, whatever its profile (for start-up)."""
+        try:
+            return sorted(self.path.parent.glob(f".{glob_escape(self.path.name)}.sidecar-{tag}-*.json"))
+        except OSError:
+            return []
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[LockedConfig]:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from ..asyncutil import cancel_and_wait
 from ..errors import ConfigInsecure, SidecarError
+from ..timing import WATCH_INTERVAL
 from .store import ConfigDoc, ConfigStore, FileStamp
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ OnChange = Callable[[ConfigDoc | None, SidecarError | None], Awaitable[None]]
 
 
 class ConfigWatcher:
-    def __init__(self, store: ConfigStore, on_change: OnChange, interval: float = 0.5) -> None:
+    def __init__(self, store: ConfigStore, on_change: OnChange, interval: float = WATCH_INTERVAL) -> None:
         self.store = store
         self.on_change = on_change
         self.interval = interval

@@ -35,7 +35,6 @@ from typing import Any, Self
 
 from ..errors import SidecarError
 from ..loopback import (
-    HEAD_TIMEOUT,
     LOOPBACK_HOST,
     Headers,
     LoopbackServer,
@@ -44,15 +43,12 @@ from ..loopback import (
     host_names_this_server,
 )
 from ..oauth.client import format_rfc3339
-from ..timing import ENDPOINT_MIN_STS_LIFETIME
+from ..timing import ENDPOINT_MIN_STS_LIFETIME, LOOPBACK_HEAD_TIMEOUT
 from ..tokens import StsCredentials
 from ..wire import uri_payload
 from .refresher import Margins, Refresher
 
 log = logging.getLogger(__name__)
-
-#: Hand out nothing with less than the Python SDK's 15 minutes of staleness plus a minute left.
-MIN_STS_LIFETIME = ENDPOINT_MIN_STS_LIFETIME
 
 #: What a terminal needs: our URL, and the two providers that come before it in the Python SDK's
 #: default chain switched off (the config file would win; so would an ECS instance's RAM role).
@@ -133,10 +129,10 @@ def error_response(exc: BaseException) -> Response:
 def refresher_source(select: ProfileSelector, refresher: Refresher, margins: Margins) -> CredentialsSource:
     """Credentials of the selected (or named) profile, renewed through ``refresher`` when needed.
 
-    The STS margin is raised to :data:`MIN_STS_LIFETIME` so that an SDK can cache what it gets
-    instead of coming back on every call.
+    The STS margin is raised to ``timing.ENDPOINT_MIN_STS_LIFETIME`` so that an SDK can cache what it
+    gets instead of coming back on every call.
     """
-    served = Margins(sts=max(margins.sts, MIN_STS_LIFETIME), access_token=margins.access_token)
+    served = Margins(sts=max(margins.sts, ENDPOINT_MIN_STS_LIFETIME), access_token=margins.access_token)
 
     async def fetch(profile: str | None) -> tuple[str, StsCredentials]:
         name = await select(profile)
@@ -152,7 +148,7 @@ class CredentialsEndpoint:
     own is the route: browser headers, ``Host``, then the path secret, then the method.
     """
 
-    def __init__(self, source: CredentialsSource, *, secret: str, read_timeout: float) -> None:
+    def __init__(self, source: CredentialsSource, *, secret: str, head_timeout: float) -> None:
         """Internal: use :meth:`start`, which also binds and listens."""
         self._source = source
         # Compared as digests: equal length whatever was sent, so the comparison leaks nothing.
@@ -163,7 +159,7 @@ class CredentialsEndpoint:
             label="credentials endpoint",
             base_headers=_HEADERS,
             error_response=_HEAD_ERRORS.__getitem__,
-            head_timeout=read_timeout,
+            head_timeout=head_timeout,
         )
         self._closing = False
 
@@ -176,14 +172,14 @@ class CredentialsEndpoint:
         source: CredentialsSource,
         *,
         port: int = 0,
-        read_timeout: float = HEAD_TIMEOUT,
+        head_timeout: float = LOOPBACK_HEAD_TIMEOUT,
     ) -> CredentialsEndpoint:
         """Listen on 127.0.0.1 (only) on ``port`` (0: the system picks a free one).
 
         ``source`` is all the endpoint knows of the sidecar (see :func:`refresher_source`);
-        ``read_timeout`` is each connection's deadline for its request head.
+        ``head_timeout`` is each connection's deadline for its request head.
         """
-        endpoint = cls(source, secret=secrets.token_urlsafe(32), read_timeout=read_timeout)
+        endpoint = cls(source, secret=secrets.token_urlsafe(32), head_timeout=head_timeout)
         await endpoint._http.listen([port])
         log.info("credentials endpoint listening on %s:%d", LOOPBACK_HOST, endpoint.port)
         return endpoint

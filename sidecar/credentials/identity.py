@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from . import acs3
 from ..errors import InvalidParams, NetworkError, UpstreamError
+from ..timing import HTTP_CONNECT_TIMEOUT, HTTP_TIMEOUT
 from ..tokens import StsCredentials
 
 #: The STS API version and action (what ``alibabacloud-sts20150401`` calls).
@@ -79,7 +80,7 @@ Lookup = Callable[[StsCredentials, str], Awaitable[Identity]]
 class CallerIdentityClient:
     """Calls ``GetCallerIdentity`` with given STS credentials; no state besides the settings."""
 
-    def __init__(self, *, timeout: float = 15.0) -> None:
+    def __init__(self, *, timeout: float = HTTP_TIMEOUT) -> None:
         self.timeout = timeout
 
     async def get(self, sts: StsCredentials, sts_endpoint: str) -> Identity:
@@ -96,7 +97,7 @@ class CallerIdentityClient:
         headers["Accept"] = "application/json"
         headers["User-Agent"] = USER_AGENT
         # One client per lookup: lookups are rare (once per STS credential, see IdentityCache).
-        timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
+        timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, HTTP_CONNECT_TIMEOUT))
         try:
             async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
                 response = await http.post(url, headers=headers, content=b"")
@@ -188,12 +189,6 @@ class IdentityCache:
     def peek(self, profile: str, access_key_id: str) -> Identity | None:
         entry = self._known.get(profile)
         return entry[1] if entry is not None and entry[0] == access_key_id else None
-
-    def forget(self, profile: str | None = None) -> None:
-        if profile is None:
-            self._known.clear()
-        else:
-            self._known.pop(profile, None)
 
     async def get(self, profile: str, sts: StsCredentials, sts_endpoint: str) -> Identity:
         known = self.peek(profile, sts.access_key_id)

@@ -10,31 +10,30 @@ merged, but only into a file that still holds the token the record replaced (com
 fingerprint): a file that moved on (a new sign-in, another program's rotation) makes the record
 obsolete, and it is dropped.
 
-Written by hand because it is ten lines of ``os`` calls; the config store's atomic write is for the
-shared file (locks, version checks), which is exactly what this record must not wait for.
+The record is written by ``config.files.write_private_file`` (the same temp-file, fsync, rename and
+folder fsync as the config file, with its ownership checks), at ``ConfigStore.sidecar_file``, and
+never under the config file's lock: the whole point is not to wait for the shared file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
-import os
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config.files import read_private_file, remove_leftover_temp_files, remove_private_file, write_private_file
+from ..config.store import ConfigStore
+from ..errors import SidecarError
 from ..tokens import OAuthTokens
 
 log = logging.getLogger(__name__)
 
-RECORD_INFIX = ".sidecar-recovery-"
-#: A temp record this old belongs to no live writer (a record is written in well under a second).
-STALE_TEMP_SECONDS = 60
+#: The ``ConfigStore.sidecar_file`` tag of a recovery record.
+TAG = "recovery"
 
 
 @dataclass(frozen=True)
@@ -71,89 +70,68 @@ class Recovery:
 
 
 class RecoveryRecords:
-    """The records beside one config file; every method is safe to call from the event loop."""
+    """The records beside one config file; every method is safe to call from the event loop.
 
-    def __init__(self, config_path: Path, *, enabled: bool = True) -> None:
-        target = Path(os.path.realpath(config_path))
-        self.folder = target.parent
-        self.prefix = f".{target.name}{RECORD_INFIX}"
+    A profile's record is written and removed only under that profile's ``refresh_lock`` (the
+    refresher's renewals and ``save_pending``), which is what makes removing a killed writer's
+    leftover temp file safe."""
+
+    def __init__(self, store: ConfigStore, *, enabled: bool = True) -> None:
+        self.store = store
         #: Off only to measure what the record buys (the benchmark's "before").
         self.enabled = enabled
 
     def path_for(self, profile: str) -> Path:
-        digest = hashlib.sha256(profile.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        return self.folder / f"{self.prefix}{digest}"
+        return self.store.sidecar_file(TAG, profile)
 
     # ----------------------------------------------------------------- writing
 
     def save(self, record: Recovery) -> bool:
-        """Write the record durably (temp file, rename, fsync of the file and the folder). False when
-        it could not be written: the caller still holds the tokens in memory and goes on."""
+        """Write the record durably. False when it could not be written: the caller still holds
+        the tokens in memory and goes on."""
         if not self.enabled:
             return False
-        data = json.dumps(record.to_json()).encode("utf-8")
+        path = self.path_for(record.profile)
         try:
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=self.prefix, suffix=".tmp")
-        except OSError as exc:
-            log.warning("profile %s: cannot write a recovery record (%s)", record.profile, exc.strerror)
+            # A temp record of a writer killed before its rename holds tokens: it goes now.
+            remove_leftover_temp_files(path)
+            # Renamed before the fsync: from the rename on, a killed process loses nothing; a record
+            # torn by a power cut inside this call is unreadable and dropped.
+            write_private_file(path, json.dumps(record.to_json()).encode("utf-8"), visible_first=True)
+        except SidecarError as exc:
+            log.warning("profile %s: cannot write a recovery record (%s)", record.profile, exc.message)
             return False
-        try:
-            try:
-                os.fchmod(fd, 0o600)
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                # Renamed first, then fsynced: once the name exists a killed process loses nothing
-                # (the kernel holds the data), and the fsyncs that follow (still before the main
-                # write) cover a power loss; a record torn by one is unreadable and is dropped.
-                os.replace(tmp, self.path_for(record.profile))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            log.warning("profile %s: cannot write a recovery record (%s)", record.profile, exc.strerror)
-            return False
-        self._sync_folder()
         return True
 
     async def asave(self, record: Recovery) -> bool:
         return await asyncio.to_thread(self.save, record)
 
     def remove(self, profile: str) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(self.path_for(profile))
+        with contextlib.suppress(SidecarError):
+            remove_private_file(self.path_for(profile))
 
     async def aremove(self, profile: str) -> None:
         await asyncio.to_thread(self.remove, profile)
 
-    def _sync_folder(self) -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
     # ----------------------------------------------------------------- reading
 
-    def load(self, profile: str) -> Recovery | None:
-        """The record of ``profile``; an unreadable one is removed (it can only be a torn temp write
-        of ours, which never reaches the final name, or garbage)."""
-        path = self.path_for(profile)
+    def _read(self, path: Path) -> Recovery | None:
         try:
-            raw = path.read_bytes()
-        except OSError:
+            raw = read_private_file(path)
+        except SidecarError:
             return None
+        return Recovery.from_json(json.loads(raw)) if raw is not None else None
+
+    def load(self, profile: str) -> Recovery | None:
+        """The record of ``profile``; an unreadable one is removed (it can only be a torn write or
+        garbage: ours reach their name only complete)."""
         try:
-            record = Recovery.from_json(json.loads(raw))
+            record = self._read(self.path_for(profile))
         except (ValueError, KeyError, TypeError):
             log.warning("profile %s: dropped an unreadable recovery record", profile)
             self.remove(profile)
             return None
-        return record if record.profile == profile else None
+        return record if record is not None and record.profile == profile else None
 
     async def aload(self, profile: str) -> Recovery | None:
         return await asyncio.to_thread(self.load, profile)
@@ -161,25 +139,12 @@ class RecoveryRecords:
     def all(self) -> list[Recovery]:
         """Every readable record beside the config file (for start-up)."""
         found = []
-        try:
-            paths = list(self.folder.glob(f"{self.prefix}*"))
-        except OSError:
-            return []
-        names = []
-        for path in paths:
-            if not path.name.endswith(".tmp"):
-                names.append(path)
-                continue
-            # A temp record of a writer killed before its rename (it holds tokens): old ones go.
-            with contextlib.suppress(OSError):
-                if time.time() - path.stat().st_mtime > STALE_TEMP_SECONDS:
-                    path.unlink()
-        for path in names:
+        for path in self.store.sidecar_files(TAG):
             try:
-                record = Recovery.from_json(json.loads(path.read_bytes()))
-            except (OSError, ValueError, KeyError, TypeError):
+                record = self._read(path)
+            except (ValueError, KeyError, TypeError):
                 continue
-            if path == self.path_for(record.profile):
+            if record is not None and path == self.path_for(record.profile):
                 found.append(record)
         return found
 

@@ -46,7 +46,7 @@ from ..config.profiles import (
 from ..config.store import ConfigDoc, ConfigStore, FileStamp
 from ..errors import ClientNotAuthorized, InvalidGrant, InvalidParams, SidecarError, SignInRequired, UpstreamError
 from ..oauth.client import OAuthClient
-from ..oauth.sites import Endpoints, Site
+from ..sites import Endpoints, Site
 from ..timing import ACCESS_TOKEN_MARGIN, STS_MARGIN
 from ..tokens import OAuthTokens, StsCredentials, fingerprint
 from .recovery import Recovery, RecoveryRecords
@@ -102,7 +102,7 @@ class Refresher:
         #: profile -> (fingerprint of the spent refresh token, the tokens that replaced it) until the
         #: file holds them: the only copy of the new refresh token (besides the recovery record).
         self._unsaved: dict[str, tuple[str, OAuthTokens]] = {}
-        self.recovery = recovery if recovery is not None else RecoveryRecords(store.path)
+        self.recovery = recovery if recovery is not None else RecoveryRecords(store)
 
     @property
     def client(self) -> OAuthClient:
@@ -395,9 +395,6 @@ class Refresher:
                 log.warning("profile %s: renewed tokens still not saved (%s)", name, exc.kind)
                 pending.append(name)
         return pending
-
-    def has_pending(self) -> bool:
-        return bool(self._unsaved)
 
     def _mark_dead(
         self, name: str, refresh_token: str | None, reason: str, error: ClientNotAuthorized | None = None

@@ -37,7 +37,6 @@ from typing import Literal, Self
 
 from ..errors import Cancelled, InvalidParams, PortsBusy, SignInDenied, SignInTimeout
 from ..loopback import (
-    HEAD_TIMEOUT,
     LOOPBACK_HOST,
     MAX_REQUEST_LINE,
     Headers,
@@ -47,14 +46,12 @@ from ..loopback import (
     host_names_this_server,
     require_loopback_bind,
 )
+from ..sites import DEFAULT_CALLBACK_PORTS
+from ..timing import CALLBACK_LINGER, LOOPBACK_HEAD_TIMEOUT
 
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/cli/callback"
-DEFAULT_PORTS: tuple[int, int] = (12345, 12349)
-#: The longest the result page may take to reach the browser after the answer arrived (the port
-#: itself is released at once).
-DEFAULT_LINGER = 2.0
 
 #: The word :meth:`PendingAuthorization.deliver` answers with; the HTTP layer picks the page by it.
 Outcome = Literal["accepted", "denied", "state_mismatch", "invalid", "already_done"]
@@ -431,7 +428,7 @@ class CallbackServer:
     the answer still gets its page. It closes for good once that page is out (at most ``linger``).
     """
 
-    def __init__(self, pending: PendingAuthorization, *, linger: float, read_timeout: float) -> None:
+    def __init__(self, pending: PendingAuthorization, *, linger: float, head_timeout: float) -> None:
         """Internal: use :meth:`bind`, which also starts listening."""
         self._pending = pending
         self._linger = linger
@@ -440,7 +437,7 @@ class CallbackServer:
             label="callback",
             base_headers=_SECURITY_HEADERS,
             error_response=_ERROR_PAGES.__getitem__,
-            head_timeout=read_timeout,
+            head_timeout=head_timeout,
         )
         self._watcher: asyncio.Task[None] | None = None
         self._closing = False
@@ -450,15 +447,15 @@ class CallbackServer:
     async def bind(
         cls,
         pending: PendingAuthorization,
-        ports: tuple[int, int] = DEFAULT_PORTS,
+        ports: tuple[int, int] = DEFAULT_CALLBACK_PORTS,
         host: str = LOOPBACK_HOST,
         *,
-        linger: float = DEFAULT_LINGER,
-        read_timeout: float = HEAD_TIMEOUT,
+        linger: float = CALLBACK_LINGER,
+        head_timeout: float = LOOPBACK_HEAD_TIMEOUT,
     ) -> CallbackServer:
         """Listen on the first port of ``ports`` (inclusive) that can be bound, on 127.0.0.1 only.
 
-        ``(0, 0)`` lets the system choose (tests). ``read_timeout`` is each connection's deadline for
+        ``(0, 0)`` lets the system choose (tests). ``head_timeout`` is each connection's deadline for
         its request head; ``linger`` bounds how long the result page may take once the port is
         released. Raises :class:`PortsBusy` when none of them can be bound, ``ValueError`` for another
         host or a bad range.
@@ -467,7 +464,7 @@ class CallbackServer:
         if not 0 <= first <= last <= 65535:
             raise ValueError("ports must be an inclusive (first, last) range inside 0..65535")
         require_loopback_bind(host)
-        receiver = cls(pending, linger=linger, read_timeout=read_timeout)
+        receiver = cls(pending, linger=linger, head_timeout=head_timeout)
         try:
             port = await receiver._http.listen(range(first, last + 1), host)
         except OSError:

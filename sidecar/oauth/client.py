@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..errors import ClientNotAuthorized, InvalidGrant, NetworkError, UpstreamError
+from ..sites import Site
 from ..timing import ACCESS_TOKEN_MARGIN, HTTP_CONNECT_TIMEOUT, HTTP_TIMEOUT, SKEW_TOLERANCE
 from ..tokens import OAuthTokens, StsCredentials
-from .sites import Site
 
 if TYPE_CHECKING:
     import httpx

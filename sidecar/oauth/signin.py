@@ -16,15 +16,13 @@ from urllib.parse import urlencode
 
 from ..config.profiles import upsert_oauth_profile
 from ..config.store import ConfigStore
+from ..sites import DEFAULT_CALLBACK_PORTS, Site
+from ..timing import SIGNIN_TIMEOUT
 from .callback import CallbackServer, PendingAuthorization
 from .client import OAuthClient
 from .pkce import challenge_for, new_state, new_verifier
-from .sites import DEFAULT_CALLBACK_PORTS, Site
-from ..timing import SIGNIN_TIMEOUT
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SIGNIN_TIMEOUT = SIGNIN_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ class SignInFlow:
         client: OAuthClient,
         *,
         ports: tuple[int, int] = DEFAULT_CALLBACK_PORTS,
-        timeout: float = DEFAULT_SIGNIN_TIMEOUT,
+        timeout: float = SIGNIN_TIMEOUT,
     ) -> None:
         self.store = store
         self.client = client

@@ -32,8 +32,9 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from ..errors import Cancelled
-from .errors import RpcError, invalid_request, method_not_found, shutting_down, to_rpc_error
-from .framing import PARSE_ERROR, BadFrame, FrameDecoder, answer_id, encode, shape_problem
+from ..timing import STOP_FLUSH_TIMEOUT, STOP_REQUESTS_GRACE, STOP_SERVICE_TIMEOUT
+from .errors import PARSE_ERROR, RpcError, invalid_request, method_not_found, shutting_down, to_rpc_error
+from .framing import BadFrame, FrameDecoder, answer_id, encode, shape_problem
 
 log = logging.getLogger("sidecar.rpc")
 
@@ -93,7 +94,7 @@ class _Output:
     def close(self) -> None:  # pygls' writer interface; the loop below owns the end
         pass
 
-    async def flush(self, timeout: float = 5.0) -> None:
+    async def flush(self, timeout: float = STOP_FLUSH_TIMEOUT) -> None:
         transport = self._transport
         if transport is None:
             return
@@ -275,10 +276,10 @@ class Edge:
         for task in list(self._inflight.values()):
             task.cancel()
         if self._inflight:
-            await asyncio.wait(set(self._inflight.values()), timeout=2)
+            await asyncio.wait(set(self._inflight.values()), timeout=STOP_REQUESTS_GRACE)
         if not self.shut_down:
             try:
-                await asyncio.wait_for(self.hooks.shutdown(), 5)
+                await asyncio.wait_for(self.hooks.shutdown(), STOP_SERVICE_TIMEOUT)
             except Exception as exc:
                 to_rpc_error(exc, "stop")
         await self._out.flush()

@@ -14,6 +14,12 @@ from ..errors import SidecarError
 
 log = logging.getLogger("sidecar.rpc")
 
+#: ``error.code`` of JSON-RPC's (and LSP's) own failures.
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+SERVER_NOT_INITIALIZED = -32002
+
 CODES: dict[str, int] = {
     "invalidParams": -32602,
     "cancelled": -32800,
@@ -112,19 +118,19 @@ def to_rpc_error(exc: BaseException, method: str) -> RpcError:
 
 
 def not_initialized() -> RpcError:
-    return RpcError(-32002, "The sidecar has not been initialized yet.", {"kind": "notInitialized"})
+    return RpcError(SERVER_NOT_INITIALIZED, "The sidecar has not been initialized yet.", {"kind": "notInitialized"})
 
 
 def shutting_down() -> RpcError:
-    return RpcError(-32600, "The sidecar is shutting down and takes no more requests.", {"kind": "shuttingDown"})
+    return RpcError(INVALID_REQUEST, "The sidecar is shutting down and takes no more requests.", {"kind": "shuttingDown"})
 
 
 def method_not_found(method: str) -> RpcError:
-    return RpcError(-32601, f"The sidecar has no method {method[:100]!r}.", {"kind": "methodNotFound"})
+    return RpcError(METHOD_NOT_FOUND, f"The sidecar has no method {method[:100]!r}.", {"kind": "methodNotFound"})
 
 
-def invalid_request(code: int = -32600) -> RpcError:
+def invalid_request(code: int = INVALID_REQUEST) -> RpcError:
     """A message that is not JSON-RPC 2.0 (unparseable, a batch, a method that is not a string...):
     a fixed message, never the parser's or Python's text about it."""
-    text = "The message is not valid JSON." if code == -32700 else "The message is not a valid JSON-RPC 2.0 request."
+    text = "The message is not valid JSON." if code == PARSE_ERROR else "The message is not a valid JSON-RPC 2.0 request."
     return RpcError(code, text, {"kind": "invalidRequest"})

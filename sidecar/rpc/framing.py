@@ -97,11 +97,6 @@ def encode(message: dict[str, Any]) -> bytes:
 
 # --------------------------------------------------------------------------------------- messages
 
-#: ``error.code`` of JSON-RPC's own failures.
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-
-
 def valid_id(value: Any) -> bool:
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from ..credentials.refresher import Margins
 from ..errors import InvalidParams
-from ..oauth.sites import check_ports
 from ..service import Settings
+from ..sites import check_ports
 from .params import as_object, opt_bool, opt_str
 
 LOG_LEVELS = ("error", "warning", "info", "debug")

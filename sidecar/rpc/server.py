@@ -13,6 +13,7 @@ from typing import Any
 from .. import __version__, logs, wire
 from ..app import App
 from ..service import Settings
+from ..timing import SHOW_DOCUMENT_TIMEOUT
 from .adapter import Edge, Hooks, run_stdio
 from .errors import not_initialized
 from .methods import METHODS
@@ -89,7 +90,7 @@ class Sidecar:
             log.info("the client cannot open documents; it was sent aliyun/signInStarted instead")
             return
         try:
-            if not await asyncio.wait_for(edge.show_document(url), timeout=30):
+            if not await asyncio.wait_for(edge.show_document(url), timeout=SHOW_DOCUMENT_TIMEOUT):
                 log.warning("the editor could not open the sign-in page; the user can copy its address instead")
         except Exception as exc:
             log.warning("asking the editor to open the sign-in page failed (%s)", type(exc).__name__)

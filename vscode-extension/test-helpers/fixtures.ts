@@ -4,7 +4,7 @@ import type { ProfileEntry, ProfileList, SiteInfo } from '../src/model/contract'
 
 export const NOW = 1_800_000_000;
 
-/** The sidecar's site table as its initialize result sends it (sidecar/oauth/sites.py). */
+/** The sidecar's site table as its initialize result sends it (sidecar/sites.py). */
 export const SITES: SiteInfo[] = [
   { name: 'CN', label: 'China site (aliyun.com)', signinBase: 'https://signin.aliyun.com', oauthBase: 'https://oauth.aliyun.com' },
   {

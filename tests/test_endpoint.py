@@ -1,5 +1,5 @@
-"""Credentials for every tool: the loopback ``ALIBABA_CLOUD_CREDENTIALS_URI`` endpoint, the
-``python -m sidecar credentials`` command, the keeper, and an unlocked CLI-style writer racing us.
+"""``sidecar/credentials/endpoint.py``: the loopback ``ALIBABA_CLOUD_CREDENTIALS_URI`` endpoint that
+every SDK in a terminal calls (the ``credentials`` command is in ``test_cli.py``).
 
 Secrets never reach the test output: comparisons of secret values are computed into booleans
 before they are asserted (pytest would print both sides), and leak checks report field names only.
@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import socket
-import sys
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator
@@ -22,11 +20,11 @@ from typing import Any
 import pytest
 
 from benchmarks.flood import Flood
-from sidecar.config import profiles as P
-from sidecar.credentials.endpoint import MIN_STS_LIFETIME, CredentialsEndpoint, CredentialsSource, refresher_source
+from sidecar.credentials.endpoint import CredentialsEndpoint, CredentialsSource, refresher_source
 
 from emulator import Emulator
 from sidecar.service import SidecarService
+from sidecar.timing import ENDPOINT_MIN_STS_LIFETIME
 
 from .flows import age, profile_of, signed_in
 from .conftest import load_json
@@ -36,7 +34,7 @@ SECRET_FIELDS = ("oauth_access_token", "oauth_refresh_token", "access_key_secret
 URI_KEYS = {"Code", "AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}
 
 
-# ================================================================== helpers (also used by test_sdk_interop)
+# ================================================================== helpers (also used by test_sdk_interop, test_cli)
 
 
 @pytest.fixture(scope="module")
@@ -269,17 +267,6 @@ async def test_a_flood_of_half_sent_requests_does_not_starve_the_endpoint(served
             assert status == 200 and json.loads(body)["Code"] == "Success"
 
 
-def test_the_endpoint_does_not_import_the_service_layer() -> None:
-    """Issue 16: no arrow runs up the layers; the composition root hands the endpoint a source."""
-    import ast
-
-    tree = ast.parse((REPO / "sidecar" / "credentials" / "endpoint.py").read_text())
-    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    upward = sorted(m for m in imported if {"service", "rpc"} & set(m.lstrip(".").split(".")))
-    assert upward == []
-
-
 async def test_follows_the_current_profile_and_serves_fixed_ones(emu: Emulator, config_path: Path) -> None:
     service = await signed_in(emu, config_path, "dev", "my team")  # the last sign-in becomes current
     async with await CredentialsEndpoint.start(source_of(service)) as endpoint:
@@ -352,15 +339,15 @@ async def test_concurrent_requests_share_one_refresh(served: tuple[SidecarServic
 async def test_hands_out_credentials_an_sdk_can_cache(served: tuple[SidecarService, CredentialsEndpoint], emu: Emulator, config_path: Path) -> None:
     """The Python SDK's URI provider calls credentials stale 15 minutes before expiry: serve more than that."""
     _service, endpoint = served
-    age(config_path, sts=MIN_STS_LIFETIME + 60)
+    age(config_path, sts=ENDPOINT_MIN_STS_LIFETIME + 60)
     calls = emulator_calls(emu)
     status, _, _ = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri)))
     assert status == 200 and emulator_calls(emu) == calls
-    age(config_path, sts=MIN_STS_LIFETIME - 30)
+    age(config_path, sts=ENDPOINT_MIN_STS_LIFETIME - 30)
     status, _, body = await raw_http(endpoint.port, get(endpoint, path_of(endpoint.uri)))
     assert status == 200 and emulator_calls(emu) == (calls[0], calls[1] + 1)
     expires = profile_of(config_path)["sts_expiration"]
-    assert expires - time.time() > MIN_STS_LIFETIME
+    assert expires - time.time() > ENDPOINT_MIN_STS_LIFETIME
     assert json.loads(body)["Expiration"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
 
 
@@ -384,200 +371,4 @@ async def test_close_stops_serving(emu: Emulator, config_path: Path) -> None:
     again = await CredentialsEndpoint.start(source_of(service))
     assert path_of(again.uri).split("/")[1] != path_of(uri).split("/")[1]
     await again.close()
-    await service.aclose()
-
-
-# ================================================================== python -m sidecar credentials
-
-
-def cli_env(home: Path, emu_url: str) -> dict[str, str]:
-    return {
-        "HOME": str(home),
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(REPO),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "ALIYUN_SIDECAR_SIGNIN_BASE": emu_url,
-        "ALIYUN_SIDECAR_OAUTH_BASE": emu_url,
-    }
-
-
-async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sidecar", *args,
-        env=env, cwd=str(REPO), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
-async def test_cli_credentials_prints_only_json(emu: Emulator, config_path: Path, isolated_home: Path) -> None:
-    service = await signed_in(emu, config_path)
-    await service.aclose()
-    env = cli_env(isolated_home, emu.url)
-    code, out, err = await run_cli(env, "--config-path", str(config_path), "credentials", "--profile", "dev")
-    assert code == 0 and err == ""
-    assert out.endswith("\n") and out.count("\n") == 1
-    external = json.loads(out)  # the whole of stdout is one JSON document
-    assert set(external) == {"mode", "access_key_id", "access_key_secret", "sts_token", "expiration"}
-    assert external["mode"] == "StsToken"
-    profile = profile_of(config_path)
-    ok = (external["access_key_id"], external["access_key_secret"], external["sts_token"]) == (
-        profile["access_key_id"], profile["access_key_secret"], profile["sts_token"])
-    assert ok, "the command printed other credentials than the file's"
-    time.strptime(external["expiration"], "%Y-%m-%dT%H:%M:%SZ")
-
-    code, out, err = await run_cli(env, "--config-path", str(config_path), "credentials", "--format", "uri")
-    assert code == 0 and err == ""  # no --profile: the current one
-    payload = json.loads(out)
-    assert set(payload) == URI_KEYS and payload["Code"] == "Success"
-    ok = matches_file(payload, config_path)
-    assert ok
-
-
-async def test_cli_credentials_sign_in_required_exits_2(emu: Emulator, config_path: Path, isolated_home: Path) -> None:
-    service = await signed_in(emu, config_path)
-    await service.aclose()
-    old = secret_values(config_path)
-    emu.revoke_refresh_tokens()
-    age(config_path, sts=-60, access=-60)
-    code, out, err = await run_cli(cli_env(isolated_home, emu.url), "--config-path", str(config_path), "credentials", "--profile", "dev")
-    assert code == 2 and out == ""
-    assert "needs a new browser sign-in" in err and "signin --profile dev" in err
-    assert_no_secrets(err, config_path, *old.values())
-
-
-async def test_cli_credentials_other_errors_exit_1(emu: Emulator, config_path: Path, isolated_home: Path) -> None:
-    service = await signed_in(emu, config_path)
-    await service.aclose()
-    doc = load_json(config_path)
-    doc["profiles"].append({"name": "ak", "mode": "AK", "access_key_id": "LTAIexample", "access_key_secret": "ak-secret-value-123"})
-    config_path.write_text(json.dumps(doc))
-    env = cli_env(isolated_home, emu.url)
-    base = ("--config-path", str(config_path), "credentials", "--profile")
-    unknown, not_oauth = await asyncio.gather(run_cli(env, *base, "nobody"), run_cli(env, *base, "ak"))
-    assert unknown[0] == 1 and unknown[1] == "" and "does not exist" in unknown[2]
-    assert not_oauth[0] == 1 and not_oauth[1] == "" and "not OAuth" in not_oauth[2]
-
-    # the service cannot be reached: tokens are kept, exit 1 (not 2: signing in would not help)
-    age(config_path, sts=-60)
-    before = secret_values(config_path)
-    dead = {**env, "ALIYUN_SIDECAR_OAUTH_BASE": f"http://127.0.0.1:{closed_port()}"}
-    code, out, err = await run_cli(dead, *base, "dev")
-    assert code == 1 and out == "" and err.startswith("error: ")
-    assert secret_values(config_path) == before
-    assert_no_secrets(err, config_path)
-
-    corrupt = config_path.with_name("corrupt.json")
-    corrupt.write_text('{"current": "dev", "profiles": [')
-    code, out, err = await run_cli(env, "--config-path", str(corrupt), "credentials", "--profile", "dev")
-    assert code == 1 and out == "" and "not valid" in err
-    assert corrupt.read_text() == '{"current": "dev", "profiles": ['
-
-
-# ================================================================== an unlocked CLI-style writer
-
-#: Like the Go CLI: read the JSON, change *another* profile, write a temp file in the same folder and
-#: rename it over the config; no lock. Prints counts only (never file contents).
-CLI_WRITER = r"""
-import json, os, sys, time
-path, name, count, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-torn = reverted = 0
-last = None
-for i in range(1, count + 1):
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except ValueError:
-        torn += 1
-        continue
-    other = next(p for p in doc["profiles"] if p["name"] == name)
-    if last is not None and other.get("cli_counter") != last:
-        reverted += 1
-    other["cli_counter"] = i
-    other["region_id"] = f"cli-region-{i}"
-    tmp = f"{path}.cli-{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f, indent=4)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-    last = i
-    if pause:
-        time.sleep(pause)
-print(json.dumps({"written": last, "torn": torn, "reverted": reverted}))
-"""
-
-
-def add_other_profile(config: Path) -> None:
-    doc = load_json(config)
-    doc["profiles"].append({"name": "other", "mode": "AK", "access_key_id": "LTAIother", "access_key_secret": "y" * 12, "region_id": "cn-beijing"})
-    config.write_text(json.dumps(doc, indent="\t"))
-
-
-async def start_writer(config: Path, count: int, pause: float) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CLI_WRITER, str(config), "other", str(count), str(pause),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def writer_result(process: asyncio.subprocess.Process) -> dict[str, int]:
-    out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 0, err.decode()[-500:]
-    return json.loads(out)
-
-
-@pytest.mark.parametrize("slow", ["token", "exchange"])
-async def test_cli_writer_during_our_refresh_loses_nothing(emu: Emulator, config_path: Path, slow: str) -> None:
-    """The CLI writes while our refresh waits on the network: our write re-reads inside our lock,
-    so its edits survive, and so do our new tokens."""
-    service = await signed_in(emu, config_path)
-    add_other_profile(config_path)
-    age(config_path, sts=-5, access=-5)  # both layers due: a token refresh, then an exchange
-    old_refresh = profile_of(config_path)["oauth_refresh_token"]
-    emu.inject(slow, "delay", seconds=1.5)
-    seen = emu.stats["requests"][slow]
-    refresh = asyncio.ensure_future(service.credentials("dev"))
-    async with asyncio.timeout(5):
-        while emu.stats["requests"][slow] == seen:  # our call has reached the (slow) service
-            await asyncio.sleep(0.01)
-    result = await writer_result(await start_writer(config_path, 40, 0.0))
-    assert not refresh.done(), "the writer did not run while our refresh was in flight"
-    sts = await refresh
-
-    assert result == {"written": 40, "torn": 0, "reverted": 0}
-    doc = load_json(config_path)
-    other = P.get_profile(doc, "other")
-    assert other["cli_counter"] == 40 and other["region_id"] == "cli-region-40"  # the CLI's edits survived
-    dev = P.get_profile(doc, "dev")
-    ours = dev["access_key_id"] == sts.access_key_id and dev["sts_token"] == sts.security_token
-    assert ours, "our new STS credentials are not in the file"
-    rotated = dev["oauth_refresh_token"] != old_refresh
-    assert rotated, "our rotated refresh token is not in the file"
-    # the refresh token in the file is the live one: renewing with it works
-    service.refresher.invalidate()
-    await service.refresh("dev", "accessToken")
-    await service.aclose()
-
-
-async def test_cli_writer_racing_our_refreshes(emu: Emulator, config_path: Path) -> None:
-    """Both write at the same time, many times. Guaranteed: nobody ever reads a torn file, no profile
-    is lost, and once the CLI has stopped our next write carries its last edit. Not guaranteed (the
-    CLI takes no lock): an edit landing between our re-read and our rename, in either direction."""
-    service = await signed_in(emu, config_path)
-    add_other_profile(config_path)
-    names = {p["name"] for p in load_json(config_path)["profiles"]}
-    writer = await start_writer(config_path, 300, 0.002)
-    for _ in range(10):
-        await service.refresh("dev", "sts")  # STS only: a lost STS write is harmless, a lost refresh token is not
-        await asyncio.sleep(0.01)
-    result = await writer_result(writer)
-    assert result["torn"] == 0 and result["written"] == 300
-    sts = await service.refresher.credentials("dev", "sts")
-    doc = load_json(config_path)
-    assert {p["name"] for p in doc["profiles"]} == names
-    assert P.get_profile(doc, "other")["cli_counter"] == 300
-    ours = P.get_profile(doc, "dev")["access_key_id"] == sts.access_key_id
-    assert ours
     await service.aclose()

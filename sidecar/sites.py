@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import InvalidParams, UnknownSite
+from .errors import InvalidParams, UnknownSite
 
 
 @dataclass(frozen=True)
