@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,8 +127,9 @@ class SidecarService:
 
         ``current`` is remembered with the file's stamp, so that the request path (``getCredentials``
         for the selected profile) does not read and parse the whole file on every call."""
-        if explicit or any(os.environ.get(var) for var in P.PROFILE_ENV_VARS):
-            return P.select_profile_name({}, explicit)
+        chosen = P.chosen_without_file(explicit)
+        if chosen is not None:
+            return chosen
         stamp = self.store.stamp()  # before the read: a write in between only causes a re-read
         known = self._selected
         if stamp is not None and known is not None and known[0] == stamp:

@@ -62,18 +62,25 @@ def get_profile(doc: ConfigDoc, name: str) -> dict[str, Any]:
     return profile
 
 
+def chosen_without_file(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The profile named explicitly or by the profile environment variables (unless the CLI would
+    ignore them), or None when only the file's ``current`` can say."""
+    if explicit:
+        return explicit
+    env = os.environ if environ is None else environ
+    if _first_set(env, IGNORE_PROFILE_ENV_VARS) != "TRUE":
+        return _first_set(env, PROFILE_ENV_VARS) or None
+    return None
+
+
 def select_profile_name(
     doc: ConfigDoc, explicit: str | None = None, environ: Mapping[str, str] | None = None
 ) -> str:
     """Explicit name, then the profile environment variables (unless the CLI would ignore them),
     then ``current``."""
-    if explicit:
-        return explicit
-    env = os.environ if environ is None else environ
-    if _first_set(env, IGNORE_PROFILE_ENV_VARS) != "TRUE":
-        value = _first_set(env, PROFILE_ENV_VARS)
-        if value:
-            return value
+    chosen = chosen_without_file(explicit, environ)
+    if chosen is not None:
+        return chosen
     current = doc.get("current") or ""
     if not current:
         raise ProfileNotFound("(none selected)", profile_names(doc))
