@@ -29,11 +29,11 @@ import {
 import { SidecarDownError } from './model/errorModel';
 import { candidates, describeCandidate, launchEnv, noInterpreter, sidecarCode, type SidecarLaunch } from './model/interpreter';
 import { stderrLevel } from './model/redact';
-import { initializationOptions } from './model/settings';
+import { ignoredSettingMessage, initializationOptions, userOnlyGetter, type SettingsGetter } from './model/settings';
 import { sitesFrom } from './model/sites';
 import { configProblemOf, type SidecarStatus } from './model/statusModel';
 import { pythonExtensionInstalled, selectedPython } from './pythonExtension';
-import { findInterpreter } from './pythonProbe';
+import { findInterpreter, hasCommandLineTools } from './pythonProbe';
 
 /**
  * The languageclient's "not running" answers: a request pending when the connection went away
@@ -67,6 +67,15 @@ export class Sidecar implements vscode.Disposable {
   private readonly running = new vscode.EventEmitter<void>();
   /** Fired each time a sidecar process is ready (first start, restarts, automatic recoveries). */
   readonly onDidStart = this.running.event;
+  /**
+   * The `aliyun.` settings, with those a folder may not choose (model/settings.ts) read from User or
+   * Remote settings only; one log line per ignored folder value per session.
+   */
+  private readonly setting: SettingsGetter = userOnlyGetter(
+    (k) => vscode.workspace.getConfiguration('aliyun').get(k),
+    (k) => vscode.workspace.getConfiguration('aliyun').inspect(k),
+    (k) => this.log.warn(ignoredSettingMessage(k)),
+  );
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -215,18 +224,19 @@ export class Sidecar implements vscode.Disposable {
    * a missing or old Python otherwise shows as a bare spawn error.
    */
   private async findLaunch(): Promise<SidecarLaunch> {
-    const config = vscode.workspace.getConfiguration('aliyun');
     const exists = (p: string): boolean => fs.existsSync(p);
     const code = sidecarCode(this.context.extensionPath, exists);
     const trusted = vscode.workspace.isTrusted;
     const list = candidates({
-      pythonPathSetting: config.get<string>('sidecar.pythonPath'),
+      pythonPathSetting: this.setting('sidecar.pythonPath') as string | undefined,
       pythonExtension: trusted ? await selectedPython((m) => this.log.info(m)) : undefined,
       workspaceTrusted: trusted,
       extensionPath: this.context.extensionPath,
       platform: process.platform,
       home: os.homedir(),
       exists,
+      pathEnv: process.env.PATH,
+      commandLineTools: process.platform === 'darwin' ? await hasCommandLineTools() : undefined,
     });
     const found = await findInterpreter(list, code);
     for (const t of found.tried) if (!t.verdict.ok) this.log.info(`Not using ${t.verdict.detail}.`);
@@ -267,7 +277,7 @@ export class Sidecar implements vscode.Disposable {
     const serverOptions: ServerOptions = {
       command: launch.command,
       args: launch.args,
-      options: { cwd: launch.cwd, env: launchEnv(launch, process.env) },
+      options: { cwd: launch.cwd, env: launchEnv(process.env) },
     };
     const log = this.log;
     const clientOptions: LanguageClientOptions = {
@@ -276,7 +286,7 @@ export class Sidecar implements vscode.Disposable {
       outputChannel: log,
       traceOutputChannel: log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: () => initializationOptions((k) => vscode.workspace.getConfiguration('aliyun').get(k), os.homedir()),
+      initializationOptions: () => initializationOptions(this.setting, os.homedir()),
       initializationFailedHandler: (error) => {
         log.error(`initialize failed: ${String(error)}`);
         return false;

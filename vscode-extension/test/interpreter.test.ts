@@ -7,6 +7,7 @@ import {
   candidates,
   launchEnv,
   launchOf,
+  sidecarArgs,
   noInterpreter,
   probeVerdict,
   settingsCommand,
@@ -15,7 +16,7 @@ import {
   type InterpreterInputs,
   type Tried,
 } from '../src/model/interpreter';
-import { findInterpreter, probePython } from '../src/pythonProbe';
+import { findInterpreter, hasCommandLineTools, probePython, type ExecFile } from '../src/pythonProbe';
 
 const EXT = '/repo/vscode-extension';
 const repoFiles = new Set(['/repo/sidecar/__init__.py', '/repo/pyproject.toml', '/repo/.venv/bin/python']);
@@ -35,10 +36,12 @@ const inputs = (over: Partial<InterpreterInputs>): InterpreterInputs => ({
 });
 const commands = (cs: Candidate[]) => cs.map((c) => [c.command, ...c.prefixArgs].join(' '));
 
-test('installed VSIX: the bundled libraries go on PYTHONPATH, cwd is the extension folder (never a workspace folder)', () => {
+test('installed VSIX: the bundled libraries go first on sys.path through argv (isolated mode), cwd is the extension folder', () => {
   assert.deepEqual(sidecarCode(INSTALLED, bundled), { pythonPath: `${INSTALLED}/bundled/libs`, cwd: INSTALLED, origin: 'bundled' });
   const l = launchOf(candidates(inputs({}))[0]!, sidecarCode(INSTALLED, bundled));
-  assert.deepEqual(l, { command: 'python3', args: ['-m', 'sidecar'], cwd: INSTALLED, pythonPath: `${INSTALLED}/bundled/libs`, source: 'path' });
+  const args = ['-I', '-X', 'utf8', '-c', l.args[4]!, `${INSTALLED}/bundled/libs`];
+  assert.deepEqual(l, { command: 'python3', args, cwd: INSTALLED, pythonPath: `${INSTALLED}/bundled/libs`, source: 'path' });
+  assert.deepEqual(sidecarArgs(undefined).slice(-1), ['']); // installed into the interpreter: no folder
 });
 
 test('order without a setting: the Python extension\'s selection, then python3 and python on PATH', () => {
@@ -51,7 +54,7 @@ test('order without a setting: the Python extension\'s selection, then python3 a
 test('Windows: py -3, then python', () => {
   assert.deepEqual(commands(candidates(inputs({ platform: 'win32' }))), ['py -3', 'python']);
   const l = launchOf(candidates(inputs({ platform: 'win32' }))[0]!, sidecarCode(INSTALLED, bundled));
-  assert.deepEqual(l.args, ['-3', '-m', 'sidecar']);
+  assert.deepEqual(l.args, ['-3', ...sidecarArgs(`${INSTALLED}/bundled/libs`)]);
 });
 
 test("an untrusted workspace: the Python extension's selection (maybe the workspace's own venv) is not run", () => {
@@ -76,10 +79,8 @@ test("from a checkout: the repo root on PYTHONPATH, the repo's .venv first", () 
   assert.equal(sidecarCode(EXT, both).origin, 'checkout');
 });
 
-test('PYTHONPATH: the code first, an existing value kept', () => {
-  assert.equal(launchEnv({ pythonPath: '/libs' }, { PYTHONPATH: '/other' }, ':').PYTHONPATH, '/libs:/other');
-  assert.equal(launchEnv({ pythonPath: '/libs' }, {}, ':').PYTHONPATH, '/libs');
-  assert.equal(launchEnv({ pythonPath: undefined }, { A: '1' }).PYTHONPATH, undefined);
+test('the environment is passed unchanged: under -I the code cannot come from PYTHONPATH', () => {
+  assert.deepEqual(launchEnv({ PYTHONPATH: '/other', A: '1' }), { PYTHONPATH: '/other', A: '1' });
 });
 
 const py: Candidate = { command: '/usr/bin/python3', prefixArgs: [], source: 'path' };
@@ -164,4 +165,39 @@ test("the repo's .venv runs the sidecar from the checkout's code on PYTHONPATH",
   if (!fs.existsSync(python)) return t.skip(`no ${python}`);
   const v = await probePython({ command: python, prefixArgs: [], source: 'repoVenv' }, sidecarCode(path.join(repo, 'vscode-extension'), fs.existsSync));
   assert.ok(v.ok && v.executable === python, JSON.stringify(v));
+});
+
+test('macOS without the Command Line Tools: /usr/bin/python3 (the stub) is not probed, others are', () => {
+  const files = new Set([`${INSTALLED}/bundled/libs/sidecar/__init__.py`, '/usr/bin/python3', '/opt/py/bin/python']);
+  const mac = (over: Partial<InterpreterInputs>) => inputs({ platform: 'darwin', exists: (p) => files.has(p), pathEnv: '/usr/bin:/opt/py/bin', ...over });
+  assert.deepEqual(commands(candidates(mac({ commandLineTools: false }))), ['python']);
+  assert.deepEqual(commands(candidates(mac({ commandLineTools: false, pythonExtension: '/usr/bin/python3' }))), ['python']);
+  assert.deepEqual(commands(candidates(mac({ commandLineTools: true }))), ['python3', 'python']);
+  // The user's own choice is run as chosen; Linux is not affected.
+  assert.deepEqual(commands(candidates(mac({ commandLineTools: false, pythonPathSetting: '/usr/bin/python3' }))), ['/usr/bin/python3']);
+  assert.deepEqual(commands(candidates(inputs({ exists: (p) => files.has(p), pathEnv: '/usr/bin', commandLineTools: false }))), ['python3', 'python']);
+});
+
+test('hasCommandLineTools asks `xcode-select -p` (injected answers)', async () => {
+  const asked: string[] = [];
+  assert.equal(await hasCommandLineTools(async (c, a) => (asked.push([c, ...a].join(' ')), true)), true);
+  assert.equal(await hasCommandLineTools(async () => false), false);
+  assert.deepEqual(asked, ['xcode-select -p']);
+});
+
+test('a spawn that throws synchronously (pythonPath at a .cmd on Windows: EINVAL) is a verdict, not a rejection', async () => {
+  const throwing: ExecFile = () => {
+    throw Object.assign(new Error('spawn EINVAL'), { code: 'EINVAL' });
+  };
+  const c: Candidate = { command: 'C:\\tools\\python.cmd', prefixArgs: [], source: 'setting' };
+  const found = await findInterpreter([c], { pythonPath: undefined, cwd: '/', origin: 'installed' }, {}, throwing);
+  assert.ok(!found.ok);
+  const v = found.tried[0]!.verdict;
+  assert.ok(!v.ok && v.problem === 'failed' && /EINVAL/.test(v.detail), JSON.stringify(v));
+  assert.match(noInterpreter(found.tried, { pythonPath: undefined, cwd: '/', origin: 'installed' }, false).message, /python\.cmd.*EINVAL/);
+});
+
+test('a Python too old for -I says so (it prints no version under -I)', () => {
+  const v = probeVerdict(py, { errorCode: 'exit', stdout: '', stderr: 'Unknown option: -I\nusage: python2 [option] ...' });
+  assert.ok(!v.ok && v.problem === 'tooOld', JSON.stringify(v));
 });

@@ -4,9 +4,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Launcher } from '../src/launcher';
+import { Launcher, unsafeFolder } from '../src/launcher';
 import { TerminalEnv } from '../src/terminalEnv';
-import type { SidecarLaunch } from '../src/model/interpreter';
+import { sidecarArgs, type SidecarLaunch } from '../src/model/interpreter';
 import type { SidecarStatus } from '../src/model/statusModel';
 
 test('each start rewrites the launcher in global storage; terminals get its folder first on PATH once it exists', async () => {
@@ -30,7 +30,7 @@ test('each start rewrites the launcher in global storage; terminals get its fold
     terminals = new TerminalEnv(coll as never, sc, () => false, () => undefined, () => (onPath ? launcher.pathEntry : undefined), ':');
     assert.equal(coll.vars.get('PATH'), undefined); // nothing written yet
 
-    sc.launch = { command: '/usr/bin/python3', args: ['-m', 'sidecar'], cwd: '/ext-0.1.0', pythonPath: '/ext-0.1.0/bundled/libs', source: 'path' };
+    sc.launch = { command: '/usr/bin/python3', args: sidecarArgs('/ext-0.1.0/bundled/libs'), cwd: '/ext-0.1.0', pythonPath: '/ext-0.1.0/bundled/libs', source: 'path' };
     await launcher.write();
     const script = path.join(bin, 'aliyun-sidecar');
     assert.match(fs.readFileSync(script, 'utf8'), /ext-0\.1\.0\/bundled\/libs/);
@@ -38,7 +38,7 @@ test('each start rewrites the launcher in global storage; terminals get its fold
     assert.equal(coll.vars.get('PATH'), `${bin}:…`);
 
     // An update moves the extension: the next start rewrites the same file with the new folder.
-    sc.launch = { ...sc.launch, cwd: '/ext-0.2.0', pythonPath: '/ext-0.2.0/bundled/libs' };
+    sc.launch = { ...sc.launch, args: sidecarArgs('/ext-0.2.0/bundled/libs'), cwd: '/ext-0.2.0', pythonPath: '/ext-0.2.0/bundled/libs' };
     started.fire();
     await new Promise((r) => setTimeout(r, 50));
     assert.match(fs.readFileSync(script, 'utf8'), /ext-0\.2\.0\/bundled\/libs/);
@@ -50,6 +50,86 @@ test('each start rewrites the launcher in global storage; terminals get its fold
     assert.equal(coll.vars.get('PATH'), undefined);
     launcher.dispose();
     terminals.dispose();
+  } finally {
+    fs.rmSync(storage, { recursive: true, force: true });
+  }
+});
+
+const launchAt = (libs: string): SidecarLaunch => ({ command: '/usr/bin/python3', args: sidecarArgs(libs), cwd: '/e', pythonPath: libs, source: 'path' });
+const sidecarWith = (launch: SidecarLaunch) => ({ launch, onDidStart: new EventEmitter<void>().event });
+
+/** Runs `body` with the process umask set to `mask` (restored after). */
+async function underUmask<T>(mask: number, body: () => Promise<T>): Promise<T> {
+  const old = process.umask(mask);
+  try {
+    return await body();
+  } finally {
+    process.umask(old);
+  }
+}
+
+test('the launcher folder is created 0700 under umask 000 and 002 (it is first on PATH), the script 0755', { skip: process.platform === 'win32' }, async () => {
+  for (const mask of [0o000, 0o002]) {
+    const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'aliyun-storage-'));
+    try {
+      const bin = path.join(storage, 'global', 'bin');
+      const logs: string[] = [];
+      const launcher = new Launcher(bin, sidecarWith(launchAt('/e/libs')), (m) => logs.push(m), 'linux');
+      await underUmask(mask, () => launcher.write());
+      assert.equal(fs.statSync(bin).mode & 0o777, 0o700, `umask ${mask.toString(8)}`);
+      assert.equal(fs.statSync(path.join(storage, 'global')).mode & 0o777, 0o700);
+      assert.equal(fs.statSync(path.join(bin, 'aliyun-sidecar')).mode & 0o777, 0o755);
+      assert.equal(launcher.pathEntry, bin);
+      launcher.dispose();
+    } finally {
+      fs.rmSync(storage, { recursive: true, force: true });
+    }
+  }
+});
+
+test('a launcher folder others can write in, or owned by another user, is refused with one log line', { skip: process.platform === 'win32' }, async () => {
+  const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'aliyun-storage-'));
+  try {
+    const bin = path.join(storage, 'bin');
+    fs.mkdirSync(bin);
+    fs.chmodSync(bin, 0o777);
+    const logs: string[] = [];
+    const launcher = new Launcher(bin, sidecarWith(launchAt('/e/libs')), (m) => logs.push(m), 'linux');
+    await launcher.write();
+    assert.equal(launcher.pathEntry, undefined);
+    assert.deepEqual(fs.readdirSync(bin), []);
+    assert.equal(logs.length, 1);
+    assert.match(logs[0]!, /refusing to use it: others can write in it \(mode 777\)/);
+    // Another owner (injected uid: the test cannot chown).
+    const other = new Launcher(bin, sidecarWith(launchAt('/e/libs')), (m) => logs.push(m), 'linux', () => undefined, (process.getuid?.() ?? 0) + 1);
+    fs.chmodSync(bin, 0o700);
+    await other.write();
+    assert.match(logs[1]!, /belongs to another user/);
+    assert.equal(unsafeFolder({ uid: 5, mode: 0o40755, isDirectory: () => true }, 5), undefined);
+    assert.match(unsafeFolder({ uid: 5, mode: 0o40775, isDirectory: () => true }, 5)!, /mode 775/);
+    assert.match(unsafeFolder({ uid: 5, mode: 0o120777, isDirectory: () => false }, 5)!, /not a folder/);
+  } finally {
+    fs.rmSync(storage, { recursive: true, force: true });
+  }
+});
+
+test('a symlink planted at the temp path is neither followed nor written through', { skip: process.platform === 'win32' }, async () => {
+  const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'aliyun-storage-'));
+  try {
+    const bin = path.join(storage, 'bin');
+    fs.mkdirSync(bin, { mode: 0o700 });
+    const victim = path.join(storage, 'victim');
+    fs.writeFileSync(victim, 'precious\n', { mode: 0o600 });
+    fs.symlinkSync(victim, path.join(bin, `aliyun-sidecar.${process.pid}.tmp`));
+    const logs: string[] = [];
+    const launcher = new Launcher(bin, sidecarWith(launchAt('/e/libs')), (m) => logs.push(m), 'linux');
+    await launcher.write();
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n');
+    assert.equal(fs.statSync(victim).mode & 0o777, 0o600);
+    assert.ok(fs.lstatSync(path.join(bin, 'aliyun-sidecar')).isFile());
+    assert.deepEqual(fs.readdirSync(bin), ['aliyun-sidecar']);
+    // And the log names the process_command to copy, quoted.
+    assert.ok(logs.some((l) => l.startsWith('An External profile\'s "process_command" (JSON): ')), logs.join('\n'));
   } finally {
     fs.rmSync(storage, { recursive: true, force: true });
   }

@@ -56,3 +56,40 @@ test('which changes restart the sidecar', () => {
   assert.ok(!needsRestart(only('aliyun.terminal.injectCredentials')));
   assert.ok(!needsRestart(only('aliyun.trace.server')));
 });
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ignoredSettingMessage, isUserOnly, userOnlyGetter, USER_ONLY_SETTINGS, type InspectedSetting } from '../src/model/settings';
+
+test("settings that choose code, files or endpoints are read from User/Remote settings only; a folder's value is ignored and logged once", () => {
+  const inspected: Record<string, InspectedSetting> = {
+    'sidecar.pythonPath': { defaultValue: '', workspaceValue: './evil/python' },
+    configPath: { defaultValue: '', globalValue: '~/mine.json', workspaceFolderValue: './tokens.json' },
+    'endpoints.oauthBase': { defaultValue: '', workspaceValue: 'http://127.0.0.1:9/steal' },
+    'endpoints.signinBase': { defaultValue: '', workspaceValue: 'http://127.0.0.1:9/steal' },
+    'endpoints.stsEndpoint': { defaultValue: '', workspaceValue: '127.0.0.1:9' },
+    callbackPorts: { defaultValue: [12345, 12349], workspaceValue: [40000, 40001] },
+  };
+  const merged = (k: string) => inspected[k]?.workspaceFolderValue ?? inspected[k]?.workspaceValue ?? inspected[k]?.globalValue ?? { 'sidecar.logLevel': 'debug' }[k];
+  const ignored: string[] = [];
+  const get = userOnlyGetter(merged, (k) => inspected[k], (k) => ignored.push(k));
+  const opts = initializationOptions(get, '/h');
+  assert.deepEqual(opts, { configPath: '/h/mine.json', callbackPorts: [12345, 12349], logLevel: 'debug' });
+  assert.equal(get('sidecar.pythonPath'), '');
+  initializationOptions(get, '/h'); // a second read (a restart) logs nothing new
+  assert.deepEqual(ignored.sort(), ['callbackPorts', 'configPath', 'endpoints.oauthBase', 'endpoints.signinBase', 'endpoints.stsEndpoint', 'sidecar.pythonPath']);
+  assert.match(ignoredSettingMessage('endpoints.oauthBase'), /^Ignored the workspace's value of aliyun\.endpoints\.oauthBase/);
+  // A later endpoint or MCP setting is covered by its prefix; others read as usual.
+  assert.ok(isUserOnly('endpoints.somethingNew') && isUserOnly('mcp.hosts'));
+  assert.ok(!isUserOnly('sidecar.logLevel') && !isUserOnly('trace.server'));
+});
+
+test('package.json: every user-only setting has scope machine (VS Code hides it from folder settings), and no other has', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  const props = pkg.contributes.configuration[0].properties as Record<string, { scope?: string }>;
+  for (const [name, p] of Object.entries(props)) {
+    const key = name.replace(/^aliyun\./, '');
+    assert.equal(p.scope === 'machine' || p.scope === 'application', isUserOnly(key), `${name}: scope ${p.scope}`);
+  }
+  for (const entry of USER_ONLY_SETTINGS.filter((k) => !k.endsWith('.'))) assert.ok(props[`aliyun.${entry}`], entry);
+});

@@ -3,8 +3,8 @@
  *
  * The code: the sidecar and every library it imports ship inside the VSIX (`bundled/libs`, pure Python,
  * built by scripts/package.sh), so any Python 3.11+ runs it with nothing installed: the launch puts
- * `bundled/libs` on PYTHONPATH. From a checkout (the Extension Development Host) the repository root
- * is put there instead.
+ * `bundled/libs` first on `sys.path` (through argv: see PYTHON_FLAGS). From a checkout (the Extension
+ * Development Host) the repository root is put there instead.
  *
  * The interpreter, in order (the first that runs as Python 3.11+ and can import the sidecar wins):
  * 1. the `aliyun.sidecar.pythonPath` setting (user/remote settings only: a restricted setting, never
@@ -29,7 +29,7 @@ const SELECT_INTERPRETER_COMMAND = 'python.setInterpreter';
 
 export type InterpreterSource = 'setting' | 'repoVenv' | 'pythonExtension' | 'path';
 
-/** A program to try: `command ...prefixArgs -m sidecar`. */
+/** A program to try: `command ...prefixArgs <sidecarArgs>`. */
 export interface Candidate {
   command: string;
   /** Arguments before ours (`py -3`). */
@@ -39,7 +39,7 @@ export interface Candidate {
 
 /** Where the sidecar's Python code comes from. */
 export interface SidecarCode {
-  /** Put first on PYTHONPATH (the bundle or the checkout); undefined: the interpreter must have it. */
+  /** Put first on `sys.path` (the bundle or the checkout); undefined: the interpreter must have it. */
   pythonPath: string | undefined;
   /**
    * `python -m` puts the working directory first on sys.path, so it must be a folder we own and that
@@ -60,20 +60,64 @@ export interface InterpreterInputs {
   platform: NodeJS.Platform;
   home: string;
   exists: (p: string) => boolean;
+  /** PATH, to see which `python3` a PATH candidate is (macOS: the system stub or not). */
+  pathEnv?: string;
+  /** macOS: whether `xcode-select -p` succeeded (pythonProbe.hasCommandLineTools); undefined elsewhere. */
+  commandLineTools?: boolean;
+}
+
+/** macOS's own `/usr/bin/python3`: a stub that asks to install the developer tools until they are. */
+const MAC_SYSTEM_PYTHONS = ['/usr/bin/python3', '/usr/bin/python'];
+
+/** The file a bare command name runs (first PATH entry holding it), or undefined. */
+function onPath(command: string, pathEnv: string, exists: (p: string) => boolean): string | undefined {
+  for (const dir of pathEnv.split(':')) if (dir && exists(path.posix.join(dir, command))) return path.posix.join(dir, command);
+  return undefined;
+}
+
+/** macOS without the Command Line Tools: never probe the system stub (its dialog is not ours to pop). */
+function isMacStub(c: Candidate, i: InterpreterInputs): boolean {
+  if (i.platform !== 'darwin' || i.commandLineTools !== false || c.source === 'setting') return false;
+  const file = c.command.includes('/') ? c.command : onPath(c.command, i.pathEnv ?? '', i.exists);
+  return file !== undefined && MAC_SYSTEM_PYTHONS.includes(file);
 }
 
 export interface SidecarLaunch {
   command: string;
   args: string[];
   cwd: string;
-  /** Prepended to PYTHONPATH (the bundle or the checkout's root), if any. */
+  /** Put first on `sys.path` by the arguments (the bundle or the checkout's root), if any. */
   pythonPath: string | undefined;
   source: InterpreterSource;
   /** The interpreter's absolute path (its `sys.executable`), when the probe said it. */
   executable?: string;
 }
 
-export const SIDECAR_ARGS = ['-m', 'sidecar'];
+/**
+ * How every Python we start is run. `-I` (isolated): neither the working folder nor PYTHONPATH nor
+ * the user's site-packages go on `sys.path`, so a folder holding its own `sidecar/`, `json.py` or
+ * `argparse.py` (a cloned repository a terminal sits in) never runs. `-X utf8`: what the child prints
+ * (the probe's `exe=` line, the log on stderr) is UTF-8 whatever the code page; it is a flag and not
+ * `PYTHONUTF8=1` because `-I` ignores every PYTHON* variable.
+ */
+export const PYTHON_FLAGS: readonly string[] = ['-I', '-X', 'utf8'];
+
+/**
+ * The code comes in through argv, not PYTHONPATH (ignored under `-I`): `python -I -c BOOT <folder>`
+ * puts `<folder>` (the bundle or the checkout; '' = none, the interpreter has the sidecar) first on
+ * `sys.path` and runs `sidecar` as `-m` would. Written with `'` only, no `"`, `%`, `/` or `\`, so
+ * the same text is one word for sh, cmd.exe and Git Bash's argument conversion.
+ */
+const BOOT_PATH = "import sys; _p = sys.argv.pop(1); sys.path[:0] = [_p] if _p else []; del _p; ";
+export const SIDECAR_BOOT = BOOT_PATH + "import runpy; runpy.run_module('sidecar', run_name='__main__', alter_sys=True)";
+
+/** The arguments that run the sidecar with its code from `pythonPath` (after any `py -3`). */
+export function sidecarArgs(pythonPath: string | undefined): string[] {
+  return [...PYTHON_FLAGS, '-c', SIDECAR_BOOT, pythonPath ?? ''];
+}
+
+/** The sidecar's arguments with its code installed in the interpreter (no folder). */
+export const SIDECAR_ARGS: readonly string[] = sidecarArgs(undefined);
 
 function bundledLibs(extensionPath: string): string {
   return path.join(extensionPath, 'bundled', 'libs');
@@ -119,11 +163,13 @@ export function candidates(i: InterpreterInputs): Candidate[] {
   if (i.pythonExtension && i.workspaceTrusted) out.push({ command: i.pythonExtension, prefixArgs: [], source: 'pythonExtension' });
   out.push(...pathCandidates(i.platform));
   // The Python extension may have selected the very python3 of PATH: try each program once.
-  return out.filter((c, n) => out.findIndex((o) => o.command === c.command && o.prefixArgs.join(' ') === c.prefixArgs.join(' ')) === n);
+  return out
+    .filter((c, n) => out.findIndex((o) => o.command === c.command && o.prefixArgs.join(' ') === c.prefixArgs.join(' ')) === n)
+    .filter((c) => !isMacStub(c, i));
 }
 
 export function launchOf(c: Candidate, code: SidecarCode, executable?: string): SidecarLaunch {
-  const launch: SidecarLaunch = { command: c.command, args: [...c.prefixArgs, ...SIDECAR_ARGS], cwd: code.cwd, pythonPath: code.pythonPath, source: c.source };
+  const launch: SidecarLaunch = { command: c.command, args: [...c.prefixArgs, ...sidecarArgs(code.pythonPath)], cwd: code.cwd, pythonPath: code.pythonPath, source: c.source };
   if (executable) launch.executable = executable;
   return launch;
 }
@@ -143,9 +189,15 @@ export function describeCandidate(c: Pick<Candidate, 'command' | 'prefixArgs' | 
  * another program in a terminal).
  */
 export const PROBE_SCRIPT =
-  "import sys; print('%d.%d.%d' % tuple(sys.version_info[:3])); sys.stdout.flush(); " +
+  BOOT_PATH +
+  "print('%d.%d.%d' % tuple(sys.version_info[:3])); sys.stdout.flush(); " +
   "import importlib.util as u; print('sidecar=' + ('yes' if u.find_spec('sidecar') and u.find_spec('sidecar.__main__') else 'no')); " +
   "print('exe=' + (sys.executable or ''))";
+
+/** The probe's arguments (after any `py -3`): isolated like the sidecar, the code's folder in argv. */
+export function probeArgs(pythonPath: string | undefined): string[] {
+  return [...PYTHON_FLAGS, '-c', PROBE_SCRIPT, pythonPath ?? ''];
+}
 
 export interface ProbeOutcome {
   /** A spawn error (`ENOENT`, `EACCES`...) or a non-zero exit. */
@@ -170,6 +222,10 @@ export function probeVerdict(c: Pick<Candidate, 'command' | 'prefixArgs' | 'sour
     return { ok: false, problem: 'notFound', detail: `${who} was not found` };
   }
   const version = parseVersion(outcome.stdout);
+  // Python 2 and 3.3 refuse `-I` before printing anything.
+  if (!version && /unknown option:? -I\b/i.test(outcome.stderr)) {
+    return { ok: false, problem: 'tooOld', detail: `${who} is older than Python 3.4 (no -I)` };
+  }
   if (!version) {
     const why = (outcome.stderr || outcome.errorCode || 'no output').trim().split('\n').pop();
     return { ok: false, problem: 'failed', detail: `${who} did not run as Python (${why})` };
@@ -227,11 +283,12 @@ export function noInterpreter(tried: Tried[], code: SidecarCode, pythonExtension
   return { message: `The Alibaba Cloud extension needs ${need}, and ${what}. ${pythonExtensionInstalled ? 'Select one in the Python extension' : 'Install Python, then run "Alibaba Cloud: Restart Sidecar"'}.`, fix };
 }
 
-/** The child's environment: ours, with the sidecar's code first on PYTHONPATH when it has a folder. */
-export function launchEnv(launch: Pick<SidecarLaunch, 'pythonPath'>, base: NodeJS.ProcessEnv, delimiter: string = path.delimiter): NodeJS.ProcessEnv {
-  const env = { ...base };
-  if (launch.pythonPath) env.PYTHONPATH = base.PYTHONPATH ? `${launch.pythonPath}${delimiter}${base.PYTHONPATH}` : launch.pythonPath;
-  return env;
+/**
+ * The child's environment: ours, unchanged. The code's folder goes in argv (`sidecarArgs`): under
+ * `-I` Python ignores PYTHONPATH, so neither ours nor the user's can put a folder's code first.
+ */
+export function launchEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...base };
 }
 
 /**

@@ -18,6 +18,57 @@ const RESTART_SETTINGS = [
   'callbackPorts',
 ] as const;
 
+/**
+ * Settings a folder may not choose (below `aliyun.`): each picks code (the Python that runs), files
+ * (where the user's tokens are written) or endpoints (where the refresh token and the authorization
+ * code are sent), so a cloned repository's `.vscode/settings.json` must not set them, trusted or
+ * not. package.json gives them scope `machine` (VS Code then shows them only in User/Remote
+ * settings), and `userOnlyGetter` reads them from there only. A key under a prefix (`endpoints.`,
+ * `mcp.`) is user-only with no new entry: later endpoint or MCP host settings are covered already.
+ * tests/settings.test.ts checks this table against package.json.
+ */
+export const USER_ONLY_SETTINGS: readonly string[] = ['sidecar.pythonPath', 'configPath', 'callbackPorts', 'endpoints.', 'mcp.'];
+
+export function isUserOnly(key: string): boolean {
+  return USER_ONLY_SETTINGS.some((k) => (k.endsWith('.') ? key.startsWith(k) : key === k));
+}
+
+/** What `WorkspaceConfiguration.inspect(key)` answers (the fields used here). */
+export interface InspectedSetting {
+  defaultValue?: unknown;
+  globalValue?: unknown;
+  workspaceValue?: unknown;
+  workspaceFolderValue?: unknown;
+}
+
+/**
+ * A getter (below `aliyun.`) that takes a user-only setting from the user (or, in a remote window,
+ * the remote) settings or its default, never from the workspace or a workspace folder, and tells
+ * `onIgnored` once per key (per getter) that a folder's value was ignored. Other settings read as
+ * usual. `inspect` is `getConfiguration('aliyun').inspect`.
+ */
+export function userOnlyGetter(
+  get: SettingsGetter,
+  inspect: (key: string) => InspectedSetting | undefined,
+  onIgnored: (key: string) => void,
+): SettingsGetter {
+  const told = new Set<string>();
+  return (key) => {
+    if (!isUserOnly(key)) return get(key);
+    const seen = inspect(key);
+    if (seen && (seen.workspaceValue !== undefined || seen.workspaceFolderValue !== undefined) && !told.has(key)) {
+      told.add(key);
+      onIgnored(key);
+    }
+    return seen?.globalValue !== undefined ? seen.globalValue : seen?.defaultValue;
+  };
+}
+
+/** The one log line for an ignored folder value. */
+export function ignoredSettingMessage(key: string): string {
+  return `Ignored the workspace's value of aliyun.${key}: it chooses code, files or endpoints, so only User or Remote settings set it.`;
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warning', 'info', 'debug'];
 
 function nonEmpty(v: unknown): string | undefined {
