@@ -93,8 +93,12 @@ export class Launcher implements vscode.Disposable {
       this.written = this.binDir;
       this.onWritten();
     } catch (e) {
-      this.written = undefined;
       this.log(`Could not write the aliyun-sidecar launcher into ${this.binDir}: ${(e as Error).message ?? String(e)}`);
+      // A folder that is no longer safe leaves terminals' PATH.
+      if (this.written !== undefined) {
+        this.written = undefined;
+        this.onWritten();
+      }
     }
   }
 
