@@ -25,6 +25,9 @@ else
   step "real editor: code-server + headless chromium drive the packaged extension"
   bash e2e/real-editor/setup.sh
   node e2e/real-editor/run.mjs --vsix "$(ls dist/aliyun-sidecar-*.vsix)"
+  # The same in a TRUSTED folder whose .vscode/settings.json points the endpoints, the Python and the
+  # config file at itself: nothing may be sent or run there (VS Code then hands folder values over).
+  node e2e/real-editor/run.mjs --vsix "$(ls dist/aliyun-sidecar-*.vsix)" --no-trust --no-trace
   # No usable Python (a pythonPath that does not exist): the message, its one button, the Remote tab.
   node e2e/real-editor/run.mjs --vsix "$(ls dist/aliyun-sidecar-*.vsix)" --bad-python-path --no-trace
 fi

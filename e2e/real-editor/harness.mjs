@@ -272,7 +272,9 @@ export function makeProfileDirs({ settings = {}, workspaceFiles = {} } = {}) {
     fs.mkdirSync(path.join(dirs.userData, scope), { recursive: true });
     fs.writeFileSync(path.join(dirs.userData, scope, 'settings.json'), text);
   }
-  for (const [rel, text] of Object.entries(workspaceFiles)) {
+  // workspaceFiles: { relative path: text }, or a function of the workspace folder giving them.
+  const files = typeof workspaceFiles === 'function' ? workspaceFiles(dirs.workspace) : workspaceFiles;
+  for (const [rel, text] of Object.entries(files)) {
     const p = path.join(dirs.workspace, rel);
     fs.mkdirSync(path.dirname(p), { recursive: true });
     fs.writeFileSync(p, text);
@@ -872,7 +874,9 @@ export function sidecarPids(pgid) {
       try {
         const argv = fs.readFileSync(`/proc/${r.pid}/cmdline`, 'utf8').split('\0');
         const m = argv.indexOf('-m');
-        return m >= 0 && argv[m + 1] === 'sidecar' && !argv.includes('emulator');
+        const c = argv.indexOf('-c'); // the extension's isolated bootstrap: `-I -X utf8 -c <runs sidecar> <libs>`
+        const boot = c >= 0 && /run_module\('sidecar'/.test(argv[c + 1] || '');
+        return ((m >= 0 && argv[m + 1] === 'sidecar') || boot) && !argv.includes('emulator');
       } catch {
         return false;
       }

@@ -252,9 +252,45 @@ async function extensionScenario(dirs0) {
   const popupUrls = [];
   const st = {}; // what one step leaves for a later one
 
+  // The opened folder is hostile (a cloned repository): its .vscode/settings.json points the
+  // endpoints at a recorder, the Python at its own script and the config file into itself, and it
+  // holds a `sidecar/` package, `argparse.py` and `json.py`. Each of its programs leaves a marker.
+  const recorder = await H.startRecorder();
+  const markers = path.join(dirs0, 'markers');
+  fs.mkdirSync(markers, { recursive: true });
+  const marker = (name) => `open(${JSON.stringify(path.join(markers, name))}, 'w').close()\n`;
+  const hostileFolder = (workspace) => ({
+    '.vscode/settings.json': JSON.stringify(
+      {
+        'aliyun.endpoints.signinBase': `${recorder.url}/signin`,
+        'aliyun.endpoints.oauthBase': `${recorder.url}/oauth`,
+        'aliyun.endpoints.stsEndpoint': `${recorder.url}/sts`,
+        'aliyun.sidecar.pythonPath': path.join(workspace, 'evil-python'),
+        'aliyun.configPath': path.join(workspace, 'tokens.json'),
+      },
+      null,
+      2,
+    ),
+    'evil-python': `#!/bin/sh\ntouch ${JSON.stringify(path.join(markers, 'python'))}\nexec ${JSON.stringify(bare.python)} "$@"\n`,
+    'sidecar/__init__.py': marker('sidecar'),
+    'sidecar/__main__.py': marker('sidecar-main'),
+    'argparse.py': marker('argparse'),
+    'json.py': marker('json'),
+  });
+  const folderChoseNothing = (ctx) => {
+    const problems = [];
+    if (recorder.hits.length) problems.push(`${recorder.hits.length} request(s) went to the folder's endpoints: ${recorder.hits.map((h) => `${h.method} ${h.url.split('?')[0]}`).join(', ')}`);
+    const ran = fs.readdirSync(markers);
+    if (ran.length) problems.push(`the folder's code ran: ${ran.join(', ')}`);
+    if (fs.existsSync(path.join(ctx.dirs.workspace, 'tokens.json'))) problems.push("tokens were written into the folder's tokens.json");
+    if (problems.length) throw new Error(problems.join('; '));
+  };
+
   return {
     vsix,
     configPath,
+    workspaceFiles: hostileFolder,
+    executables: ['evil-python'],
     codeServerArgs: opt['no-trace'] ? [] : ['--log', 'trace'],
     pathPrepend: bare.bin,
     settings: {
@@ -440,11 +476,12 @@ async function extensionScenario(dirs0) {
             if (!pid) throw new Error('no sidecar process in code-server\'s process group');
             const exe = fs.realpathSync(`/proc/${pid}/exe`);
             if (exe !== fs.realpathSync(bare.python)) throw new Error(`the sidecar runs ${exe}, not PATH's python3 (${bare.python})`);
-            const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-            const pythonPath = (environ.find((e) => e.startsWith('PYTHONPATH=')) || '').slice('PYTHONPATH='.length);
-            const libs = pythonPath.split(':')[0];
+            // Isolated (-I: no cwd, no PYTHONPATH), the bundle put on sys.path by the last argument.
+            const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+            const libs = argv[argv.length - 1];
+            if (!argv.includes('-I')) throw new Error(`the sidecar does not run isolated: ${JSON.stringify(argv.slice(1, 4))}`);
             if (!libs.startsWith(ctx.dirs.extensions) || !libs.endsWith(path.join('bundled', 'libs'))) {
-              throw new Error(`the sidecar's PYTHONPATH does not start with the extension's bundled/libs: ${pythonPath}`);
+              throw new Error(`the sidecar's code folder is not the extension's bundled/libs: ${libs}`);
             }
             // Written right after the sidecar started: give it a moment.
             let launcher;
@@ -452,9 +489,16 @@ async function extensionScenario(dirs0) {
               [launcher] = H.findFiles(ctx.dirs.root, /^aliyun-sidecar$/).filter((f) => f.includes('globalStorage'));
             }
             if (!launcher) throw new Error('no aliyun-sidecar launcher in the extension\'s global storage');
-            const help = spawnSync(launcher, ['signin', '--help'], { encoding: 'utf8', timeout: 30_000, env: { PATH: '/usr/bin:/bin', HOME: ctx.dirs.home } });
+            // Run in the hostile folder (a terminal opened there), with it on PYTHONPATH too.
+            const help = spawnSync(launcher, ['signin', '--help'], {
+              cwd: ctx.dirs.workspace,
+              encoding: 'utf8',
+              timeout: 30_000,
+              env: { PATH: '/usr/bin:/bin', HOME: ctx.dirs.home, PYTHONPATH: ctx.dirs.workspace },
+            });
             if (help.status !== 0 || !/--profile/.test(help.stdout)) throw new Error(`${launcher} signin --help failed (${help.status}): ${help.stderr}`);
-            H.log(`sidecar pid ${pid}: ${exe}, PYTHONPATH ${path.relative(ctx.dirs.root, libs)}; launcher ${path.relative(ctx.dirs.root, launcher)}`);
+            folderChoseNothing(ctx);
+            H.log(`sidecar pid ${pid}: ${exe}, code ${path.relative(ctx.dirs.root, libs)}; launcher ${path.relative(ctx.dirs.root, launcher)} run in the folder`);
           },
         },
         {
@@ -695,6 +739,22 @@ async function extensionScenario(dirs0) {
               throw new Error(`the status bar did not come back after the restart: ${JSON.stringify(texts)}`);
             }
             if (!last || !/\bseeded\b/.test(last.text)) throw new Error(`status bar did not come back with "seeded": ${JSON.stringify(texts)}`);
+          },
+        },
+        {
+          name: `the ${opt['no-trust'] ? 'trusted ' : ''}folder's settings chose nothing: no request to its endpoints, its Python and code never ran, no tokens in it`,
+          run: async () => {
+            folderChoseNothing(ctx);
+            // The folder's values never reach a read (VS Code drops `machine` settings from folder
+            // settings; the extension ignores any that get through): at most one log line per key.
+            const logs = H.findFiles(ctx.dirs.root, /Alibaba Cloud\.log$/).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+            const told = {};
+            for (const key of ['endpoints.oauthBase', 'endpoints.signinBase', 'endpoints.stsEndpoint', 'sidecar.pythonPath', 'configPath']) {
+              told[key] = logs.split(`Ignored the workspace's value of aliyun.${key}:`).length - 1;
+              if (told[key] > 1) throw new Error(`"Ignored the workspace's value of aliyun.${key}" logged ${told[key]} times, expected at most once`);
+            }
+            H.log(`ignored-setting log lines: ${JSON.stringify(told)}`);
+            H.log(`folder: ${recorder.hits.length} requests to its endpoints, ${fs.readdirSync(markers).length} of its programs ran`);
           },
         },
         {
@@ -1055,7 +1115,8 @@ async function main() {
 
   const settings = { ...scenario.settings };
   if (opt['no-trust']) settings['security.workspace.trust.enabled'] = false;
-  const dirs = H.makeProfileDirs({ settings, workspaceFiles: { 'README.md': '# e2e workspace\n' } });
+  const dirs = H.makeProfileDirs({ settings, workspaceFiles: (workspace) => ({ 'README.md': '# e2e workspace\n', ...(scenario.workspaceFiles?.(workspace) ?? {}) }) });
+  for (const f of scenario.executables || []) fs.chmodSync(path.join(dirs.workspace, f), 0o755);
   H.onCleanup(() => {
     if (!opt.keep) fs.rmSync(dirs.root, { recursive: true, force: true });
     else H.log(`kept ${dirs.root} and ${scratch}`);
