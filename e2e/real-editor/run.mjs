@@ -1033,7 +1033,7 @@ async function extensionScenario(dirs0) {
 //
 // How the extension says it cannot run Python, and where its one button leads: the user set
 // aliyun.sidecar.pythonPath to a program that does not exist. code-server is a remote window, so
-// "Open Settings" must open the Remote settings (where a machine-overridable setting is read), at the
+// "Open Settings" must open the Remote settings (where a `machine` setting is read), at the
 // setting.
 async function badPythonScenario(dirs0) {
   const vsix = path.resolve(opt.vsix);

@@ -71,7 +71,7 @@ async function runAction(action: ErrorActionView, hooks: ErrorHooks): Promise<vo
       await hooks.retry?.();
       return;
     case 'openSettings':
-      // The Remote tab in a remote window: that is where machine-overridable settings are read.
+      // The Remote tab in a remote window: that is where `machine` settings are read.
       // An object, not a string: openRemoteSettings ignores a string query.
       await vscode.commands.executeCommand(settingsCommand(vscode.env.remoteName), { query: action.arg ?? 'aliyun' });
       return;

@@ -292,8 +292,8 @@ export function launchEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /**
- * The command that opens the settings tab where `aliyun.sidecar.pythonPath` really is: a machine-
- * overridable setting is read from the Remote settings in a remote window (Remote-SSH, WSL,
+ * The command that opens the settings tab where `aliyun.sidecar.pythonPath` really is: a `machine`
+ * setting is read from the Remote settings in a remote window (Remote-SSH, WSL,
  * containers, code-server), where the User tab would show it greyed out.
  */
 export function settingsCommand(remoteName: string | undefined): string {
