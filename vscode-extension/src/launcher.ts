@@ -34,7 +34,7 @@ async function privateFolder(dir: string, uid: number | undefined): Promise<void
   const created = await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   if (created !== undefined && uid !== undefined) await fs.chmod(dir, 0o700);
   const why = unsafeFolder(await fs.lstat(dir), uid);
-  if (why) throw new Error(`refusing to use it: ${why}`);
+  if (why) throw new Error(`refusing to use it: ${why}; delete the folder and restart the helper to have it created private`);
 }
 
 /** `wx` plus O_NOFOLLOW where the OS has it (not on Windows, where symlinks need privileges). */
