@@ -15,7 +15,9 @@ from .sites import site_names
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m sidecar",
+        # The command people type: the wheel's console script and the editor's launcher (never a bare
+        # `python -m sidecar`, which would import a `sidecar/` of the working folder).
+        prog="aliyun-sidecar",
         description="Alibaba Cloud OAuth sign-in sidecar. With no command: JSON-RPC over stdio (for editors).",
     )
     parser.add_argument("--config-path", help="the shared config file (default: ~/.aliyun/config.json)")

@@ -104,7 +104,7 @@ def run_command(args: argparse.Namespace) -> int:
             _say(f"Signed in: profile '{entry.name}' ({entry.site}) is now current; STS credentials valid until {until}.")
             return 0
     except SignInRequired as exc:
-        _say(f"error: {exc.message} Run: python -m sidecar signin --profile {exc.details.get('profile', 'NAME')}")
+        _say(f"error: {exc.message} Run: aliyun-sidecar signin --profile {exc.details.get('profile', 'NAME')}")
         return EXIT_SIGN_IN_REQUIRED
     except SidecarError as exc:
         _say(f"error: {exc.message}")

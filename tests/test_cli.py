@@ -72,7 +72,7 @@ async def test_cli_credentials_sign_in_required_exits_2(emulator: Emulator, conf
     age(config_path, sts=-60, access=-60)
     code, out, err = await run_cli(cli_env(isolated_home, emulator.url), "--config-path", str(config_path), "credentials", "--profile", "dev")
     assert code == 2 and out == ""
-    assert "needs a new browser sign-in" in err and "signin --profile dev" in err
+    assert "needs a new browser sign-in" in err and "Run: aliyun-sidecar signin --profile dev" in err
     assert_no_secrets(err, config_path, *old.values())
 
 
