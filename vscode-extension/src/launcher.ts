@@ -3,8 +3,8 @@
  * time the sidecar starts, and names its folder for the integrated terminal's PATH.
  *
  * The folder is first on terminals' PATH, so whoever can write in it runs code as the user: it is
- * created 0700 (whatever the umask), and an existing one is used only when it is ours and not
- * group/other-writable. The launcher is written to a temp file created exclusively and without
+ * created 0700 (whatever the umask); an existing one is used only when it is ours, and one of ours that
+ * others can write in is made private and emptied first. The launcher is written to a temp file created exclusively and without
  * following a symlink (a planted link cannot redirect the write or the chmod), then renamed.
  */
 
@@ -29,12 +29,31 @@ export function unsafeFolder(st: { uid: number; mode: number; isDirectory(): boo
   return undefined;
 }
 
-/** Creates `dir` 0700 (mkdir's mode is cut by the umask, hence the chmod of what we created). */
-async function privateFolder(dir: string, uid: number | undefined): Promise<void> {
+/**
+ * Creates `dir` 0700 (mkdir's mode is cut by the umask, hence the chmod of what we created).
+ *
+ * A folder of ours that others can write in (an older version created it under the umask, 0775 with
+ * umask 002) is made private and emptied rather than refused: whatever is in it may have been planted
+ * while it was open, and it is first on terminals' PATH; the launcher is written anew right after.
+ * Returns a note for the log when it did so. A folder of another user, or one it cannot empty, is
+ * refused.
+ */
+async function privateFolder(dir: string, uid: number | undefined): Promise<string | undefined> {
   const created = await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   if (created !== undefined && uid !== undefined) await fs.chmod(dir, 0o700);
-  const why = unsafeFolder(await fs.lstat(dir), uid);
+  let st = await fs.lstat(dir);
+  let note: string | undefined;
+  if (uid !== undefined && st.isDirectory() && st.uid === uid && st.mode & 0o022) {
+    await fs.chmod(dir, 0o700);
+    const entries = await fs.readdir(dir);
+    // rm does not follow symlinks: a planted link is removed, never its target.
+    for (const name of entries) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+    note = `others could write in ${dir} (mode ${(st.mode & 0o777).toString(8)}): made it private (0700) and removed the ${entries.length} entries it held`;
+    st = await fs.lstat(dir);
+  }
+  const why = unsafeFolder(st, uid);
   if (why) throw new Error(`refusing to use it: ${why}; delete the folder and restart the helper to have it created private`);
+  return note;
 }
 
 /** `wx` plus O_NOFOLLOW where the OS has it (not on Windows, where symlinks need privileges). */
@@ -69,7 +88,8 @@ export class Launcher implements vscode.Disposable {
     const launch = this.sidecar.launch;
     if (!launch) return;
     try {
-      await privateFolder(this.binDir, this.uid);
+      const note = await privateFolder(this.binDir, this.uid);
+      if (note) this.log(`The launcher folder was not private: ${note}.`);
       const files = launcherFiles(launcherTarget(launch), this.platform, this.cmdVars);
       for (const file of files) {
         const target = path.join(this.binDir, file.name);

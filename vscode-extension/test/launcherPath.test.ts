@@ -87,24 +87,35 @@ test('the launcher folder is created 0700 under umask 000 and 002 (it is first o
   }
 });
 
-test('a launcher folder others can write in, or owned by another user, is refused with one log line', { skip: process.platform === 'win32' }, async () => {
+test('a launcher folder of ours that others can write in is made private and emptied (with one log line); another user\'s is refused', { skip: process.platform === 'win32' }, async () => {
   const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'aliyun-storage-'));
   try {
     const bin = path.join(storage, 'bin');
     fs.mkdirSync(bin);
     fs.chmodSync(bin, 0o777);
+    // What a group member could have planted while it was open: a command that shadows a real one,
+    // and a link to a file of the user's (removed as a link, its target untouched).
+    fs.writeFileSync(path.join(bin, 'git'), '#!/bin/sh\necho planted\n', { mode: 0o755 });
+    const victim = path.join(storage, 'victim');
+    fs.writeFileSync(victim, 'precious\n');
+    fs.symlinkSync(victim, path.join(bin, 'ls'));
     const logs: string[] = [];
     const launcher = new Launcher(bin, sidecarWith(launchAt('/e/libs')), (m) => logs.push(m), 'linux');
     await launcher.write();
-    assert.equal(launcher.pathEntry, undefined);
-    assert.deepEqual(fs.readdirSync(bin), []);
-    assert.equal(logs.length, 1);
-    assert.match(logs[0]!, /refusing to use it: others can write in it \(mode 777\)/);
-    // Another owner (injected uid: the test cannot chown).
-    const other = new Launcher(bin, sidecarWith(launchAt('/e/libs')), (m) => logs.push(m), 'linux', () => undefined, (process.getuid?.() ?? 0) + 1);
-    fs.chmodSync(bin, 0o700);
+    assert.equal(fs.statSync(bin).mode & 0o777, 0o700);
+    assert.deepEqual(fs.readdirSync(bin), ['aliyun-sidecar']);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n');
+    assert.equal(launcher.pathEntry, bin);
+    const notes = logs.filter((l) => l.startsWith('The launcher folder was not private'));
+    assert.equal(notes.length, 1, logs.join('\n'));
+    assert.match(notes[0]!, /mode 777\): made it private \(0700\) and removed the 2 entries/);
+    // Another owner (injected uid: the test cannot chown): refused, with one line, and off PATH.
+    const otherLogs: string[] = [];
+    const other = new Launcher(bin, sidecarWith(launchAt('/e/libs')), (m) => otherLogs.push(m), 'linux', () => undefined, (process.getuid?.() ?? 0) + 1);
     await other.write();
-    assert.match(logs[1]!, /belongs to another user/);
+    assert.equal(other.pathEntry, undefined);
+    assert.equal(otherLogs.length, 1);
+    assert.match(otherLogs[0]!, /refusing to use it: it belongs to another user/);
     assert.equal(unsafeFolder({ uid: 5, mode: 0o40755, isDirectory: () => true }, 5), undefined);
     assert.match(unsafeFolder({ uid: 5, mode: 0o40775, isDirectory: () => true }, 5)!, /mode 775/);
     assert.match(unsafeFolder({ uid: 5, mode: 0o120777, isDirectory: () => false }, 5)!, /not a folder/);
