@@ -18,12 +18,14 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from . import control
 from .faults import HANG_SECONDS, Fault, FaultPlan
 from .pages import DECISION_PATH, PAGE_HEADERS, authorize_page, error_page
 from .state import AuthorizeError, OAuthError, ServiceState, new_request_id
+from .ramoauth import ACTION as GENERATE_ACCESS_TOKEN
+from .ramoauth import RamOAuthService
 from .sts import STS_PATH, CallerIdentityService, StsRequest
 
 if TYPE_CHECKING:
@@ -46,6 +48,10 @@ _MALFORMED: dict[str, bytes] = {
     "exchange": b'{"requestId": "5D1C7A0E-0000", "accessKeyId": "STS.NT',
     "authorize": b'{"error": "server_',
     "sts": b'{"RequestId": "5D1C7A0E-0000", "AccountId": "12345',
+    "ramoauth": b'{"RequestId": "5D1C7A0E-0000", "Data": {"TokenType": "Bea',
+    "openapi": b'{"requestId": "5D1C7A0E-0000", "apiMcpServerCores": [{"id',
+    "safepolicy": b'{"requestId": "5D1C',
+    "mcp": b'{"jsonrpc": "2.0", "id": 1, "result": {"to',
 }
 
 
@@ -72,6 +78,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.stopping = stopping
         #: The STS endpoint (``GetCallerIdentity``), checking the credentials the state issued.
         self.sts = CallerIdentityService(emulator.state)
+        #: RamOAuth ``GenerateAccessToken`` (also at ``/``, told apart by its action).
+        self.ramoauth = RamOAuthService(self.sts, emulator.mcp, emulator.permissions)
         super().__init__(address, Handler)
 
     @property
@@ -131,6 +139,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._serve_api("token", "token", method, "POST", self._token)
             elif path == EXCHANGE_PATH:
                 self._serve_api("exchange", "exchange", method, "POST", self._exchange)
+            elif path == STS_PATH and self._is_ramoauth(url.query):
+                self._serve_signed("ramoauth", method, path, url.query, self.server.ramoauth.answer)
             elif path == STS_PATH:
                 self._serve_sts(method, path, url.query)
             else:
@@ -208,6 +218,15 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, _MALFORMED[endpoint], "application/json")
         elif kind == "empty":
             self._json(200, {})
+        elif kind in ("401", "403"):
+            error = "invalid_token" if kind == "401" else "insufficient_scope"
+            self._json(
+                int(kind),
+                {"error": error, "error_description": f"Injected {kind}.", "requestId": new_request_id()},
+                {"WWW-Authenticate": f'Bearer error="{error}"'},
+            )
+        elif kind in ("session_lost", "slow_sse", "jsonrpc_error"):
+            return True  # MCP-only faults (see mcp_server); elsewhere the request is served normally
         elif kind in _INJECTED_ERRORS:
             status, description = _INJECTED_ERRORS[kind]
             self.server.state.count_error(kind)
@@ -297,6 +316,36 @@ class Handler(BaseHTTPRequestHandler):
         )
         status, answer = self.server.sts.answer(request)
         self._json(status, answer)
+        if self._swallow:
+            self._drop()
+
+    def _is_ramoauth(self, query: str) -> bool:
+        """RamOAuth's RPC calls carry ``Action=GenerateAccessToken`` in the query (and the SDKs add
+        ``x-acs-action``); STS calls at the same path are ``GetCallerIdentity``."""
+        if self.headers.get("x-acs-action", "") == GENERATE_ACCESS_TOKEN:
+            return True
+        return (GENERATE_ACCESS_TOKEN,) == tuple(v for k, v in parse_qsl(query, max_num_fields=MAX_FIELDS) if k == "Action")
+
+    def _serve_signed(
+        self, endpoint: str, method: str, path: str, query: str, answer: Callable[[StsRequest], tuple[int, dict[str, Any]]]
+    ) -> None:
+        """A POP-gateway style API (RamOAuth, OpenAPI Explorer): body, faults, then the service."""
+        body = self._read_body()
+        if body is None:
+            return
+        fault = self.server.faults.take(endpoint)
+        if fault is not None and not self._apply_fault(fault, endpoint):
+            return
+        request = StsRequest(
+            method=method,
+            path=path,
+            query=query,
+            headers=[(name.lower(), value) for name, value in self.headers.items()],
+            body=body,
+            content_type=self.headers.get("Content-Type", "").split(";")[0].strip().lower(),
+        )
+        status, data = answer(request)
+        self._json(status, data)
         if self._swallow:
             self._drop()
 
