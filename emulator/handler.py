@@ -24,6 +24,8 @@ from . import control
 from .faults import HANG_SECONDS, Fault, FaultPlan
 from .pages import DECISION_PATH, PAGE_HEADERS, authorize_page, error_page
 from .state import AuthorizeError, OAuthError, ServiceState, new_request_id
+from .mcp_server import McpReply, McpRequest, McpServer, is_mcp_path
+from .openapi_explorer import CORES_PATH, SAFE_POLICY_PATH, SERVERS_PATH, OpenApiExplorerService
 from .ramoauth import ACTION as GENERATE_ACCESS_TOKEN
 from .ramoauth import RamOAuthService
 from .sts import STS_PATH, CallerIdentityService, StsRequest
@@ -37,7 +39,9 @@ AUTHORIZE_PATH = "/oauth2/v1/auth"
 TOKEN_PATH = "/v1/token"
 EXCHANGE_PATH = "/v1/exchange"
 CONTROL_PREFIX = "/__emulator/"
-KNOWN_PATHS = (AUTHORIZE_PATH, DECISION_PATH, TOKEN_PATH, EXCHANGE_PATH, STS_PATH)
+KNOWN_PATHS = (AUTHORIZE_PATH, DECISION_PATH, TOKEN_PATH, EXCHANGE_PATH, STS_PATH, CORES_PATH, SERVERS_PATH, SAFE_POLICY_PATH)
+#: MCP faults the MCP server acts out itself (the others are the generic HTTP faults).
+MCP_FAULTS = ("session_lost", "slow_sse", "jsonrpc_error")
 
 MAX_BODY = 64 * 1024
 MAX_FIELDS = 64
@@ -80,6 +84,10 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.sts = CallerIdentityService(emulator.state)
         #: RamOAuth ``GenerateAccessToken`` (also at ``/``, told apart by its action).
         self.ramoauth = RamOAuthService(self.sts, emulator.mcp, emulator.permissions)
+        #: OpenAPI Explorer (``/apimcpservercores``, ``/apimcpservers``, ``/safePolicy/set``).
+        self.openapi = OpenApiExplorerService(self.sts, emulator.mcp, emulator.permissions, lambda: emulator.url)
+        #: The MCP Streamable-HTTP server (``/accounts/<uid>/.../mcp``).
+        self.mcp_server = McpServer(emulator.mcp)
         super().__init__(address, Handler)
 
     @property
@@ -143,13 +151,20 @@ class Handler(BaseHTTPRequestHandler):
                 self._serve_signed("ramoauth", method, path, url.query, self.server.ramoauth.answer)
             elif path == STS_PATH:
                 self._serve_sts(method, path, url.query)
+            elif path in (CORES_PATH, SERVERS_PATH):
+                answer = self.server.openapi.list_cores if path == CORES_PATH else self.server.openapi.list_servers
+                self._serve_signed("openapi", method, path, url.query, answer)
+            elif path == SAFE_POLICY_PATH:
+                self._serve_signed("safepolicy", method, path, url.query, self.server.openapi.set_safe_policy)
+            elif is_mcp_path(path):
+                self._serve_mcp(method, path)
             else:
                 self._json(404, {"error": "not_found", "error_description": "No such endpoint.", "requestId": new_request_id()})
         except Exception:  # never let a bug show a traceback with request data on stderr
             logger.exception("emulator: internal error on %s %s", method, path if path in KNOWN_PATHS else "(other)")
             self._json(500, {"error": "server_error", "error_description": "Internal emulator error.", "requestId": new_request_id()})
         finally:
-            shown = path if path in KNOWN_PATHS or path.startswith(CONTROL_PREFIX) else "(other)"
+            shown = path if path in KNOWN_PATHS or path.startswith(CONTROL_PREFIX) else "(mcp)" if is_mcp_path(path) else "(other)"
             logger.info("%s %s -> %s", method, shown, self._status or "dropped")
 
     def _serve_api(
@@ -348,6 +363,91 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status, data)
         if self._swallow:
             self._drop()
+
+    # -- MCP server -------------------------------------------------------------------------------
+
+    def _serve_mcp(self, method: str, path: str) -> None:
+        """Faults (POSTs only, matched on the JSON-RPC method), then ``McpServer``; writes JSON or SSE."""
+        body = self._read_body() if method == "POST" else b""
+        if body is None:
+            return
+        fault_kind, seconds = "", 0.0
+        if method == "POST":
+            try:
+                message = json.loads(body)
+                subject = str(message.get("method", "")) if isinstance(message, dict) else ""
+            except ValueError:
+                subject = ""
+            fault = self.server.faults.take("mcp", subject)
+            if fault is not None:
+                if fault.kind in MCP_FAULTS:
+                    fault_kind, seconds = fault.kind, fault.seconds
+                    self.server.state.count_fault(fault.kind)
+                else:
+                    proceed = self._apply_fault(fault, "mcp")
+                    if not proceed:
+                        self.server.emulator.mcp.log("mcp", http=method, rpc=subject, status=self._status, outcome=f"fault {fault.kind}")
+                        return
+        request = McpRequest(method, path, [(k.lower(), v) for k, v in self.headers.items()], body, fault_kind)
+        reply = self.server.mcp_server.handle(request, seconds)
+        self._write_mcp(reply)
+        if self._swallow:
+            self._drop()
+
+    def _write_mcp(self, reply: McpReply) -> None:
+        if reply.stream is not None:
+            self._hold_stream(reply)
+        elif reply.events is not None:
+            if not self._sse_head(reply.status, reply.headers):
+                return
+            if reply.delay and self.server.stopping.wait(reply.delay):
+                return
+            for number, event in enumerate(reply.events, 1):
+                if not self._sse_write(f"event: message\nid: {number}\ndata: {json.dumps(event)}\n\n"):
+                    return
+        elif reply.body is None:
+            self._send(reply.status, b"", "application/json", reply.headers)
+        else:
+            self._json(reply.status, reply.body, reply.headers)
+
+    def _hold_stream(self, reply: McpReply) -> None:
+        """The GET stream: keep-alive comments until the session ends, the client leaves or we stop."""
+        session = reply.stream
+        assert session is not None
+        if not self._sse_head(200, reply.headers) or not self._sse_write(": stream open\n\n"):
+            return
+        mcp = self.server.emulator.mcp
+        waited = 0.0
+        while not session.closed.is_set() and not self.server.stopping.is_set():
+            session.closed.wait(0.2)
+            waited += 0.2
+            if waited >= max(mcp.config.sse_keepalive, 0.2):
+                waited = 0.0
+                if not self._sse_write(": keep-alive\n\n"):
+                    return
+
+    def _sse_head(self, status: int, headers: dict[str, str]) -> bool:
+        self._status = status
+        self.close_connection = True
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.flush()
+            return True
+        except OSError:
+            return False
+
+    def _sse_write(self, text: str) -> bool:
+        try:
+            self.wfile.write(text.encode("utf-8"))
+            self.wfile.flush()
+            return True
+        except OSError:
+            return False
 
     # -- control ----------------------------------------------------------------------------------
 

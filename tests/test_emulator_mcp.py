@@ -232,3 +232,130 @@ def test_sts_get_caller_identity_still_answers_at_the_same_path(emu: Emulator, h
     )
     answer = sdk_client(emu, sts_of(http, emu), rpc_v1=False).call_api(params, utils_models.OpenApiRequest(), RuntimeOptions())
     assert answer["body"]["AccountId"] == emu.state.config.identity.account_id
+
+
+# -- OpenAPI Explorer -----------------------------------------------------------------------------------
+
+
+def sdk_roa(emu: Emulator, sts: Sts, action: str, pathname: str, method: str = "GET", query: dict[str, str] | None = None) -> dict[str, Any]:
+    """An ACS3-signed ROA call with the official client (what discovery sends)."""
+    from alibabacloud_tea_openapi import utils_models
+    from darabonba.runtime import RuntimeOptions
+
+    params = utils_models.Params(
+        action=action, version="2024-11-30", protocol="HTTP", pathname=pathname, method=method,
+        auth_type="AK", style="ROA", req_body_type="json", body_type="json",
+    )
+    return sdk_client(emu, sts, rpc_v1=False).call_api(params, utils_models.OpenApiRequest(query=query or {}), RuntimeOptions())
+
+
+def test_list_cores_returns_the_accounts_core_pointing_at_the_emulator(emu: Emulator, http: httpx.Client) -> None:
+    answer = sdk_roa(emu, sts_of(http, emu), "ListApiMcpServerCores", "/apimcpservercores")["body"]
+    assert answer["requestId"] and answer["totalCount"] == 1 and answer["nextToken"] == "" and answer["maxResults"] == 20
+    core = answer["apiMcpServerCores"][0]
+    uid = emu.state.config.identity.account_id
+    assert core["urls"]["mcp"] == emu.mcp_url() and core["urls"]["mcp"].startswith(f"{emu.url}/accounts/{uid}/custom/")
+    assert core["urls"]["mcp"].endswith(f"/id/{core['id']}/mcp")
+
+
+def test_list_cores_empty_denied_and_tampered(emu: Emulator, http: httpx.Client) -> None:
+    sts = sts_of(http, emu)
+    emu.configure_mcp(core_exists=False)
+    empty = sdk_roa(emu, sts, "ListApiMcpServerCores", "/apimcpservercores")["body"]
+    assert empty["totalCount"] == 0 and empty["apiMcpServerCores"] == []
+    emu.deny_permission("openapiexplorer:*")
+    error = sdk_error(lambda: sdk_roa(emu, sts, "ListApiMcpServerCores", "/apimcpservercores"))
+    assert error.code == "NoPermission" and "openapiexplorer:ListApiMcpServerCores" in error.message
+    emu.clear_permission_denies()
+    forged = Sts(sts.access_key_id, "x" * 44, sts.security_token)
+    assert sdk_error(lambda: sdk_roa(emu, forged, "ListApiMcpServerCores", "/apimcpservercores")).code == "SignatureDoesNotMatch"
+
+
+def test_list_servers_filters_and_pages(emu: Emulator, http: httpx.Client) -> None:
+    sts = sts_of(http, emu)
+    emu.configure_mcp(custom_servers=["alpha", "beta", "gamma"])
+    first = sdk_roa(emu, sts, "ListApiMcpServers", "/apimcpservers", query={"maxResults": "2"})["body"]
+    assert first["totalCount"] == 3 and [s["name"] for s in first["apiMcpServers"]] == ["alpha", "beta"]
+    rest = sdk_roa(emu, sts, "ListApiMcpServers", "/apimcpservers", query={"maxResults": "2", "nextToken": first["nextToken"]})["body"]
+    assert [s["name"] for s in rest["apiMcpServers"]] == ["gamma"] and rest["nextToken"] == ""
+    found = sdk_roa(emu, sts, "ListApiMcpServers", "/apimcpservers", query={"keyword": "bet"})["body"]["apiMcpServers"]
+    assert [(s["name"], s["sourceType"]) for s in found] == [("beta", "custom")]
+    assert found[0]["urls"]["mcp"].startswith(emu.url)
+    assert sdk_roa(emu, sts, "ListApiMcpServers", "/apimcpservers", query={"sourceType": "system"})["body"]["totalCount"] == 0
+
+
+# -- the safety policy ----------------------------------------------------------------------------------
+
+
+def new_token(http: httpx.Client, emu: Emulator, **query: str) -> str:
+    return sdk_generate_access_token(emu, sts_of(http, emu), **query)["body"]["Data"]["AccessToken"]
+
+
+def set_policy(http: httpx.Client, emu: Emulator, body: dict[str, Any]) -> httpx.Response:
+    """As the official proxy sends it: anonymous ROA, JSON body (mcp.md §3.3)."""
+    headers = {
+        "content-type": "application/json; charset=utf-8",
+        "accept": "application/json",
+        "x-acs-action": "UpdateBearerTokenSafetyPolicy",
+        "x-acs-version": "2024-11-30",
+        "x-acs-signature-method": "HMAC-SHA1",
+        "x-acs-signature-nonce": "33a653772a130384182eae5b3a34c7af",
+        "x-acs-signature-version": "1.0",
+    }
+    return http.post(f"{emu.url}/safePolicy/set", content=json.dumps(body), headers=headers)
+
+
+def test_safe_policy_is_bound_to_the_token(emu: Emulator, http: httpx.Client) -> None:
+    from emulator.safety import READ_ONLY_POLICY
+
+    token = new_token(http, emu)
+    answer = set_policy(http, emu, {"bearerToken": token, "safePolicy": READ_ONLY_POLICY})
+    assert answer.status_code == 200 and set(answer.json()) == {"requestId"}
+    record = emu.mcp.token(token)
+    assert record.safe_policy.source == READ_ONLY_POLICY and record.allowed_tools is None
+    tools = json.dumps({"allowedTools": ["AlibabaCloud___CallCLI"]})
+    assert set_policy(http, emu, {"bearerToken": token, "safePolicy": '{"rules":[]}', "toolPolicy": tools}).status_code == 200
+    assert emu.mcp.token(token).allowed_tools == {"AlibabaCloud___CallCLI"} and emu.mcp.token(token).safe_policy.rules == ()
+    emu.configure_mcp(safe_policy_create_only=True)
+    assert set_policy(http, emu, {"bearerToken": token, "safePolicy": "*=deny"}).status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"safePolicy": "*=deny"}, "MissingBearerToken"),
+        ({"bearerToken": "not-a-token", "safePolicy": "*=deny"}, "InvalidBearerToken"),
+        ({"bearerToken": "<token>", "safePolicy": "ecs:*=maybe"}, "InvalidParameter.SafePolicy"),
+        ({"bearerToken": "<token>", "safePolicy": "ecs:*"}, "InvalidParameter.SafePolicy"),
+        ({"bearerToken": "<token>", "safePolicy": '{"rules": 3}'}, "InvalidParameter.SafePolicy"),
+        ({"bearerToken": "<token>", "toolPolicy": "[]"}, "InvalidParameter.SafePolicy"),
+        ({"bearerToken": "<token>"}, "MissingSafePolicy"),
+    ],
+)
+def test_bad_tokens_and_policies_are_4xx(emu: Emulator, http: httpx.Client, body: dict[str, Any], code: str) -> None:
+    token = new_token(http, emu)
+    body = {k: (token if v == "<token>" else v) for k, v in body.items()}
+    answer = set_policy(http, emu, body)
+    assert 400 <= answer.status_code < 500 and answer.json()["Code"] == code
+    assert token not in answer.text
+    assert emu.mcp.token(token).safe_policy is None
+
+
+def test_an_expired_token_cannot_get_a_policy(emu: Emulator, http: httpx.Client) -> None:
+    token = new_token(http, emu)
+    emu.expire_mcp_tokens()
+    assert set_policy(http, emu, {"bearerToken": token, "safePolicy": "*=deny"}).json()["Code"] == "InvalidBearerToken.Expired"
+
+
+def test_the_safety_policy_grammar() -> None:
+    from emulator.safety import READ_ONLY_POLICY, parse_safety_policy
+
+    read_only = parse_safety_policy(READ_ONLY_POLICY)
+    for subject in ("ecs:describe-regions", "sts:get-caller-identity", "alibabacloud:list-products", "alibabacloud:get-task"):
+        assert read_only.decide(subject)[0], subject
+    for subject in ("ecs:run-instances", "ecs:delete-instance", "alibabacloud:run-script", "alibabacloud:run-iac"):
+        assert read_only.decide(subject) == (False, "*=deny"), subject
+    first_wins = parse_safety_policy(" ECS:Describe-*=ALLOW , *=deny")
+    assert first_wins.decide("ecs:describe-instances") == (True, "ECS:Describe-*=allow")
+    assert parse_safety_policy('{"rules":[{"pattern":"ecs:*","action":"deny"}]}').decide("ecs:x") == (False, "ecs:*=deny")
+    assert parse_safety_policy('{"rules":[]}').decide("anything:at-all") == (True, "")
