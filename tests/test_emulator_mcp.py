@@ -359,3 +359,290 @@ def test_the_safety_policy_grammar() -> None:
     assert first_wins.decide("ecs:describe-instances") == (True, "ECS:Describe-*=allow")
     assert parse_safety_policy('{"rules":[{"pattern":"ecs:*","action":"deny"}]}').decide("ecs:x") == (False, "ecs:*=deny")
     assert parse_safety_policy('{"rules":[]}').decide("anything:at-all") == (True, "")
+
+
+# -- the MCP server over httpx --------------------------------------------------------------------------
+
+ACCEPT = "application/json, text/event-stream"
+
+
+class Mcp:
+    """A bare Streamable-HTTP client: one JSON-RPC message per POST, answers read as JSON or SSE."""
+
+    def __init__(self, http: httpx.Client, url: str, token: str | None) -> None:
+        self.http, self.url, self.token = http, url, token
+        self.session: str | None = None
+        self.version = ""
+        self.next_id = 0
+
+    def headers(self) -> dict[str, str]:
+        headers = {"accept": ACCEPT, "content-type": "application/json"}
+        if self.token is not None:
+            headers["authorization"] = f"Bearer {self.token}"
+        if self.session:
+            headers["mcp-session-id"] = self.session
+        if self.version:
+            headers["mcp-protocol-version"] = self.version
+        return headers
+
+    def post(self, method: str, params: dict[str, Any] | None = None, *, notify: bool = False) -> httpx.Response:
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        if not notify:
+            message["id"] = self.next_id
+            self.next_id += 1
+        return self.http.post(self.url, content=json.dumps(message), headers=self.headers())
+
+    @staticmethod
+    def answer(response: httpx.Response) -> dict[str, Any]:
+        assert response.status_code == 200, response.text
+        if response.headers["content-type"].startswith("text/event-stream"):
+            data = [line[len("data: ") :] for line in response.text.splitlines() if line.startswith("data: ")]
+            assert "event: message" in response.text and len(data) == 1
+            return json.loads(data[0])
+        assert response.headers["content-type"].startswith("application/json")
+        return response.json()
+
+    def initialize(self, version: str = "2025-06-18") -> dict[str, Any]:
+        response = self.post("initialize", {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}})
+        result = self.answer(response)["result"]
+        self.session = response.headers.get("mcp-session-id")
+        self.version = result["protocolVersion"]
+        assert self.post("notifications/initialized", notify=True).status_code == 202
+        return result
+
+    def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        return self.answer(self.post("tools/call", {"name": tool, "arguments": arguments}))
+
+
+@pytest.fixture
+def mcp_token(emu: Emulator, http: httpx.Client) -> str:
+    return new_token(http, emu)
+
+
+def test_the_mcp_flow(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    result = client.initialize()
+    assert result["protocolVersion"] == "2025-06-18" and result["capabilities"]["tools"] == {"listChanged": False}
+    assert client.session
+    tools = {t["name"]: t for t in client.answer(client.post("tools/list"))["result"]["tools"]}
+    assert {"AlibabaCloud___CallCLI", "AlibabaCloud___ListProducts", "AlibabaCloud___RunScript"} <= set(tools)
+    assert tools["AlibabaCloud___CallCLI"]["inputSchema"]["required"] == ["command"]
+    read = client.call("AlibabaCloud___CallCLI", command="aliyun sts GetCallerIdentity")["result"]
+    assert read["isError"] is False
+    assert json.loads(read["content"][0]["text"])["Arn"] == emu.state.config.identity.arn
+    write = client.call("AlibabaCloud___CallCLI", command="aliyun ecs RunInstances --ImageId x")["result"]
+    assert write["isError"] is False and json.loads(write["content"][0]["text"])["Accepted"] is True
+    assert client.answer(client.post("ping"))["result"] == {}
+    assert client.answer(client.post("resources/list"))["error"]["code"] == -32601
+    assert client.call("AlibabaCloud___Nope")["error"]["code"] == -32602
+    bad = client.call("AlibabaCloud___CallCLI", command="aliyun ecs DescribeRegions | sh")["result"]
+    assert bad["isError"] is True
+    assert client.call("AlibabaCloud___CallCLI")["result"]["content"][0]["text"] == "Input validation error: 'command' is a required property"
+    log = emu.mcp_log("mcp")
+    calls = [e for e in log if e.get("tool") == "AlibabaCloud___CallCLI"]
+    assert calls[0]["token"] == emu.token_id(mcp_token) and calls[0]["session"] == client.session
+    assert calls[0]["subject"] == "sts:get-caller-identity" and calls[0]["outcome"] == "ok"
+    assert mcp_token not in json.dumps(log)
+
+
+@pytest.mark.parametrize(
+    ("asked", "answered"),
+    [("2024-11-05", "2024-11-05"), ("2025-03-26", "2025-03-26"), ("2025-11-25", "2025-11-25"), ("2099-01-01", "2025-11-25")],
+)
+def test_protocol_version_negotiation(emu: Emulator, http: httpx.Client, mcp_token: str, asked: str, answered: str) -> None:
+    assert Mcp(http, emu.mcp_url(), mcp_token).initialize(asked)["protocolVersion"] == answered
+
+
+def test_a_forced_protocol_version(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    emu.configure_mcp(protocol_version="2026-07-28")
+    assert Mcp(http, emu.mcp_url(), mcp_token).answer(
+        Mcp(http, emu.mcp_url(), mcp_token).post("initialize", {"protocolVersion": "2025-11-25"})
+    )["result"]["protocolVersion"] == "2026-07-28"
+
+
+def test_write_refused_under_a_read_only_policy(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    from emulator.safety import READ_ONLY_POLICY
+
+    assert set_policy(http, emu, {"bearerToken": mcp_token, "safePolicy": READ_ONLY_POLICY}).status_code == 200
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    read = client.call("AlibabaCloud___CallCLI", command="aliyun ecs DescribeRegions --region cn-hangzhou")["result"]
+    assert read["isError"] is False and "cn-hangzhou" in read["content"][0]["text"]
+    assert client.call("AlibabaCloud___ListProducts", filter="ec")["result"]["isError"] is False
+    for tool, arguments in (
+        ("AlibabaCloud___CallCLI", {"command": "aliyun ecs DeleteInstance --InstanceId i-1"}),
+        ("AlibabaCloud___CallCLI", {"command": "aliyun ecs run-instances"}),
+        ("AlibabaCloud___RunScript", {"script": "aliyun ecs StopInstance"}),
+    ):
+        refused = client.call(tool, **arguments)["result"]
+        assert refused["isError"] is True and "safety policy" in refused["content"][0]["text"], refused
+    assert [e["outcome"] for e in emu.mcp_log("mcp") if e.get("rpc") == "tools/call"] == ["ok", "ok", "denied", "denied", "denied"]
+    emu.configure_mcp(policy_denial="jsonrpc_error")
+    error = client.call("AlibabaCloud___RunScript", script="x")["error"]
+    assert error["code"] == -32001 and "run-script" in error["message"]
+
+
+def test_tool_policy_and_boundary_policy(emu: Emulator, http: httpx.Client) -> None:
+    boundary = json.dumps({"Version": "1", "Statement": [{"Effect": "Deny", "Action": ["ecs:Delete*"], "Resource": "*"}]})
+    token = new_token(http, emu, Policy=boundary)
+    tools = json.dumps({"allowedTools": ["AlibabaCloud___CallCLI"]})
+    assert set_policy(http, emu, {"bearerToken": token, "safePolicy": '{"rules":[]}', "toolPolicy": tools}).status_code == 200
+    client = Mcp(http, emu.mcp_url(), token)
+    client.initialize()
+    assert "tool policy" in client.call("AlibabaCloud___ListProducts")["result"]["content"][0]["text"]
+    assert "boundary policy" in client.call("AlibabaCloud___CallCLI", command="aliyun ecs DeleteInstance")["result"]["content"][0]["text"]
+    assert len(client.answer(client.post("tools/list"))["result"]["tools"]) > 1
+    emu.configure_mcp(tool_policy_filters_list=True)
+    assert [t["name"] for t in client.answer(client.post("tools/list"))["result"]["tools"]] == ["AlibabaCloud___CallCLI"]
+
+
+@pytest.mark.parametrize("token", [None, "unknown-token"])
+def test_missing_or_unknown_bearer_is_401(emu: Emulator, http: httpx.Client, token: str | None) -> None:
+    answer = Mcp(http, emu.mcp_url(), token).post("initialize", {"protocolVersion": "2025-06-18"})
+    assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_expired_token_is_401_on_every_request(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    emu.expire_mcp_tokens()
+    answer = client.post("tools/list")
+    assert answer.status_code == 401 and answer.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert "expired" in answer.json()["error_description"]
+    client.token = new_token(http, emu)
+    assert client.answer(client.post("tools/list"))["result"]["tools"]  # a fresh token on the same session
+
+
+def test_a_short_token_lifetime_runs_out(emu: Emulator, http: httpx.Client) -> None:
+    emu.configure_mcp(token_ttl=60)
+    token = new_token(http, emu)
+    client = Mcp(http, emu.mcp_url(), token)
+    client.initialize()
+    emu.set_clock_skew(61)
+    assert client.post("tools/list").status_code == 401
+
+
+def test_sessions_unknown_missing_deleted(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    session = client.session
+    client.session = None
+    assert client.post("tools/list").status_code == 400
+    client.session = "no-such-session"
+    assert client.post("tools/list").status_code == 404
+    client.session = session
+    assert http.delete(emu.mcp_url(), headers=client.headers()).status_code == 204
+    assert client.post("tools/list").status_code == 404
+    assert http.delete(emu.mcp_url(), headers=client.headers()).status_code == 404
+
+
+def test_another_accounts_server_and_unknown_paths(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    other = emu.mcp_url("9999999999999999")
+    assert Mcp(http, other, mcp_token).post("initialize", {}).status_code == 403
+    assert Mcp(http, emu.mcp_url().replace("/id/", "/id/x"), mcp_token).post("initialize", {}).status_code == 404
+    assert Mcp(http, emu.mcp_url()[: -len("mcp")] + "sse", mcp_token).post("initialize", {}).status_code == 404
+
+
+def test_custom_server_path_is_served(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    uid = emu.state.config.identity.account_id
+    custom = next(s for s in emu.mcp.servers(uid) if not s.core)
+    assert Mcp(http, f"{emu.url}{custom.path}/mcp", mcp_token).initialize()["protocolVersion"]
+
+
+def test_sse_response_mode(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    emu.configure_mcp(response_mode="sse")
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    response = client.post("tools/list")
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert client.answer(response)["result"]["tools"]
+
+
+def test_stateless_mode_issues_no_session(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    emu.configure_mcp(issue_session_id=False)
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    assert client.session is None
+    assert client.answer(client.post("tools/list"))["result"]["tools"]
+
+
+def test_the_get_stream_stays_open_until_the_session_ends(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    emu.configure_mcp(sse_keepalive=0.2)
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    headers = {**client.headers(), "accept": "text/event-stream"}
+    with http.stream("GET", emu.mcp_url(), headers=headers) as stream:
+        assert stream.status_code == 200 and stream.headers["content-type"] == "text/event-stream"
+        lines = stream.iter_lines()
+        assert next(lines) == ": stream open"
+        assert next(l for l in lines if l) == ": keep-alive"
+        assert emu.drop_mcp_sessions() == 1
+        assert [l for l in lines if l and l != ": keep-alive"] == []  # the stream ends with the session
+    assert http.get(emu.mcp_url(), headers=headers).status_code == 404
+
+
+# -- MCP fault switches ---------------------------------------------------------------------------------
+
+
+def test_401_on_the_nth_call(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    emu.inject("mcp", "401", after=1, match="tools/call")
+    assert client.call("AlibabaCloud___ListProducts")["result"]["isError"] is False  # the 1st call passes
+    second = client.post("tools/call", {"name": "AlibabaCloud___ListProducts", "arguments": {}})
+    assert second.status_code == 401 and second.headers["www-authenticate"].startswith("Bearer")
+    assert client.call("AlibabaCloud___ListProducts")["result"]["isError"] is False  # the token is still good
+    assert [e["outcome"] for e in emu.mcp_log("mcp") if e.get("rpc") == "tools/call"] == ["ok", "fault 401", "ok"]
+
+
+def test_session_loss(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    emu.inject("mcp", "session_lost")
+    assert client.post("tools/list").status_code == 404
+    assert client.post("tools/list").status_code == 404  # the session is gone for good
+    client.initialize()
+    assert client.answer(client.post("tools/list"))["result"]["tools"]
+
+
+@pytest.mark.parametrize("kind", ["500", "503"])
+def test_5xx(emu: Emulator, http: httpx.Client, mcp_token: str, kind: str) -> None:
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    emu.inject("mcp", kind)
+    assert client.post("tools/list").status_code == int(kind)
+    assert client.answer(client.post("tools/list"))["result"]["tools"]
+
+
+def test_slow_sse_and_jsonrpc_error(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    emu.inject("mcp", "slow_sse", seconds=0.05)
+    slow = client.post("tools/list")
+    assert slow.headers["content-type"].startswith("text/event-stream") and client.answer(slow)["result"]["tools"]
+    emu.inject("mcp", "jsonrpc_error", match="tools/call")
+    assert client.call("AlibabaCloud___ListProducts")["error"]["code"] == -32603
+    assert [e["outcome"] for e in emu.mcp_log("mcp")][-2:] == ["fault slow_sse", "fault jsonrpc_error"]
+
+
+def test_the_control_api_drives_the_mcp_switches(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    control = f"{emu.url}/__emulator"
+    assert http.post(f"{control}/mcp/config", json={"token_ttl": 10, "response_mode": "sse"}).json()["token_ttl"] == 10
+    assert http.post(f"{control}/mcp/config", json={"response_mode": "xml"}).status_code == 400
+    assert http.post(f"{control}/ram/deny", json={"action": "ram:GenerateAccessToken"}).json()["denies"] == [
+        {"action": "ram:GenerateAccessToken", "principal": "*"}
+    ]
+    assert http.delete(f"{control}/ram/denies").json() == {"denies": []}
+    assert http.post(f"{control}/faults", json={"endpoint": "mcp", "fault": "401", "after": 2, "match": "tools/call"}).status_code == 200
+    assert emu.faults.pending()[0]["after"] == 2
+    tokens = http.get(f"{control}/mcp/tokens").json()["tokens"]
+    assert [t["token_id"] for t in tokens] == [emu.token_id(mcp_token)] and mcp_token not in json.dumps(tokens)
+    Mcp(http, emu.mcp_url(), mcp_token).initialize()
+    assert len(http.get(f"{control}/mcp/sessions").json()["sessions"]) == 1
+    log = http.get(f"{control}/mcp/log/mcp").json()["log"]
+    assert [e["rpc"] for e in log] == ["initialize", "notifications/initialized"]
+    assert http.post(f"{control}/mcp/drop-sessions").json() == {"dropped": 1}
+    assert http.post(f"{control}/mcp/expire-tokens").json() == {"expired": 1}
+    assert http.delete(f"{control}/mcp/log").json() == {"log": []}
