@@ -646,3 +646,55 @@ def test_the_control_api_drives_the_mcp_switches(emu: Emulator, http: httpx.Clie
     assert http.post(f"{control}/mcp/drop-sessions").json() == {"dropped": 1}
     assert http.post(f"{control}/mcp/expire-tokens").json() == {"expired": 1}
     assert http.delete(f"{control}/mcp/log").json() == {"log": []}
+
+
+# -- the official MCP client as the oracle -------------------------------------------------------------
+
+
+def official_client(url: str, token: str) -> Any:
+    """The official SDK's Streamable-HTTP client with our bearer token on every request."""
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    return streamable_http_client(url, http_client=create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}))
+
+
+@pytest.mark.parametrize("mode", ["json", "sse"])
+async def test_the_official_mcp_client_drives_the_server(emu: Emulator, http: httpx.Client, mode: str) -> None:
+    mcp_client = pytest.importorskip("mcp")
+    from emulator.safety import READ_ONLY_POLICY
+
+    emu.configure_mcp(response_mode=mode, sse_keepalive=0.2)
+    token = new_token(http, emu)
+    assert set_policy(http, emu, {"bearerToken": token, "safePolicy": READ_ONLY_POLICY}).status_code == 200
+    async with official_client(emu.mcp_url(), token) as (read, write, _):
+        async with mcp_client.ClientSession(read, write) as session:
+            initialized = await session.initialize()
+            assert initialized.serverInfo.name == "alibabacloud-openapi-mcp-server-emulator"
+            names = [t.name for t in (await session.list_tools()).tools]
+            assert "AlibabaCloud___CallCLI" in names
+            read_result = await session.call_tool("AlibabaCloud___CallCLI", {"command": "aliyun sts GetCallerIdentity"})
+            assert not read_result.isError and emu.state.config.identity.arn in read_result.content[0].text
+            refused = await session.call_tool("AlibabaCloud___CallCLI", {"command": "aliyun ecs StopInstance --InstanceId i-1"})
+            assert refused.isError and "safety policy" in refused.content[0].text
+            await session.send_ping()
+    # The client closed its session with DELETE.
+    assert ("DELETE", "deleted") in [(e["http"], e.get("outcome")) for e in emu.mcp_log("mcp")]
+    assert emu.mcp.session_ids() == []
+
+
+async def test_the_official_mcp_client_sees_the_401(emu: Emulator) -> None:
+    mcp_client = pytest.importorskip("mcp")
+
+    with pytest.raises(BaseExceptionGroup) as caught:
+        async with official_client(emu.mcp_url(), "not-a-token") as (read, write, _):
+            async with mcp_client.ClientSession(read, write) as session:
+                await session.initialize()
+    statuses = [getattr(getattr(e, "response", None), "status_code", None) for e in _leaves(caught.value)]
+    assert 401 in statuses
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
