@@ -26,6 +26,8 @@ query, so every base URL below is ``emu.url`` (the sidecar reads ``ALIYUN_SIDECA
 
 from .faults import ENDPOINTS, FAULT_KINDS
 from .identity import Identity
+from .mcp_state import MCP_CLIENTS, McpConfig
+from .safety import READ_ONLY_POLICY
 from .server import Emulator
 from .state import CLIENTS, AuthorizeError, OAuthError, StsRecord, s256
 
@@ -36,6 +38,9 @@ __all__ = [
     "AuthorizeError",
     "Emulator",
     "Identity",
+    "MCP_CLIENTS",
+    "McpConfig",
+    "READ_ONLY_POLICY",
     "OAuthError",
     "StsRecord",
     "s256",

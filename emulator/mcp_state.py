@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import threading
 from collections import deque
@@ -49,6 +50,8 @@ PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 RESPONSE_MODES = ("json", "sse")
 POLICY_DENIALS = ("tool_error", "jsonrpc_error")
 LOG_LIMIT = 5000
+#: Custom server names (the console allows 3-16 of these characters, the SDK comment 3-64).
+SERVER_NAME = re.compile(r"[a-z0-9_-]{3,64}")
 
 
 def token_id(access_token: str) -> str:
@@ -158,6 +161,8 @@ class McpState:
                     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
                         raise ValueError(f"{name} must be a list of names")
                     changes[name] = tuple(value)
+                    if name == "custom_servers" and not all(SERVER_NAME.fullmatch(v) for v in value):
+                        raise ValueError("custom server names are 3-64 characters of a-z, 0-9, '_' and '-'")
             if changes.get("response_mode", current.response_mode) not in RESPONSE_MODES:
                 raise ValueError(f"response_mode must be one of {', '.join(RESPONSE_MODES)}")
             if changes.get("policy_denial", current.policy_denial) not in POLICY_DENIALS:

@@ -698,3 +698,27 @@ def _leaves(error: BaseException) -> list[BaseException]:
     if isinstance(error, BaseExceptionGroup):
         return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
     return [error]
+
+
+def test_emulator_logs_carry_no_mcp_secrets(emu: Emulator, http: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="emulator")
+    sts = sts_of(http, emu)
+    token = sdk_generate_access_token(emu, sts)["body"]["Data"]["AccessToken"]
+    set_policy(http, emu, {"bearerToken": token, "safePolicy": "*=deny"})
+    client = Mcp(http, emu.mcp_url(), token)
+    client.initialize()
+    client.call("AlibabaCloud___CallCLI", command="aliyun ecs DescribeRegions")
+    assert "POST (mcp) -> 200" in caplog.text and "POST / -> 200" in caplog.text
+    logged = caplog.text + json.dumps(emu.mcp_log())
+    for secret in (token, sts.access_key_secret, sts.security_token, client.session or "-"):
+        assert secret not in caplog.text
+    for secret in (token, sts.access_key_secret, sts.security_token):
+        assert secret not in logged
+
+
+def test_bad_switch_values_are_refused(emu: Emulator) -> None:
+    for changes in ({"response_mode": "xml"}, {"policy_denial": "x"}, {"custom_servers": ["../x"]}, {"core_exists": "yes"}, {"nope": 1}):
+        with pytest.raises(ValueError):
+            emu.configure_mcp(**changes)
