@@ -164,7 +164,7 @@ class McpServer:
         if needs_session and (session is None or session.path != path):
             return self._session_problem(session_id)
         version = request.header("mcp-protocol-version")
-        if version and version not in PROTOCOL_VERSIONS:
+        if version and version not in PROTOCOL_VERSIONS and version != self.mcp.config.protocol_version:
             return McpReply(400, body=_rpc_error(None, -32600, f"Bad Request: unsupported protocol version {version}"))
         if request.fault == "session_lost" and session is not None:
             self.mcp.close_session(session.id)

@@ -17,8 +17,6 @@ be denied ``ram:GenerateAccessToken`` (403 ``NoPermission`` naming the action). 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
-
 from .mcp_state import MCP_CLIENTS, SCOPES, McpState
 from .ram import Permissions, access_denied_message
 from .safety import PolicyError, parse_boundary_policy
@@ -53,7 +51,7 @@ class RamOAuthService:
         record = self.verifier.verify(request, ACTION, VERSION, schemes)
         identity = record.identity
         extra["account_id"] = identity.account_id
-        params = dict(parse_qsl(request.query, keep_blank_values=True, max_num_fields=64))
+        params = self.verifier.params(request)  # the query, and (leniently) a form body
         client_id = params.get("ClientId", "")
         scope = params.get("Scope", "")
         if not client_id:

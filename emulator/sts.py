@@ -135,7 +135,7 @@ class CallerIdentityService:
         """
         if request.method not in ("GET", "POST"):
             raise StsError(400, "UnsupportedHTTPMethod", "This http method is not supported.")
-        params = self._params(request)
+        params = self.params(request)
         authorization = request.header("authorization") or ""
         if authorization.startswith("ACS3-") and "acs3" in schemes:
             signed = self._acs3(request, params, authorization)
@@ -161,7 +161,7 @@ class CallerIdentityService:
         self._spend_nonce(signed.nonce, now)
         return record
 
-    def _params(self, request: StsRequest) -> dict[str, str]:
+    def params(self, request: StsRequest) -> dict[str, str]:
         """RPC parameters from the query and a form body; a repeated name is refused."""
         pairs = parse_qsl(request.query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
         if request.body and request.content_type == "application/x-www-form-urlencoded":

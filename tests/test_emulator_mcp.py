@@ -457,9 +457,11 @@ def test_protocol_version_negotiation(emu: Emulator, http: httpx.Client, mcp_tok
 
 def test_a_forced_protocol_version(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
     emu.configure_mcp(protocol_version="2026-07-28")
-    assert Mcp(http, emu.mcp_url(), mcp_token).answer(
-        Mcp(http, emu.mcp_url(), mcp_token).post("initialize", {"protocolVersion": "2025-11-25"})
-    )["result"]["protocolVersion"] == "2026-07-28"
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    assert client.initialize("2025-11-25")["protocolVersion"] == "2026-07-28"
+    assert client.answer(client.post("tools/list"))["result"]["tools"]
+    client.version = "1999-01-01"
+    assert client.post("tools/list").status_code == 400
 
 
 def test_write_refused_under_a_read_only_policy(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
@@ -722,3 +724,19 @@ def test_bad_switch_values_are_refused(emu: Emulator) -> None:
     for changes in ({"response_mode": "xml"}, {"policy_denial": "x"}, {"custom_servers": ["../x"]}, {"core_exists": "yes"}, {"nope": 1}):
         with pytest.raises(ValueError):
             emu.configure_mcp(**changes)
+
+
+def test_generate_access_token_parameters_in_a_form_body_are_accepted(emu: Emulator, http: httpx.Client) -> None:
+    """Leniency the reference asks for (§11): the same signed parameters sent as a form body."""
+    from alibabacloud_tea_openapi.utils import Utils
+
+    sts = sts_of(http, emu)
+    form = {
+        "Action": "GenerateAccessToken", "Version": "2026-04-21", "Format": "json", "Timestamp": Utils.get_timestamp(),
+        "SignatureNonce": Utils.get_nonce(), "ClientId": CN_MCP_CLIENT, "Scope": SCOPE, "SecurityToken": sts.security_token,
+        "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "AccessKeyId": sts.access_key_id,
+    }
+    form["Signature"] = Utils.get_rpcsignature(form, "POST", sts.access_key_secret)
+    answer = http.post(f"{emu.url}/", data=form, headers={"x-acs-action": "GenerateAccessToken"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["Data"]["Scope"] == SCOPE
