@@ -268,6 +268,11 @@ class Emulator:
         """How ``access_token`` is named in the request log."""
         return token_id(access_token)
 
+    def mcp_env(self) -> dict[str, str]:
+        """The sidecar's endpoint variables, all pointing at this emulator (the routing contract)."""
+        names = ("ALIYUN_SIDECAR_RAMOAUTH_ENDPOINT", "ALIYUN_SIDECAR_OPENAPI_MCP_ENDPOINT", "ALIYUN_SIDECAR_SAFEPOLICY_ENDPOINT")
+        return {name: self.url for name in names}
+
     def mcp_url(self, account_id: str | None = None) -> str:
         """The MCP endpoint of the account's Core server (``urls.mcp`` of ListApiMcpServerCores)."""
         account = account_id or self.state.config.identity.account_id

@@ -256,6 +256,7 @@ def test_list_cores_returns_the_accounts_core_pointing_at_the_emulator(emu: Emul
     uid = emu.state.config.identity.account_id
     assert core["urls"]["mcp"] == emu.mcp_url() and core["urls"]["mcp"].startswith(f"{emu.url}/accounts/{uid}/custom/")
     assert core["urls"]["mcp"].endswith(f"/id/{core['id']}/mcp")
+    assert set(emu.mcp_env().values()) == {emu.url}
 
 
 def test_list_cores_empty_denied_and_tampered(emu: Emulator, http: httpx.Client) -> None:
