@@ -87,7 +87,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         #: OpenAPI Explorer (``/apimcpservercores``, ``/apimcpservers``, ``/safePolicy/set``).
         self.openapi = OpenApiExplorerService(self.sts, emulator.mcp, emulator.permissions, lambda: emulator.url)
         #: The MCP Streamable-HTTP server (``/accounts/<uid>/.../mcp``).
-        self.mcp_server = McpServer(emulator.mcp)
+        self.mcp_server = McpServer(emulator.mcp, emulator.permissions)
         super().__init__(address, Handler)
 
     @property

@@ -32,11 +32,14 @@ from typing import Any
 
 from .mcp_state import PROTOCOL_VERSIONS, McpSession, McpState, McpToken
 from .mcp_tools import TOOLS, ToolInputError, denial, run, text_result
+from .ram import Permissions, access_denied_message
 
 PATH = re.compile(r"(/accounts/([0-9]+)/(?:custom/[^/]+|system/[^/]+/[^/]+)/id/[^/]+)/(mcp|sse)")
 SERVER_INFO = {"name": "alibabacloud-openapi-mcp-server-emulator", "version": "1.0.0"}
 SESSION_HEADER = "Mcp-Session-Id"
 POLICY_DENIED = -32001
+#: The RAM action checked on MCP requests when ``mcp_checks_ram`` is on (inferred name).
+MCP_RAM_ACTION = "openapiexplorer:CallApiMcpServer"
 
 
 def is_mcp_path(path: str) -> bool:
@@ -78,11 +81,20 @@ def _rpc_result(message_id: Any, result: Any) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": message_id, "result": result}
 
 
+def _is_initialize(body: bytes) -> bool:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("method") == "initialize"
+
+
 class McpServer:
     """Answers MCP HTTP requests from the state (thread-safe through ``McpState``)."""
 
-    def __init__(self, mcp: McpState) -> None:
+    def __init__(self, mcp: McpState, permissions: Permissions | None = None) -> None:
         self.mcp = mcp
+        self.permissions = permissions or Permissions()
 
     def handle(self, request: McpRequest, fault_seconds: float = 0.0) -> McpReply:
         entry: dict[str, Any] = {"http": request.method}
@@ -104,8 +116,21 @@ class McpServer:
         entry["token"] = token.token_id
         if token.identity.account_id != match.group(2):
             return McpReply(403, body={"error": "forbidden", "error_description": "The token belongs to another account."})
+        if self.mcp.config.mcp_checks_ram and not self.permissions.allowed(token.identity, MCP_RAM_ACTION):
+            identity = token.identity
+            message, detail = access_denied_message(
+                identity, MCP_RAM_ACTION, f"acs:openapiexplorer::{identity.account_id}:apimcpserver/*", self.mcp.config.deny_detail_only
+            )
+            entry["outcome"] = "NoPermission"
+            return McpReply(403, body={"Code": "NoPermission", "Message": message, "AccessDeniedDetail": detail})
         session_id = request.header(SESSION_HEADER)
         entry["session"] = session_id or None
+        reinitializing = request.method == "POST" and _is_initialize(request.body)
+        if session_id and self.mcp.config.session_bound_to_token and not reinitializing:
+            bound = self.mcp.session(session_id)
+            if bound is not None and bound.token_id != token.token_id:
+                entry["outcome"] = "session of another token"
+                return McpReply(404, body=_rpc_error(None, -32001, "Session not found"))
         if request.method == "POST":
             return self._post(request, token, match.group(1), session_id, entry, fault_seconds)
         session = self.mcp.session(session_id) if session_id else None
@@ -195,7 +220,7 @@ class McpServer:
         version = forced or (asked if asked in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[-1])
         headers: dict[str, str] = {}
         if self.mcp.config.issue_session_id:
-            session = self.mcp.open_session(token.identity.account_id, path, version)
+            session = self.mcp.open_session(token.identity.account_id, path, version, token.token_id)
             headers[SESSION_HEADER] = session.id
             entry["session"] = session.id
         result = {

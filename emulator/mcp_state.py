@@ -25,6 +25,12 @@ one for each point the sources leave open (mcp.md §12):
 * ``policy_denial``: a refused tool call is a tool result with ``isError: true`` (``tool_error``) or a
   JSON-RPC error -32003 (``jsonrpc_error``).
 * ``sse_keepalive``: seconds between ``: keep-alive`` comments on the GET stream.
+* ``session_bound_to_token``: a session answers only the token that opened it (another token, even
+  a renewed one of the same identity, gets 404 and must initialize again); off: any valid token of
+  the account may use it.
+* ``mcp_checks_ram``: MCP requests also need ``openapiexplorer:CallApiMcpServer`` (the action name is
+  inferred; the system policy grants ``openapiexplorer:*`` "for discovery and tool invocation"), so a
+  deny of ``openapiexplorer:*`` is a 403 ``NoPermission`` on the MCP endpoint too.
 """
 
 from __future__ import annotations
@@ -74,6 +80,8 @@ class McpConfig:
     protocol_version: str = ""
     policy_denial: str = "tool_error"
     sse_keepalive: float = 15.0
+    session_bound_to_token: bool = False
+    mcp_checks_ram: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -111,6 +119,7 @@ class McpSession:
     account_id: str
     path: str
     protocol_version: str
+    token_id: str = ""
     closed: threading.Event = field(default_factory=threading.Event)
 
 
@@ -241,8 +250,8 @@ class McpState:
 
     # -- sessions ---------------------------------------------------------------------------------
 
-    def open_session(self, account_id: str, path: str, protocol_version: str) -> McpSession:
-        session = McpSession(secrets.token_hex(16), account_id, path, protocol_version)
+    def open_session(self, account_id: str, path: str, protocol_version: str, token_id: str = "") -> McpSession:
+        session = McpSession(secrets.token_hex(16), account_id, path, protocol_version, token_id)
         with self._lock:
             self._sessions[session.id] = session
         return session

@@ -741,3 +741,23 @@ def test_generate_access_token_parameters_in_a_form_body_are_accepted(emu: Emula
     answer = http.post(f"{emu.url}/", data=form, headers={"x-acs-action": "GenerateAccessToken"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["Data"]["Scope"] == SCOPE
+
+
+def test_a_session_bound_to_its_token(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    emu.configure_mcp(session_bound_to_token=True)
+    client.token = new_token(http, emu)  # a renewed token of the same identity
+    assert client.post("tools/list").status_code == 404
+    client.initialize()
+    assert client.answer(client.post("tools/list"))["result"]["tools"]
+
+
+def test_mcp_requests_can_require_the_openapiexplorer_permission(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    emu.deny_permission("openapiexplorer:*")
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()  # off by default: the MCP endpoint checks only the token
+    emu.configure_mcp(mcp_checks_ram=True)
+    refused = client.post("tools/list")
+    assert refused.status_code == 403 and refused.json()["Code"] == "NoPermission"
+    assert "Action: openapiexplorer:CallApiMcpServer" in refused.json()["Message"]
