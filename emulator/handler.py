@@ -395,6 +395,9 @@ class Handler(BaseHTTPRequestHandler):
             self._drop()
 
     def _write_mcp(self, reply: McpReply) -> None:
+        if self._swallow:  # "drop_after": the request was served, the answer is lost
+            self.close_connection = True
+            return
         if reply.stream is not None:
             self._hold_stream(reply)
         elif reply.events is not None:

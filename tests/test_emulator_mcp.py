@@ -761,3 +761,13 @@ def test_mcp_requests_can_require_the_openapiexplorer_permission(emu: Emulator, 
     refused = client.post("tools/list")
     assert refused.status_code == 403 and refused.json()["Code"] == "NoPermission"
     assert "Action: openapiexplorer:CallApiMcpServer" in refused.json()["Message"]
+
+
+def test_drop_after_serves_the_call_but_loses_the_answer(emu: Emulator, http: httpx.Client, mcp_token: str) -> None:
+    emu.configure_mcp(response_mode="sse")
+    client = Mcp(http, emu.mcp_url(), mcp_token)
+    client.initialize()
+    emu.inject("mcp", "drop_after", match="tools/call")
+    with pytest.raises(httpx.TransportError):
+        client.post("tools/call", {"name": "AlibabaCloud___RunScript", "arguments": {"script": "x"}})
+    assert [e["outcome"] for e in emu.mcp_log("mcp") if e.get("rpc") == "tools/call"] == ["ok"]
