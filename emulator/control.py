@@ -17,6 +17,19 @@ Routes (``name`` is the path after ``/__emulator/``):
 * ``POST expire-access-tokens``, ``POST expire-sts`` → ``{"expired": n}``
 * ``POST approve`` / ``POST deny`` ``{url}`` → ``{"location": ...}`` (plays the user)
 * ``GET sts/<accessKeyId>`` → the identity and expiry of an issued STS credential (no secrets)
+
+The MCP services (see ``mcp_state`` for the switches):
+
+* ``GET mcp/config`` / ``POST mcp/config`` ``{token_ttl, core_exists, response_mode, ...}``
+* ``GET ram/denies``, ``POST ram/deny`` ``{action, principal?}``, ``DELETE ram/denies``
+* ``GET mcp/log`` or ``GET mcp/log/<service>`` (the request log: service, token fingerprint, session, method, tool,
+  status, outcome), ``DELETE mcp/log``
+* ``GET mcp/tokens`` (fingerprints, identities, expiry, bound policies; never a token)
+* ``POST mcp/expire-tokens`` → ``{"expired": n}``, ``POST mcp/drop-sessions`` → ``{"dropped": n}``
+* ``GET mcp/sessions`` → ``{"sessions": [ids]}``
+* faults on the endpoints ``ramoauth``, ``openapi``, ``safepolicy``, ``mcp`` through ``POST faults``
+  (``after``: let that many matching requests pass first; ``match``: only MCP POSTs of that JSON-RPC
+  method)
 """
 
 from __future__ import annotations
@@ -73,6 +86,8 @@ def _route(emulator: Emulator, method: str, name: str, data: dict[str, Any]) -> 
             str(data.get("fault", "")),
             int(data.get("count", 1)),
             float(data.get("seconds", 0.0)),
+            after=int(data.get("after", 0)),
+            match=str(data.get("match", "")),
         )
         return 200, {"faults": emulator.faults.pending()}
     if route in (("DELETE", "faults"), ("POST", "faults/clear")):
@@ -91,6 +106,8 @@ def _route(emulator: Emulator, method: str, name: str, data: dict[str, Any]) -> 
             raise ValueError("'url' (the authorize URL) is required")
         location = emulator.approve(url) if name == "approve" else emulator.deny(url)
         return 200, {"location": location}
+    if name.startswith(("mcp/", "ram/")):
+        return _route_mcp(emulator, method, name, data)
     if method == "GET" and name.startswith("sts/"):
         record = emulator.sts_credentials(name[len("sts/") :])
         if record is None:
@@ -100,4 +117,38 @@ def _route(emulator: Emulator, method: str, name: str, data: dict[str, Any]) -> 
             "expiresAt": record.expires_at,
             "identity": record.identity.to_json(),
         }
+    return 404, {"error": "not_found", "error_description": "No such control endpoint."}
+
+
+def _route_mcp(emulator: Emulator, method: str, name: str, data: dict[str, Any]) -> Answer:
+    route = (method, name)
+    if route == ("GET", "mcp/config"):
+        return 200, emulator.mcp.config.to_json()
+    if route == ("POST", "mcp/config"):
+        return 200, emulator.configure_mcp(**data).to_json()
+    if route == ("GET", "ram/denies"):
+        return 200, {"denies": emulator.permissions.denies()}
+    if route == ("POST", "ram/deny"):
+        action = data.get("action")
+        if not isinstance(action, str):
+            raise ValueError("'action' (e.g. ram:GenerateAccessToken) is required")
+        emulator.deny_permission(action, str(data.get("principal", "*")))
+        return 200, {"denies": emulator.permissions.denies()}
+    if route == ("DELETE", "ram/denies"):
+        emulator.clear_permission_denies()
+        return 200, {"denies": []}
+    if method == "GET" and (name == "mcp/log" or name.startswith("mcp/log/")):
+        service = name[len("mcp/log/") :] if name.startswith("mcp/log/") else None
+        return 200, {"log": emulator.mcp_log(service or None)}
+    if route == ("DELETE", "mcp/log"):
+        emulator.mcp.clear_log()
+        return 200, {"log": []}
+    if route == ("GET", "mcp/tokens"):
+        return 200, {"tokens": [t.to_json() for t in emulator.mcp.tokens()]}
+    if route == ("GET", "mcp/sessions"):
+        return 200, {"sessions": emulator.mcp.session_ids()}
+    if route == ("POST", "mcp/expire-tokens"):
+        return 200, {"expired": emulator.expire_mcp_tokens()}
+    if route == ("POST", "mcp/drop-sessions"):
+        return 200, {"dropped": emulator.drop_mcp_sessions()}
     return 404, {"error": "not_found", "error_description": "No such control endpoint."}

@@ -18,12 +18,16 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from . import control
 from .faults import HANG_SECONDS, Fault, FaultPlan
 from .pages import DECISION_PATH, PAGE_HEADERS, authorize_page, error_page
 from .state import AuthorizeError, OAuthError, ServiceState, new_request_id
+from .mcp_server import McpReply, McpRequest, McpServer, is_mcp_path
+from .openapi_explorer import CORES_PATH, SAFE_POLICY_PATH, SERVERS_PATH, OpenApiExplorerService
+from .ramoauth import ACTION as GENERATE_ACCESS_TOKEN
+from .ramoauth import RamOAuthService
 from .sts import STS_PATH, CallerIdentityService, StsRequest
 
 if TYPE_CHECKING:
@@ -35,7 +39,9 @@ AUTHORIZE_PATH = "/oauth2/v1/auth"
 TOKEN_PATH = "/v1/token"
 EXCHANGE_PATH = "/v1/exchange"
 CONTROL_PREFIX = "/__emulator/"
-KNOWN_PATHS = (AUTHORIZE_PATH, DECISION_PATH, TOKEN_PATH, EXCHANGE_PATH, STS_PATH)
+KNOWN_PATHS = (AUTHORIZE_PATH, DECISION_PATH, TOKEN_PATH, EXCHANGE_PATH, STS_PATH, CORES_PATH, SERVERS_PATH, SAFE_POLICY_PATH)
+#: MCP faults the MCP server acts out itself (the others are the generic HTTP faults).
+MCP_FAULTS = ("session_lost", "slow_sse", "jsonrpc_error")
 
 MAX_BODY = 64 * 1024
 MAX_FIELDS = 64
@@ -46,6 +52,10 @@ _MALFORMED: dict[str, bytes] = {
     "exchange": b'{"requestId": "5D1C7A0E-0000", "accessKeyId": "STS.NT',
     "authorize": b'{"error": "server_',
     "sts": b'{"RequestId": "5D1C7A0E-0000", "AccountId": "12345',
+    "ramoauth": b'{"RequestId": "5D1C7A0E-0000", "Data": {"TokenType": "Bea',
+    "openapi": b'{"requestId": "5D1C7A0E-0000", "apiMcpServerCores": [{"id',
+    "safepolicy": b'{"requestId": "5D1C',
+    "mcp": b'{"jsonrpc": "2.0", "id": 1, "result": {"to',
 }
 
 
@@ -72,6 +82,12 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.stopping = stopping
         #: The STS endpoint (``GetCallerIdentity``), checking the credentials the state issued.
         self.sts = CallerIdentityService(emulator.state)
+        #: RamOAuth ``GenerateAccessToken`` (also at ``/``, told apart by its action).
+        self.ramoauth = RamOAuthService(self.sts, emulator.mcp, emulator.permissions)
+        #: OpenAPI Explorer (``/apimcpservercores``, ``/apimcpservers``, ``/safePolicy/set``).
+        self.openapi = OpenApiExplorerService(self.sts, emulator.mcp, emulator.permissions, lambda: emulator.url)
+        #: The MCP Streamable-HTTP server (``/accounts/<uid>/.../mcp``).
+        self.mcp_server = McpServer(emulator.mcp, emulator.permissions)
         super().__init__(address, Handler)
 
     @property
@@ -131,15 +147,24 @@ class Handler(BaseHTTPRequestHandler):
                 self._serve_api("token", "token", method, "POST", self._token)
             elif path == EXCHANGE_PATH:
                 self._serve_api("exchange", "exchange", method, "POST", self._exchange)
+            elif path == STS_PATH and self._is_ramoauth(url.query):
+                self._serve_signed("ramoauth", method, path, url.query, self.server.ramoauth.answer)
             elif path == STS_PATH:
                 self._serve_sts(method, path, url.query)
+            elif path in (CORES_PATH, SERVERS_PATH):
+                answer = self.server.openapi.list_cores if path == CORES_PATH else self.server.openapi.list_servers
+                self._serve_signed("openapi", method, path, url.query, answer)
+            elif path == SAFE_POLICY_PATH:
+                self._serve_signed("safepolicy", method, path, url.query, self.server.openapi.set_safe_policy)
+            elif is_mcp_path(path):
+                self._serve_mcp(method, path)
             else:
                 self._json(404, {"error": "not_found", "error_description": "No such endpoint.", "requestId": new_request_id()})
         except Exception:  # never let a bug show a traceback with request data on stderr
             logger.exception("emulator: internal error on %s %s", method, path if path in KNOWN_PATHS else "(other)")
             self._json(500, {"error": "server_error", "error_description": "Internal emulator error.", "requestId": new_request_id()})
         finally:
-            shown = path if path in KNOWN_PATHS or path.startswith(CONTROL_PREFIX) else "(other)"
+            shown = path if path in KNOWN_PATHS or path.startswith(CONTROL_PREFIX) else "(mcp)" if is_mcp_path(path) else "(other)"
             logger.info("%s %s -> %s", method, shown, self._status or "dropped")
 
     def _serve_api(
@@ -208,6 +233,15 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, _MALFORMED[endpoint], "application/json")
         elif kind == "empty":
             self._json(200, {})
+        elif kind in ("401", "403"):
+            error = "invalid_token" if kind == "401" else "insufficient_scope"
+            self._json(
+                int(kind),
+                {"error": error, "error_description": f"Injected {kind}.", "requestId": new_request_id()},
+                {"WWW-Authenticate": f'Bearer error="{error}"'},
+            )
+        elif kind in ("session_lost", "slow_sse", "jsonrpc_error"):
+            return True  # MCP-only faults (see mcp_server); elsewhere the request is served normally
         elif kind in _INJECTED_ERRORS:
             status, description = _INJECTED_ERRORS[kind]
             self.server.state.count_error(kind)
@@ -299,6 +333,124 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status, answer)
         if self._swallow:
             self._drop()
+
+    def _is_ramoauth(self, query: str) -> bool:
+        """RamOAuth's RPC calls carry ``Action=GenerateAccessToken`` in the query (and the SDKs add
+        ``x-acs-action``); STS calls at the same path are ``GetCallerIdentity``."""
+        if self.headers.get("x-acs-action", "") == GENERATE_ACCESS_TOKEN:
+            return True
+        return (GENERATE_ACCESS_TOKEN,) == tuple(v for k, v in parse_qsl(query, max_num_fields=MAX_FIELDS) if k == "Action")
+
+    def _serve_signed(
+        self, endpoint: str, method: str, path: str, query: str, answer: Callable[[StsRequest], tuple[int, dict[str, Any]]]
+    ) -> None:
+        """A POP-gateway style API (RamOAuth, OpenAPI Explorer): body, faults, then the service."""
+        body = self._read_body()
+        if body is None:
+            return
+        fault = self.server.faults.take(endpoint)
+        if fault is not None and not self._apply_fault(fault, endpoint):
+            return
+        request = StsRequest(
+            method=method,
+            path=path,
+            query=query,
+            headers=[(name.lower(), value) for name, value in self.headers.items()],
+            body=body,
+            content_type=self.headers.get("Content-Type", "").split(";")[0].strip().lower(),
+        )
+        status, data = answer(request)
+        self._json(status, data)
+        if self._swallow:
+            self._drop()
+
+    # -- MCP server -------------------------------------------------------------------------------
+
+    def _serve_mcp(self, method: str, path: str) -> None:
+        """Faults (POSTs only, matched on the JSON-RPC method), then ``McpServer``; writes JSON or SSE."""
+        body = self._read_body() if method == "POST" else b""
+        if body is None:
+            return
+        fault_kind, seconds = "", 0.0
+        if method == "POST":
+            try:
+                message = json.loads(body)
+                subject = str(message.get("method", "")) if isinstance(message, dict) else ""
+            except ValueError:
+                subject = ""
+            fault = self.server.faults.take("mcp", subject)
+            if fault is not None:
+                if fault.kind in MCP_FAULTS:
+                    fault_kind, seconds = fault.kind, fault.seconds
+                    self.server.state.count_fault(fault.kind)
+                else:
+                    proceed = self._apply_fault(fault, "mcp")
+                    if not proceed:
+                        self.server.emulator.mcp.log("mcp", http=method, rpc=subject, status=self._status, outcome=f"fault {fault.kind}")
+                        return
+        request = McpRequest(method, path, [(k.lower(), v) for k, v in self.headers.items()], body, fault_kind)
+        reply = self.server.mcp_server.handle(request, seconds)
+        self._write_mcp(reply)
+        if self._swallow:
+            self._drop()
+
+    def _write_mcp(self, reply: McpReply) -> None:
+        if self._swallow:  # "drop_after": the request was served, the answer is lost
+            self.close_connection = True
+            return
+        if reply.stream is not None:
+            self._hold_stream(reply)
+        elif reply.events is not None:
+            if not self._sse_head(reply.status, reply.headers):
+                return
+            if reply.delay and self.server.stopping.wait(reply.delay):
+                return
+            for number, event in enumerate(reply.events, 1):
+                if not self._sse_write(f"event: message\nid: {number}\ndata: {json.dumps(event)}\n\n"):
+                    return
+        elif reply.body is None:
+            self._send(reply.status, b"", "application/json", reply.headers)
+        else:
+            self._json(reply.status, reply.body, reply.headers)
+
+    def _hold_stream(self, reply: McpReply) -> None:
+        """The GET stream: keep-alive comments until the session ends, the client leaves or we stop."""
+        session = reply.stream
+        assert session is not None
+        if not self._sse_head(200, reply.headers) or not self._sse_write(": stream open\n\n"):
+            return
+        mcp = self.server.emulator.mcp
+        waited = 0.0
+        while not session.closed.is_set() and not self.server.stopping.is_set():
+            session.closed.wait(0.2)
+            waited += 0.2
+            if waited >= max(mcp.config.sse_keepalive, 0.2):
+                waited = 0.0
+                if not self._sse_write(": keep-alive\n\n"):
+                    return
+
+    def _sse_head(self, status: int, headers: dict[str, str]) -> bool:
+        self._status = status
+        self.close_connection = True
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.flush()
+            return True
+        except OSError:
+            return False
+
+    def _sse_write(self, text: str) -> bool:
+        try:
+            self.wfile.write(text.encode("utf-8"))
+            self.wfile.flush()
+            return True
+        except OSError:
+            return False
 
     # -- control ----------------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 from .faults import FaultPlan
 from .handler import AUTHORIZE_PATH, MAX_FIELDS, EmulatorHTTPServer
 from .identity import Identity
+from .mcp_state import McpConfig, McpState, token_id
+from .ram import Permissions
 from .state import REGISTERED_PORTS, AuthorizeError, Config, ServiceState, StsRecord
 
 
@@ -72,6 +74,10 @@ class Emulator:
             identity=identity or Identity(),
         )
         self.faults = FaultPlan()
+        #: The MCP services' memory (tokens, sessions, request log, switches): see ``mcp_state``.
+        self.mcp = McpState(self.state.now)
+        #: RAM denies for the MCP services (``ram:GenerateAccessToken``, ``openapiexplorer:*``...).
+        self.permissions = Permissions()
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -157,9 +163,14 @@ class Emulator:
 
     # -- faults and operations --------------------------------------------------------------------
 
-    def inject(self, endpoint: str, fault: str, count: int = 1, seconds: float = 0.0) -> None:
-        """Queue ``count`` faults on ``authorize``/``token``/``exchange``/``sts``/``any`` (see ``faults.FAULT_KINDS``)."""
-        self.faults.inject(endpoint, fault, count, seconds)
+    def inject(
+        self, endpoint: str, fault: str, count: int = 1, seconds: float = 0.0, *, after: int = 0, match: str = ""
+    ) -> None:
+        """Queue ``count`` faults on ``authorize``/``token``/``exchange``/``sts``/``ramoauth``/``openapi``/
+        ``safepolicy``/``mcp``/``any`` (see ``faults.FAULT_KINDS``). ``after``: let that many matching
+        requests pass first (``after=n-1`` faults the n-th); ``match``: only MCP POSTs whose JSON-RPC
+        method is this (e.g. ``tools/call``)."""
+        self.faults.inject(endpoint, fault, count, seconds, after=after, match=match)
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -224,6 +235,51 @@ class Emulator:
     def now(self) -> float:
         """The service's clock."""
         return self.state.now()
+
+    # -- the MCP services -------------------------------------------------------------------------
+
+    def configure_mcp(self, **changes: Any) -> McpConfig:
+        """Change any ``mcp_state.McpConfig`` switch by name (validated)."""
+        return self.mcp.configure(**changes)
+
+    def deny_permission(self, action: str, principal: str = "*") -> None:
+        """Deny a RAM action (``ram:GenerateAccessToken``, ``openapiexplorer:*``) to ``principal``:
+        ``*``, an account id or an identity ARN."""
+        self.permissions.deny(action, principal)
+
+    def clear_permission_denies(self) -> None:
+        self.permissions.clear()
+
+    def expire_mcp_tokens(self) -> int:
+        """Make every issued MCP bearer token expired (the MCP server then answers 401)."""
+        return self.mcp.expire_tokens()
+
+    def drop_mcp_sessions(self) -> int:
+        """Forget every MCP session (the next request with its id gets 404)."""
+        return self.mcp.drop_sessions()
+
+    def mcp_log(self, service: str | None = None) -> list[dict[str, Any]]:
+        """The request log of the MCP services (``ramoauth``, ``openapi``, ``safepolicy``, ``mcp``);
+        tokens appear as ``token_id`` fingerprints."""
+        return self.mcp.read_log(service)
+
+    @staticmethod
+    def token_id(access_token: str) -> str:
+        """How ``access_token`` is named in the request log."""
+        return token_id(access_token)
+
+    def mcp_env(self) -> dict[str, str]:
+        """The sidecar's endpoint variables, all pointing at this emulator (the routing contract)."""
+        names = ("ALIYUN_SIDECAR_RAMOAUTH_ENDPOINT", "ALIYUN_SIDECAR_OPENAPI_MCP_ENDPOINT", "ALIYUN_SIDECAR_SAFEPOLICY_ENDPOINT")
+        return {name: self.url for name in names}
+
+    def mcp_url(self, account_id: str | None = None) -> str:
+        """The MCP endpoint of the account's Core server (``urls.mcp`` of ListApiMcpServerCores)."""
+        account = account_id or self.state.config.identity.account_id
+        core = next((s for s in self.mcp.servers(account) if s.core), None)
+        if core is None:
+            raise RuntimeError("the account has no Core server (core_exists is off)")
+        return f"{self.url}{core.path}/mcp"
 
 
 __all__ = ["AuthorizeError", "Emulator"]

@@ -85,6 +85,18 @@ def _parse_time(value: str | None) -> float:
         raise StsError(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.") from None
 
 
+def gateway_error(exc: StsError, host: str, product: str, **extra: Any) -> dict[str, Any]:
+    """The POP gateway's JSON error body: ``{RequestId, HostId, Code, Message, Recommend}`` (+ extra)."""
+    return {
+        "RequestId": new_request_id(),
+        "HostId": host,
+        "Code": exc.code,
+        "Message": exc.message,
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}&product={product}",
+        **extra,
+    }
+
+
 class CallerIdentityService:
     """Answers STS requests against the issued credentials of one ``ServiceState``. Thread-safe."""
 
@@ -102,32 +114,40 @@ class CallerIdentityService:
         except StsError as exc:
             self.state.count("caller_identity_failures")
             self.state.count_error(exc.code)
-            return exc.status, {
-                "RequestId": new_request_id(),
-                "HostId": host,
-                "Code": exc.code,
-                "Message": exc.message,
-                "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}&product=Sts",
-            }
+            return exc.status, gateway_error(exc, host, "Sts")
         self.state.count("caller_identity")
         return 200, body
 
     # -- the request ------------------------------------------------------------------------------
 
     def _answer(self, request: StsRequest) -> dict[str, Any]:
+        return self._identity_answer(self.verify(request, ACTION, VERSION))
+
+    def verify(
+        self, request: StsRequest, action: str, version: str, schemes: frozenset[str] = frozenset({"acs3", "rpc_v1"})
+    ) -> StsRecord:
+        """Check a signed request for ``action``/``version`` against the issued STS credentials.
+
+        ``schemes`` names the signatures accepted (``acs3``, ``rpc_v1``). Returns the credential the
+        request was signed with; raises ``StsError`` as the gateway would answer. Other emulated
+        services (RamOAuth, OpenAPI Explorer) verify through here, so every service shares one nonce
+        store and one set of rules.
+        """
         if request.method not in ("GET", "POST"):
             raise StsError(400, "UnsupportedHTTPMethod", "This http method is not supported.")
-        params = self._params(request)
+        params = self.params(request)
         authorization = request.header("authorization") or ""
-        if authorization.startswith("ACS3-"):
+        if authorization.startswith("ACS3-") and "acs3" in schemes:
             signed = self._acs3(request, params, authorization)
-        elif "Signature" in params:
+        elif "Signature" in params and "rpc_v1" in schemes:
             signed = self._rpc_v1(request, params)
+        elif authorization or "Signature" in params:
+            raise StsError(400, "IncompleteSignature", "This signature style is not accepted by this API.")
         else:
             raise StsError(400, "MissingAccessKeyId", "AccessKeyId is mandatory for this action.")
-        if signed.action != ACTION:
+        if signed.action != action:
             raise StsError(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
-        if signed.version != VERSION:
+        if signed.version != version:
             raise StsError(400, "InvalidVersion", "Specified parameter Version is not valid.")
         now = self.state.now()
         if abs(now - signed.timestamp) > TIME_WINDOW:
@@ -139,9 +159,9 @@ class CallerIdentityService:
         if record.expires_at <= now:
             raise StsError(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
         self._spend_nonce(signed.nonce, now)
-        return self._identity_answer(record)
+        return record
 
-    def _params(self, request: StsRequest) -> dict[str, str]:
+    def params(self, request: StsRequest) -> dict[str, str]:
         """RPC parameters from the query and a form body; a repeated name is refused."""
         pairs = parse_qsl(request.query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
         if request.body and request.content_type == "application/x-www-form-urlencoded":
@@ -293,4 +313,4 @@ class _Signed:
         return str(self.sign(secret))
 
 
-__all__ = ["ACTION", "STS_PATH", "VERSION", "CallerIdentityService", "StsError", "StsRequest"]
+__all__ = ["ACTION", "STS_PATH", "VERSION", "CallerIdentityService", "StsError", "StsRequest", "gateway_error"]
