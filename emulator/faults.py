@@ -25,6 +25,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "invalid_client",  # HTTP 401 invalid_client: the client itself is refused (app not installed/assigned)
     "unauthorized_client",  # HTTP 400 unauthorized_client
     "invalid_token",  # HTTP 401 invalid_token
+    "echo",  # HTTP 400 whose error, error_description and requestId repeat the request (form, bearer)
     # The MCP server (endpoint "mcp"; POSTs only, so that the GET stream does not shift the count):
     "401",  # HTTP 401 with WWW-Authenticate: Bearer error="invalid_token" (the token stays good)
     "403",  # HTTP 403 (insufficient_scope)

@@ -134,6 +134,7 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         self._status = 0
         self._swallow = False
+        self._body = b""
         url = urlsplit(self.path)
         path = url.path
         try:
@@ -177,6 +178,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             return
+        self._body = body
         fault = self.server.faults.take(endpoint)
         if fault is not None and not self._apply_fault(fault, endpoint):
             return
@@ -240,6 +242,11 @@ class Handler(BaseHTTPRequestHandler):
                 {"error": error, "error_description": f"Injected {kind}.", "requestId": new_request_id()},
                 {"WWW-Authenticate": f'Bearer error="{error}"'},
             )
+        elif kind == "echo":
+            # A service (or a proxy in front of it) that repeats the request in its error answer.
+            said = self._body.decode("utf-8", "replace")
+            bearer = self.headers.get("Authorization", "")
+            self._json(400, {"error": f"invalid_request {said} {bearer}", "error_description": f"Bad request: {said} {bearer}", "requestId": f"{bearer} {said}"})
         elif kind in ("session_lost", "slow_sse", "jsonrpc_error"):
             return True  # MCP-only faults (see mcp_server); elsewhere the request is served normally
         elif kind in _INJECTED_ERRORS:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from typing import TextIO
+from urllib.parse import quote, quote_plus
 
 #: Field names whose values are secrets, in JSON, form and query spelling.
 SECRET_KEYS = (
@@ -47,6 +49,28 @@ def scrub(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + ("***" if len(m.groups()) < 2 else m.group(2) + "***" + m.group(2)), text)
     return text
+
+
+#: Shorter values are not masked: they cannot be told from ordinary words, and real tokens, keys and
+#: verifiers are 30 characters or more.
+MIN_SECRET_LENGTH = 8
+
+
+def scrub_echo(text: object, sent: Iterable[str], limit: int) -> str:
+    """A service's words (an error description, a request id, an error code), safe to repeat in an
+    answer, a log line or an exception: every secret the request carried is masked, as sent and in
+    the spellings an echo of a form or a URL would use, then anything that looks like a credential
+    field; white space is folded and the text cut to ``limit``.
+
+    A service, or a proxy in front of it, that repeats the request (some echo the whole form in
+    ``error_description``) would otherwise put the refresh token into the user's output channel."""
+    result = str(text)
+    for secret in sent:
+        if len(secret) < MIN_SECRET_LENGTH:
+            continue
+        for spelling in {secret, quote(secret, safe=""), quote_plus(secret, safe="")}:
+            result = result.replace(spelling, "***")
+    return " ".join(scrub(result).split())[:limit]
 
 
 class RedactingFilter(logging.Filter):

@@ -55,3 +55,45 @@ def test_the_code_grant_may_come_without_a_refresh_token() -> None:
 
     tokens = asyncio.run(run())
     assert tokens.refresh_token == "" and tokens.access_token == "a"  # type: ignore[attr-defined]
+
+
+def test_an_error_that_echoes_the_request_is_scrubbed_of_every_secret_it_carried() -> None:
+    """``error``, ``error_description`` and ``requestId`` quoting the form (raw and URL-encoded) and the
+    bearer token: none of the secrets reaches the error's message or fields."""
+    from urllib.parse import quote, unquote_plus
+
+    from sidecar.errors import SidecarError
+
+    refresh, code, verifier, access = "R" * 40 + "/+=", "C" * 32, "V" * 43, "A" * 48
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        said = request.content.decode() + " " + request.headers.get("authorization", "")
+        raw = unquote_plus(said)
+        return httpx.Response(400, json={"error": f"invalid_request {said}", "error_description": f"{said} | {raw}", "requestId": raw})
+
+    async def run() -> list[SidecarError]:
+        client = OAuthClient(transport=httpx.MockTransport(handler))
+        site = Endpoints().site("CN")
+        found: list[SidecarError] = []
+        calls = (
+            lambda: client.refresh(site, refresh),
+            lambda: client.exchange_code(site, code, "http://127.0.0.1:12345/cli/callback", verifier),
+            lambda: client.exchange_sts(site, access),
+        )
+        try:
+            for call in calls:
+                try:
+                    await call()
+                except SidecarError as exc:
+                    found.append(exc)
+        finally:
+            await client.aclose()
+        return found
+
+    found = asyncio.run(run())
+    assert len(found) == 3
+    for exc in found:
+        text = f"{exc} {exc.args} {vars(exc)}"
+        for secret in (refresh, code, verifier, access):
+            assert secret not in text and quote(secret, safe="") not in text, type(exc).__name__
+        assert "***" in text

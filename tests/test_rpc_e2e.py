@@ -522,6 +522,27 @@ async def test_no_secret_in_stderr_or_any_error(sidecar: Sidecar, config_path: P
     assert "DEBUG" in said or "INFO" in said  # the log was really on
 
 
+async def test_a_service_that_echoes_the_request_gets_no_token_into_an_error_or_the_log(
+    sidecar: Sidecar, config_path: Path, emu: Emulator
+) -> None:
+    """A service (or a proxy) that repeats the request in its error answer: the refresh token and the
+    bearer access token it echoes reach neither the JSON-RPC error nor the sidecar's log."""
+    await sign_in(sidecar)
+    sent = secrets_in(config_path)
+    errors: list[str] = []
+    for endpoint, force in (("token", "accessToken"), ("exchange", "sts")):
+        emu.inject(endpoint, "echo", count=1)
+        with pytest.raises(JsonRpcException) as info:
+            await sidecar.request("aliyun/refresh", {"force": force})
+        errors.append(json.dumps({"message": info.value.message, "data": info.value.data}))
+    assert all("upstream" in e for e in errors), errors  # the refusal itself is reported
+    await sidecar.stop()
+    said = sidecar.stderr.decode("utf-8", "replace") + "\n".join(errors)
+    assert len(sent) >= 2
+    leaked = [s[:4] + "…" for s in sent if s in said]
+    assert leaked == [], f"{len(leaked)} secrets echoed"
+
+
 async def test_requests_after_shutdown_are_refused_not_hung(sidecar: Sidecar) -> None:
     await asyncio.wait_for(sidecar.client.shutdown_async(None), 5)
     with pytest.raises(JsonRpcException) as info:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from . import acs3
 from ..errors import InvalidParams, NetworkError, UpstreamError
+from ..logs import scrub_echo
 from ..timing import HTTP_CONNECT_TIMEOUT, HTTP_TIMEOUT
 from ..tokens import StsCredentials
 
@@ -136,15 +137,12 @@ def _json(response: Any) -> dict[str, Any] | None:
 
 def _scrub(text: str, sts: StsCredentials) -> str:
     """The STS message, safe to show: never the secret or token, should a service ever echo them."""
-    for secret in (sts.access_key_secret, sts.security_token):
-        if len(secret) >= 8:  # real ones are 30+ characters; a shorter one cannot be told from words
-            text = text.replace(secret, "***")
-    return " ".join(text.split())[:MAX_MESSAGE]
+    return scrub_echo(text, (sts.access_key_secret, sts.security_token), MAX_MESSAGE)
 
 
 def _upstream_error(status: int, data: dict[str, Any], sts: StsCredentials) -> UpstreamError:
-    code = str(data.get("Code") or data.get("code") or "")[:64]
-    request_id = str(data.get("RequestId") or data.get("requestId") or "")[:64]
+    code = _scrub(str(data.get("Code") or data.get("code") or ""), sts)[:64]
+    request_id = _scrub(str(data.get("RequestId") or data.get("requestId") or ""), sts)[:64]
     detail = _scrub(str(data.get("Message") or data.get("message") or ""), sts)
     message = f"STS refused GetCallerIdentity (HTTP {status}" + (f", {code})" if code else ")")
     if detail:

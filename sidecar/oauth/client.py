@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..errors import ClientNotAuthorized, InvalidGrant, NetworkError, UpstreamError
+from ..logs import scrub_echo
 from ..sites import Site
 from ..timing import ACCESS_TOKEN_MARGIN, HTTP_CONNECT_TIMEOUT, HTTP_TIMEOUT, SKEW_TOLERANCE
 from ..tokens import OAuthTokens, StsCredentials
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     import httpx
 
 MAX_DESCRIPTION = 200
+#: The form fields of a token call whose values are secrets (masked in any text the service sends back).
+SECRET_FORM_FIELDS = ("refresh_token", "code", "code_verifier")
 #: In the CLI's style (``aliyun-cli/<version>``), naming this program honestly.
 USER_AGENT = f"aliyun-sidecar/{__version__}"
 #: What every official client sends on ``/v1/exchange`` (which has no body).
@@ -129,7 +132,7 @@ class OAuthClient:
     async def exchange_sts(self, site: Site, access_token: str) -> StsCredentials:
         url = f"{site.oauth_base}/v1/exchange"
         headers = {**EXCHANGE_HEADERS, "Authorization": f"Bearer {access_token}"}
-        response, body = await self._post(url, "the STS exchange", headers=headers)
+        response, body = await self._post(url, "the STS exchange", sent=(access_token,), headers=headers)
         try:
             key_id = field(body, "accessKeyId")
             secret = field(body, "accessKeySecret")
@@ -145,7 +148,8 @@ class OAuthClient:
 
     async def _token_call(self, site: Site, form: dict[str, str], what: str) -> OAuthTokens:
         started = int(self._clock())
-        response, body = await self._post(f"{site.oauth_base}/v1/token", what, token_call=True, data=form)
+        sent = tuple(form[name] for name in SECRET_FORM_FIELDS if name in form)
+        response, body = await self._post(f"{site.oauth_base}/v1/token", what, token_call=True, sent=sent, data=form)
         try:
             access = field(body, "access_token")
             # May be absent (or empty): the caller keeps the refresh token it had, if any.
@@ -162,8 +166,10 @@ class OAuthClient:
         return OAuthTokens(access, refresh, started + expires_in, refresh_expires_at)
 
     async def _post(
-        self, url: str, what: str, *, token_call: bool = False, **kwargs: Any
+        self, url: str, what: str, *, sent: tuple[str, ...], token_call: bool = False, **kwargs: Any
     ) -> tuple[httpx.Response, dict[str, Any]]:
+        """POSTs; an error answer becomes a typed error whose every text has ``sent`` (the secrets of
+        this request) masked."""
         httpx = self._httpx
         host = urlsplit(url).netloc
         try:
@@ -174,7 +180,7 @@ class OAuthClient:
             raise NetworkError(f"Could not reach {host} for {what} ({type(exc).__name__}).", host=host) from None
         body = self._json(response)
         if response.status_code != 200:
-            raise self._error(what, response, body, token_call)
+            raise self._error(what, response, body, sent, token_call)
         if body is None:
             raise self._unreadable(what, response)
         return response, body
@@ -188,23 +194,28 @@ class OAuthClient:
         return body if isinstance(body, dict) else None
 
     @staticmethod
-    def _request_id(body: dict[str, Any] | None) -> str:
+    def _request_id(body: dict[str, Any] | None, sent: tuple[str, ...]) -> str:
         rid = optional_field(body or {}, "requestId") or optional_field(body or {}, "request_id") or ""
-        return str(rid)[:64]
+        return scrub_echo(rid, sent, 64)
 
     def _error(
-        self, what: str, response: httpx.Response, body: dict[str, Any] | None, token_call: bool = False
+        self,
+        what: str,
+        response: httpx.Response,
+        body: dict[str, Any] | None,
+        sent: tuple[str, ...],
+        token_call: bool = False,
     ) -> UpstreamError | ClientNotAuthorized:
-        error = str(optional_field(body or {}, "error") or "")[:64]
+        error = scrub_echo(optional_field(body or {}, "error") or "", sent, 64)
         if token_call and error in CLIENT_REFUSED_ERRORS:
-            return ClientNotAuthorized(error, self._request_id(body))
-        description = " ".join(str(optional_field(body or {}, "error_description") or "").split())[:MAX_DESCRIPTION]
+            return ClientNotAuthorized(error, self._request_id(body, sent))
+        description = scrub_echo(optional_field(body or {}, "error_description") or "", sent, MAX_DESCRIPTION)
         message = f"The sign-in service refused {what} (HTTP {response.status_code}"
         message += f", {error})" if error else ")"
         if description:
             message += f": {description}"
         cls = InvalidGrant if error == "invalid_grant" else UpstreamError
-        return cls(message, error=error, status=response.status_code, request_id=self._request_id(body))
+        return cls(message, error=error, status=response.status_code, request_id=self._request_id(body, sent))
 
     def _unreadable(self, what: str, response: httpx.Response) -> UpstreamError:
         return UpstreamError(
