@@ -291,6 +291,21 @@ def test_another_programs_temp_file_is_never_removed(cli_config: Path) -> None:
     assert theirs.exists() and not ours.exists()
 
 
+def test_leftovers_are_cleaned_up_for_a_config_whose_name_is_a_glob_pattern(tmp_path: Path) -> None:
+    """One clean-up (``files.remove_leftover_temp_files``), with the name glob-escaped: a config
+    named ``config[w].json`` still has its token-holding temp files removed."""
+    folder = tmp_path / ".aliyun"
+    folder.mkdir(mode=0o700)
+    config = folder / "config[w].json"
+    config.write_text(json.dumps({"current": "a", "profiles": [{"name": "a", "mode": "AK"}, {"name": "b", "mode": "AK"}]}))
+    config.chmod(0o600)
+    ours = folder / ".config[w].json.sidecar-dead1234.tmp"
+    ours.write_text('{"oauth_refresh_token": "left behind"}')
+    ConfigStore(config).update(lambda doc: P.switch_profile(doc, "b"))
+    assert not ours.exists()
+    assert load_json(config)["current"] == "b"
+
+
 # ------------------------------------------------------------------ the SDKs' lock on config.json itself
 
 SDK_LOCKER = """

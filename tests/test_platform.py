@@ -240,3 +240,28 @@ def test_macos_fsync_flushes_the_disk_cache(monkeypatch: pytest.MonkeyPatch, tmp
     with open(tmp_path / "f", "wb") as f:
         PosixFs(darwin=True).fsync(f.fileno())
     assert seen == [51]
+
+
+def test_windows_open_nofollow_refuses_links_and_reparse_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no O_NOFOLLOW: a symlink, or any reparse point (a junction), at the path of a
+    small file of ours is refused before the open; a plain file opens."""
+    plain = tmp_path / "record.json"
+    plain.write_text("{}")
+    fd = WindowsFs().open_nofollow(plain, os.O_RDONLY)
+    os.close(fd)
+    link = tmp_path / "link.json"
+    link.symlink_to(plain)
+    with pytest.raises(OSError) as info:
+        WindowsFs().open_nofollow(link, os.O_RDONLY)
+    assert info.value.errno == errno.ELOOP
+    real_lstat = os.lstat
+
+    class Reparse:
+        def __init__(self, st: os.stat_result) -> None:
+            self.st_mode = st.st_mode
+            self.st_file_attributes = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT
+
+    monkeypatch.setattr(os, "lstat", lambda p, *a, **k: Reparse(real_lstat(p)))
+    with pytest.raises(OSError) as info:
+        WindowsFs().open_nofollow(plain, os.O_RDONLY)
+    assert info.value.errno == errno.ELOOP

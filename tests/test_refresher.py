@@ -509,3 +509,67 @@ async def test_a_renewal_removes_the_temp_record_a_killed_writer_left(emulator: 
     assert not leftover.exists()
     assert list(config_path.parent.glob(f"{temp_prefix(record)}*")) == []
     await service.aclose()
+
+
+# ------------------------------------------------------------------ hostile recovery records (issue 19.4)
+
+HOSTILE_RECORDS = {
+    "deep nesting": b"[" * 200_000,
+    "infinite expiry": (
+        b'{"profile": "dev", "replaces": "x", "oauth_access_token": "a", "oauth_refresh_token": "r",'
+        b' "oauth_access_token_expire": 1e999}'
+    ),
+    "bad utf-8": b'{"profile": "\xff\xfe"}',
+    "wrong types": b'{"profile": ["dev"], "replaces": {}, "oauth_access_token": 1, "oauth_refresh_token": null,'
+    b' "oauth_access_token_expire": true}',
+    "huge": b'{"pad": "' + b"x" * 200_000 + b'"}',
+}
+
+
+@pytest.mark.parametrize("content", HOSTILE_RECORDS.values(), ids=HOSTILE_RECORDS.keys())
+async def test_a_hostile_recovery_record_is_dropped_with_one_line_and_the_keeper_goes_on(
+    emulator: Emulator, config_path: Path, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever stands at a record's name: start-up (``save_pending``) and every renewal go on, for
+    that profile and the others, and the record is dropped with one log line naming the cause."""
+    service = await signed_in(emulator, config_path)
+    record = service.refresher.recovery.path_for("dev")
+    record.write_bytes(content)
+    record.chmod(0o600)
+    await service.aclose()
+
+    restarted = make_service(emulator, config_path)
+    assert await restarted.refresher.save_pending() == []  # start-up goes on
+    creds = await restarted.refresher.credentials("dev", force="accessToken")  # so does the renewal
+    assert creds.access_key_id
+    assert not record.exists()
+    dropped = [r for r in caplog.records if "recovery record" in r.getMessage()]
+    assert dropped and all("\n" not in r.getMessage() for r in dropped)
+    await restarted.aclose()
+
+
+async def test_a_symlink_at_a_records_name_is_neither_read_through_nor_its_target_deleted(
+    emulator: Emulator, config_path: Path, tmp_path: Path
+) -> None:
+    """A link planted at the record's path: the record is not read through it, and the renewal
+    removes (or replaces) the link itself, never the file it points to."""
+    from sidecar.credentials.recovery import Recovery
+    from sidecar.tokens import OAuthTokens, fingerprint
+
+    service = await signed_in(emulator, config_path)
+    held = P.read_oauth_tokens(P.get_profile(load_json(config_path), "dev"))
+    assert held is not None
+    # The target holds a record that would fit (it would be merged if the link were followed).
+    victim = tmp_path / "victim.json"
+    fitting = Recovery("dev", fingerprint(held.refresh_token), OAuthTokens("v-access", "v-refresh", int(time.time()) + 3600))
+    victim.write_text(json.dumps(fitting.to_json()))
+    victim.chmod(0o600)
+    record = service.refresher.recovery.path_for("dev")
+    record.symlink_to(victim)
+    assert service.refresher.recovery.load("dev") is None
+    assert await service.refresher.save_pending() == []
+    assert P.get_profile(load_json(config_path), "dev")["oauth_refresh_token"] == held.refresh_token
+    await service.refresher.credentials("dev", force="accessToken")
+    assert victim.exists() and json.loads(victim.read_text())["oauth_refresh_token"] == "v-refresh"
+    assert not record.is_symlink()
+    await service.aclose()

@@ -94,7 +94,7 @@ def atomic_write(
             os.unlink(tmp_name)
         raise
     if visible_first:
-        fd = os.open(target, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))  # write access: Windows' flush needs it
+        fd = osfs.open_nofollow(target, os.O_RDWR)  # write access: Windows' flush needs it
         try:
             osfs.fsync(fd)
         finally:
@@ -119,12 +119,14 @@ def check_private(path: Path) -> None:
         raise ConfigInsecure(str(path), insecure.reason, insecure.fix)
 
 
-def remove_leftover_temp_files(path: Path) -> None:
-    """Remove the temp files that a killed writer of ``path`` left behind (they may hold a token).
+def remove_leftover_temp_files(target: Path) -> None:
+    """Remove the temp files that a killed writer of ``target`` left behind (they may hold a token).
 
-    Only call it where no other writer of the same file can be between its temp file and its
-    rename (for a profile's recovery record: under that profile's ``refresh_lock``)."""
-    target = Path(os.path.realpath(path))
+    ``target`` is the path ``atomic_write`` replaces: the config file's real path (a symlinked config
+    is written through), a record's own path (never followed). The one clean-up for both: the name is
+    glob-escaped, so a file named ``config[w].json`` still finds its leftovers. Only call it where no
+    other writer of the same file can be between its temp file and its rename (the config file: under
+    its lock; a profile's recovery record: under that profile's ``refresh_lock``)."""
     for leftover in target.parent.glob(f"{glob_escape(temp_prefix(target))}*.tmp"):
         with contextlib.suppress(OSError):
             leftover.unlink()
@@ -134,42 +136,64 @@ def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
+#: A record of ours is a few hundred bytes; anything larger at its name is not one.
+MAX_PRIVATE_FILE = 64 * 1024
+
+
 def write_private_file(path: Path, data: bytes, *, visible_first: bool = False) -> None:
     """Write a small private file (0600) atomically and durably next to the config file.
 
     For the refresher's recovery record: when this returns, ``data`` survives a crash or power cut
-    (``visible_first``: see ``atomic_write``). The folder must exist (it is the config folder); a
-    dangling symlink at ``path`` is refused. Raises ``ConfigUnavailable`` (disk full, permissions) or
-    ``ConfigInsecure`` (unsafe folder)."""
-    target = resolve_target(path)
-    check_private(target.parent)
+    (``visible_first``: see ``atomic_write``). The folder must exist (it is the config folder). The
+    file is never written through a link: a symlink planted at ``path`` is replaced by the file, its
+    target untouched (a dangling one is refused, as for the config file). Raises
+    ``ConfigUnavailable`` (disk full, permissions) or ``ConfigInsecure`` (unsafe folder)."""
+    if os.path.islink(path) and not os.path.exists(path):
+        raise dangling_link_error(path)
+    check_private(path.parent)
     try:
-        atomic_write(target, data, visible_first=visible_first)
+        atomic_write(path, data, visible_first=visible_first)
     except OSError as exc:
         raise ConfigUnavailable(f"Cannot save {path}: {describe_os_error(exc)}.", path=str(path)) from None
 
 
 def read_private_file(path: Path) -> bytes | None:
-    """The bytes of a file written by ``write_private_file``; None if there is none. Refuses
-    (``ConfigInsecure``) a file or folder another user could have planted or changed."""
-    target = Path(os.path.realpath(path))
-    check_private(target.parent)
-    check_private(target)
+    """The bytes of a file written by ``write_private_file``; None if there is none.
+
+    Opened without following a link (a symlink at ``path`` is refused with ``ConfigUnavailable``,
+    never read through), refused (``ConfigInsecure``) when another user could have planted or
+    changed it, and read up to ``MAX_PRIVATE_FILE`` (a larger file is ``ConfigUnavailable``)."""
+    check_private(path.parent)
     try:
-        return target.read_bytes()
+        fd = osfs.open_nofollow(path, os.O_RDONLY)
     except FileNotFoundError:
         return None
     except OSError as exc:
+        why = "a link stands at its name" if exc.errno in (errno.ELOOP, errno.EMLINK) else exc.strerror
+        raise ConfigUnavailable(f"Cannot read {path}: {why}.", path=str(path)) from None
+    try:
+        st = os.fstat(fd)
+        insecure = osfs.insecurity(path, st)
+        if insecure is not None:
+            raise ConfigInsecure(str(path), insecure.reason, insecure.fix)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_PRIVATE_FILE + 1)
+    except OSError as exc:
         raise ConfigUnavailable(f"Cannot read {path}: {exc.strerror}.", path=str(path)) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_PRIVATE_FILE:
+        raise ConfigUnavailable(f"Cannot read {path}: larger than a record of ours.", path=str(path))
+    return data
 
 
 def remove_private_file(path: Path) -> None:
-    """Delete a file written by ``write_private_file`` (no error if it is gone), durably."""
-    target = Path(os.path.realpath(path))
+    """Delete a file written by ``write_private_file`` (no error if it is gone), durably. The name
+    itself is removed, never what a link there points to."""
     try:
-        os.unlink(target)
+        os.unlink(path)
     except FileNotFoundError:
         return
     except OSError as exc:
         raise ConfigUnavailable(f"Cannot remove {path}: {exc.strerror}.", path=str(path)) from None
-    osfs.fsync_folder(target.parent)
+    osfs.fsync_folder(path.parent)

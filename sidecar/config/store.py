@@ -42,7 +42,14 @@ from typing import Any, TypeVar
 from ..errors import ConfigCorrupt, ConfigUnavailable
 from ..platform import osfs
 from ..timing import CONFIG_LOCK_TIMEOUT, CONFIG_SETTLE_POLL, CONFIG_SETTLE_TIME
-from .files import atomic_write, check_private, describe_os_error, glob_escape, resolve_target, temp_prefix
+from .files import (
+    atomic_write,
+    check_private,
+    describe_os_error,
+    glob_escape,
+    remove_leftover_temp_files,
+    resolve_target,
+)
 from .locks import FileLock, dangling_link_error, lock_in_place
 
 T = TypeVar("T")
@@ -310,10 +317,7 @@ class ConfigStore:
     def _remove_stale_temp_files(self) -> None:
         """Temp files of ours that a killed writer left behind (they may hold tokens). Only called
         under the lock, when no writer of ours can be between its temp file and its rename."""
-        target = Path(os.path.realpath(self.path))
-        for leftover in target.parent.glob(f"{temp_prefix(target)}*.tmp"):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+        remove_leftover_temp_files(Path(os.path.realpath(self.path)))
 
     def _ensure_folder(self) -> None:
         """Create the config folder (0700) if it is missing; an existing one is left as it is."""

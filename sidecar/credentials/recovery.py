@@ -57,16 +57,35 @@ class Recovery:
 
     @classmethod
     def from_json(cls, data: Any) -> Recovery:
+        """A record as written by ``to_json``; ``ValueError`` for anything else (wrong types, an
+        expiry that is no plausible Unix time)."""
         if not isinstance(data, dict):
             raise ValueError("not an object")
         refresh_expire = data.get("oauth_refresh_token_expire")
         tokens = OAuthTokens(
-            access_token=str(data["oauth_access_token"]),
-            refresh_token=str(data["oauth_refresh_token"]),
-            access_expires_at=int(data["oauth_access_token_expire"]),
-            refresh_expires_at=int(refresh_expire) if refresh_expire is not None else None,
+            access_token=_text(data, "oauth_access_token"),
+            refresh_token=_text(data, "oauth_refresh_token"),
+            access_expires_at=_epoch(data["oauth_access_token_expire"]),
+            refresh_expires_at=_epoch(refresh_expire) if refresh_expire is not None else None,
         )
-        return cls(str(data["profile"]), str(data["replaces"]), tokens)
+        return cls(_text(data, "profile"), _text(data, "replaces"), tokens)
+
+
+#: Expiries beyond this (year 2500) are not Unix times a service sends.
+_MAX_EPOCH = 16_725_225_600
+
+
+def _text(data: dict[str, Any], name: str) -> str:
+    value = data[name]
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is not a string")
+    return value
+
+
+def _epoch(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= _MAX_EPOCH:
+        raise ValueError("not a Unix time")
+    return int(value)
 
 
 class RecoveryRecords:
@@ -116,9 +135,17 @@ class RecoveryRecords:
     # ----------------------------------------------------------------- reading
 
     def _read(self, path: Path) -> Recovery | None:
+        """The record at ``path``, None if there is none or it may not be read (insecure, a link,
+        unreadable: ``read_private_file`` says why, and that is logged by its caller's check).
+
+        Raises for a file that is there but is no record of ours: anything at all may stand at that
+        name (a torn write, garbage, a hostile file), so the callers catch every ``Exception``: a
+        record that nests ``[`` 200 000 deep (RecursionError), an expiry of ``1e999``
+        (OverflowError), bad UTF-8 or wrong types never stops the keeper."""
         try:
             raw = read_private_file(path)
-        except SidecarError:
+        except SidecarError as exc:
+            log.warning("a recovery record was not read (%s)", exc.message)
             return None
         return Recovery.from_json(json.loads(raw)) if raw is not None else None
 
@@ -127,8 +154,8 @@ class RecoveryRecords:
         garbage: ours reach their name only complete)."""
         try:
             record = self._read(self.path_for(profile))
-        except (ValueError, KeyError, TypeError):
-            log.warning("profile %s: dropped an unreadable recovery record", profile)
+        except Exception as exc:  # any content at all: see _read
+            log.warning("profile %s: dropped an unreadable recovery record (%s)", profile, type(exc).__name__)
             self.remove(profile)
             return None
         return record if record is not None and record.profile == profile else None
@@ -137,12 +164,14 @@ class RecoveryRecords:
         return await asyncio.to_thread(self.load, profile)
 
     def all(self) -> list[Recovery]:
-        """Every readable record beside the config file (for start-up)."""
+        """Every readable record beside the config file (for start-up). An unreadable one is skipped
+        here (it is removed by ``load`` under its profile's lock)."""
         found = []
         for path in self.store.sidecar_files(TAG):
             try:
                 record = self._read(path)
-            except (ValueError, KeyError, TypeError):
+            except Exception as exc:  # any content at all: see _read
+                log.warning("skipped an unreadable recovery record (%s)", type(exc).__name__)
                 continue
             if record is not None and path == self.path_for(record.profile):
                 found.append(record)

@@ -61,3 +61,8 @@ class OsFs(Protocol):
 
     def is_ours(self, st: os.stat_result) -> bool:
         """Whether the current user owns the file (always True where files have no owner id)."""
+
+    def open_nofollow(self, path: Path, flags: int) -> int:
+        """``os.open`` that refuses a symlink (or, on Windows, any reparse point) at ``path`` itself
+        with ``OSError(ELOOP)``, for the sidecar's own small files: a link planted there must never
+        redirect a read (or a write) of ours to another file."""

@@ -87,3 +87,6 @@ class PosixFs:
 
     def is_ours(self, st: os.stat_result) -> bool:
         return st.st_uid == os.getuid()
+
+    def open_nofollow(self, path: Path, flags: int) -> int:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)

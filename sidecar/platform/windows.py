@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 from types import ModuleType
 
@@ -13,6 +14,8 @@ from .base import Insecurity
 #: ERROR_ACCESS_DENIED (what MoveFileEx answers for a target open without FILE_SHARE_DELETE),
 #: ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION.
 SHARING_VIOLATIONS = frozenset({5, 32, 33})
+#: ``FILE_ATTRIBUTE_REPARSE_POINT``: symlinks and junctions.
+_REPARSE_POINT = 0x400
 
 
 def _msvcrt() -> ModuleType:
@@ -73,3 +76,11 @@ class WindowsFs:
 
     def is_ours(self, st: os.stat_result) -> bool:
         return True
+
+    def open_nofollow(self, path: Path, flags: int) -> int:
+        # No O_NOFOLLOW: look first (a symlink or a junction is a reparse point). The folder is the
+        # user's own (checked), so nobody else can swap the entry between the look and the open.
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode) or getattr(st, "st_file_attributes", 0) & _REPARSE_POINT:
+            raise OSError(errno.ELOOP, "a link stands at this path", str(path))
+        return os.open(path, flags | getattr(os, "O_NOINHERIT", 0) | getattr(os, "O_BINARY", 0))
