@@ -8,7 +8,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sidecar.rpc.framing import BadFrame, FrameDecoder, answer_id, encode, shape_problem
+from sidecar.rpc.framing import MAX_BODY_BYTES, BadFrame, FrameDecoder, answer_id, encode, shape_problem
 
 BODIES = st.lists(st.binary(min_size=0, max_size=300), min_size=1, max_size=6)
 
@@ -68,3 +68,21 @@ def test_shapes() -> None:
                 {"jsonrpc": "2.0", "id": 1}):
         assert shape_problem(bad) is not None, bad
     assert answer_id({"id": "a"}) == "a" and answer_id({"id": True}) is None and answer_id([1]) is None
+
+
+@given(st.integers(min_value=MAX_BODY_BYTES + 1, max_value=10**12 - 1), BODIES, st.lists(st.integers(min_value=0), max_size=20))
+def test_a_length_over_the_cap_is_a_bad_frame_and_the_next_frames_are_read(
+    length: int, bodies: list[bytes], cuts: list[int]
+) -> None:
+    """A 12-digit ``Content-Length`` used to make the decoder wait for that many bytes, swallowing
+    every later frame; now it is a bad frame, and reading resumes at the next header."""
+    stream = b"Content-Length: %d\r\n\r\n" % length + b'{"jsonrpc":"2.0"}' + b"".join(frame(b) for b in bodies)
+    out = decode(stream, cuts)
+    assert [item for item in out if not isinstance(item, BadFrame)] == bodies
+    assert [item.reason for item in out if isinstance(item, BadFrame)][0] == "a Content-Length over the cap"
+
+
+def test_a_length_at_the_cap_is_still_a_frame() -> None:
+    decoder = FrameDecoder()
+    assert decoder.feed(b"Content-Length: %d\r\n\r\n" % MAX_BODY_BYTES) == []
+    assert decoder._body_length == MAX_BODY_BYTES

@@ -17,6 +17,9 @@ from typing import Any
 
 #: A header block longer than this without its blank line is garbage, not a slow header.
 MAX_HEADER_BYTES = 8192
+#: The largest body accepted. The sidecar's messages are a few KiB; a length beyond this is garbage (a
+#: 12-digit length would otherwise make the decoder wait for a terabyte and swallow every later frame).
+MAX_BODY_BYTES = 64 * 1024 * 1024
 _CONTENT_LENGTH = re.compile(rb"content-length:", re.IGNORECASE)
 _HEADER_END = b"\r\n\r\n"
 
@@ -55,8 +58,9 @@ class FrameDecoder:
                     continue
                 return out
             length = _content_length(bytes(self._buffer[:end]))
-            if length is None:
-                out.append(BadFrame("a header without a valid Content-Length"))
+            if length is None or length > MAX_BODY_BYTES:
+                reason = "a header without a valid Content-Length" if length is None else "a Content-Length over the cap"
+                out.append(BadFrame(reason))
                 self._resync(1, limit=end + len(_HEADER_END))
                 continue
             del self._buffer[: end + len(_HEADER_END)]
