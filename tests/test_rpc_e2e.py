@@ -105,6 +105,18 @@ async def test_initialize_rejects_bad_options(isolated_home: Path) -> None:
     await side.client.stop()
 
 
+@pytest.mark.parametrize("path", ["/tmp/a\x00b/config.json", "/tmp/x\nconfig.json"])
+async def test_initialize_refuses_a_config_path_no_os_could_open(isolated_home: Path, path: str) -> None:
+    """A NUL byte used to pass ``initialize``, and then every request answered ``internal``."""
+    side = Sidecar(isolated_home, {})
+    await side.start(initialize=False)
+    with pytest.raises(JsonRpcException) as info:
+        await side.initialize({"configPath": path})
+    assert info.value.data["kind"] == "invalidParams" and info.value.data["field"] == "configPath"
+    side.process.kill()
+    await side.client.stop()
+
+
 async def test_list_profiles_empty_then_cli_file(sidecar: Sidecar, config_path: Path) -> None:
     empty = await sidecar.request("aliyun/listProfiles")
     # No file yet: no profiles (the first write creates the file the CLI would, with its "default").

@@ -9,7 +9,7 @@ from ..credentials.refresher import Margins
 from ..errors import InvalidParams
 from ..service import Settings
 from ..sites import check_ports
-from .params import as_object, opt_bool, opt_str
+from .params import as_object, opt_bool, opt_path
 
 LOG_LEVELS = ("error", "warning", "info", "debug")
 
@@ -23,7 +23,7 @@ class Options:
 
 def options_from(raw: Any, defaults: Settings) -> Options:
     opts = as_object(raw)
-    config_path = opt_str(opts, "configPath") or defaults.config_path
+    config_path = opt_path(opts, "configPath") or defaults.config_path
     endpoints = defaults.endpoints.with_overrides(opts.get("endpoints"))
     ports = check_ports(opts["callbackPorts"]) if opts.get("callbackPorts") is not None else defaults.callback_ports
     margins = defaults.margins

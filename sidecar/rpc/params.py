@@ -34,6 +34,17 @@ def opt_str(params: dict[str, Any], key: str) -> str | None:
     return value
 
 
+def opt_path(params: dict[str, Any], key: str) -> str | None:
+    """A file path option: a string no OS could open (a NUL byte, other control characters) is
+    refused here, at ``initialize``, instead of failing every later request as ``internal``."""
+    value = opt_str(params, key)
+    if not value:
+        return None  # absent or empty: the default, as before
+    if any(ord(c) < 32 or c == "\x7f" for c in value):
+        raise InvalidParams(f"'{key}' must be a file path (no NUL or other control characters).", field=key)
+    return value
+
+
 def req_str(params: dict[str, Any], key: str) -> str:
     value = opt_str(params, key)
     if not value:
