@@ -29,7 +29,10 @@ import asyncio
 import http
 import inspect
 import logging
+import os
 import re
+import socket
+import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -52,12 +55,32 @@ MAX_REQUEST_LINE = 8 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 MAX_HEADER_LINES = 100
 #: Open connections per server. Large enough that the newest connection survives many accept
-#: batches (asyncio accepts up to ``backlog`` per turn) before it could become the oldest.
+#: batches (asyncio accepts up to ``ACCEPT_BATCH`` per turn) before it could become the oldest.
 MAX_CONNECTIONS = 128
-BACKLOG = 16
+ACCEPT_BATCH = 16
+#: The kernel's queue of handshaken connections not yet accepted. asyncio uses one number for both
+#: this and the accept batch; a queue of 16 dropped SYNs in a connect storm (each drop costs the client
+#: a 1 s, then 2 s retransmission, against the SDKs' 5 s connect timeout). So the socket is listened
+#: on again with this after asyncio set it up (the OS caps it at its own limit, e.g. somaxconn).
+KERNEL_BACKLOG = 1024
 DRAIN_BYTES = 64 * 1024
 
 Headers = tuple[tuple[str, str], ...]
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port``, set up as ``loop.create_server`` would set up its own
+    (address reuse on POSIX only: on Windows it would let another program bind the same port)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if os.name == "posix" and sys.platform != "cygwin":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _h11() -> ModuleType:
@@ -319,14 +342,18 @@ class LoopbackServer:
         error: OSError | None = None
         for port in ports:
             try:
-                self._listener = await loop.create_server(
-                    lambda: _Connection(self), host, port, backlog=BACKLOG
-                )
+                sock = _bound_socket(host, port)
             except OSError as exc:
                 log.debug("%s: port %d unavailable (errno %s)", self.label, port, exc.errno)
                 error = exc
                 continue
-            self._port = self._listener.sockets[0].getsockname()[1]
+            try:
+                self._listener = await loop.create_server(lambda: _Connection(self), sock=sock, backlog=ACCEPT_BATCH)
+                sock.listen(KERNEL_BACKLOG)  # after asyncio's listen(ACCEPT_BATCH): see KERNEL_BACKLOG
+            except BaseException:
+                sock.close()
+                raise
+            self._port = sock.getsockname()[1]
             return self._port
         raise error or OSError("no port to bind")
 
