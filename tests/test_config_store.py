@@ -6,6 +6,7 @@ import copy
 import json
 import multiprocessing
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -452,6 +453,35 @@ def test_a_dangling_config_symlink_is_refused_not_created(tmp_path: Path) -> Non
     with pytest.raises(ConfigUnavailable, match="does not exist"):
         store.update(lambda doc: doc.update(current="x"))
     assert not target.exists() and link.is_symlink()
+
+
+@pytest.mark.parametrize("home_mode", [0o777, 0o757])
+def test_a_home_folder_others_can_write_is_refused_as_ssh_does(isolated_home: Path, home_mode: int) -> None:
+    """Whoever can write in $HOME can swap ~/.aliyun for their own: refused with the fix, as ssh's
+    StrictModes refuses it."""
+    config = isolated_home / ".aliyun" / "config.json"
+    config.parent.mkdir(mode=0o700)
+    shutil.copy(FIXTURES / "cli_config.json", config)
+    config.chmod(0o600)
+    isolated_home.chmod(home_mode)
+    try:
+        with pytest.raises(ConfigInsecure) as info:
+            ConfigStore(config).read()
+        data = info.value.to_data()
+        assert data["path"] == str(isolated_home) and data["reason"] == "writable"
+        assert "chmod go-w" in data["fix"]
+    finally:
+        isolated_home.chmod(0o755)
+
+
+def test_a_group_writable_home_and_a_config_outside_home_are_accepted(isolated_home: Path, cli_config: Path) -> None:
+    config = isolated_home / ".aliyun" / "config.json"
+    config.parent.mkdir(mode=0o700)
+    shutil.copy(FIXTURES / "cli_config.json", config)
+    config.chmod(0o600)
+    isolated_home.chmod(0o775)
+    assert ConfigStore(config).read()["profiles"]
+    assert ConfigStore(cli_config).read()["profiles"]  # under the test's tmp folder, not under $HOME
 
 
 def test_a_dangling_lock_file_symlink_is_refused_not_created(cli_config: Path, tmp_path: Path) -> None:

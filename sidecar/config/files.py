@@ -107,6 +107,26 @@ def describe_os_error(exc: OSError) -> str:
     return "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc))
 
 
+def check_home_chain(folder: Path) -> None:
+    """The folders above ``folder`` up to the home folder, as ssh's StrictModes checks them: owned by
+    the user (or root) and not writable by others. Whoever can write in ``$HOME`` can rename
+    ``~/.aliyun`` away and put their own in its place, with an ``External`` profile whose command we
+    would run. A group-writable home is let through (common where each user has a group of their
+    own). A config outside the home folder is checked at its file and folder only."""
+    home = Path(os.path.realpath(osfs.home()))
+    real = Path(os.path.realpath(folder))
+    if real == home or home not in real.parents:
+        return
+    for ancestor in [p for p in real.parents if p == home or home in p.parents]:
+        try:
+            st = os.stat(ancestor)
+        except OSError:
+            continue
+        insecure = osfs.insecurity(ancestor, st)
+        if insecure is not None and (insecure.reason == "owner" or st.st_mode & 0o002):
+            raise ConfigInsecure(str(ancestor), insecure.reason, insecure.fix)
+
+
 def check_private(path: Path) -> None:
     """Refuse (``ConfigInsecure``) a file or folder that another user owns or others can write, as
     ssh does; a missing path passes. Where the OS has no modes and owners (Windows) this is a no-op."""

@@ -44,6 +44,7 @@ from ..platform import osfs
 from ..timing import CONFIG_LOCK_TIMEOUT, CONFIG_SETTLE_POLL, CONFIG_SETTLE_TIME
 from .files import (
     atomic_write,
+    check_home_chain,
     check_private,
     describe_os_error,
     glob_escape,
@@ -204,10 +205,12 @@ class ConfigStore:
     def check_secure(self) -> None:
         """Raise ``ConfigInsecure`` if another user owns, or others can write, the config file or a
         folder that decides what it holds: the folder it is named in (``~/.aliyun``), and for a
-        symlink the target file and the target's folder. POSIX only (see ``osfs.insecurity``)."""
+        symlink the target file and the target's folder, and the folders above it up to the home
+        folder (``check_home_chain``). POSIX only (see ``osfs.insecurity``)."""
         real = Path(os.path.realpath(self.path))
         for path in dict.fromkeys((self.path.parent, real.parent, real)):
             check_private(path)
+        check_home_chain(self.path.parent)
 
     def read(self, blank: Callable[[], ConfigDoc] = empty_document) -> ConfigDoc:
         """The current document; ``blank()`` when the file does not exist yet or is empty (writers
