@@ -179,12 +179,16 @@ class Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         self._body = body
-        fault = self.server.faults.take(endpoint)
-        if fault is not None and not self._apply_fault(fault, endpoint):
-            return
-        action(body)
-        if self._swallow:
-            self._drop()
+        self.server.state.in_progress(endpoint, +1)
+        try:
+            fault = self.server.faults.take(endpoint)
+            if fault is not None and not self._apply_fault(fault, endpoint):
+                return
+            action(body)
+            if self._swallow:
+                self._drop()
+        finally:
+            self.server.state.in_progress(endpoint, -1)
 
     def _read_body(self) -> bytes | None:
         """The request body, or ``None`` after answering 411/413."""

@@ -275,6 +275,7 @@ class ServiceState:
         self._sts: dict[str, StsRecord] = {}
         self._counters: dict[str, int] = {}
         self._requests: dict[str, int] = {}
+        self._in_progress: dict[str, int] = {}
         self._errors: dict[str, int] = {}
         self._faults: dict[str, int] = {}
 
@@ -331,6 +332,13 @@ class ServiceState:
         with self._lock:
             self._requests[endpoint] = self._requests.get(endpoint, 0) + 1
 
+    def in_progress(self, endpoint: str, by: int) -> None:
+        """Requests that have arrived and are not answered yet (``by`` +1 on arrival, -1 once the
+        answer is sent or the connection dropped): the window in which a client's death loses the
+        answer (``stats()["in_progress"]``)."""
+        with self._lock:
+            self._in_progress[endpoint] = self._in_progress.get(endpoint, 0) + by
+
     def count_fault(self, kind: str) -> None:
         with self._lock:
             self._faults[kind] = self._faults.get(kind, 0) + 1
@@ -364,6 +372,7 @@ class ServiceState:
             snapshot["requests"] = {
                 name: self._requests.get(name, 0) for name in ("authorize", "decision", "token", "exchange", "control")
             }
+            snapshot["in_progress"] = {name: n for name, n in self._in_progress.items() if n}
             snapshot["errors"] = dict(self._errors)
             snapshot["faults"] = dict(self._faults)
             snapshot["active_families"] = sum(1 for f in self._families.values() if not f.revoked)

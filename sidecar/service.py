@@ -16,6 +16,7 @@ from typing import Any
 
 from .config import profiles as P
 from .config.store import ConfigStore, FileStamp
+from .credentials.courier import Courier
 from .credentials.identity import CallerIdentityClient, Identity, IdentityCache
 from .credentials.refresher import CredentialEvent, Force, Margins, Refresher
 from .errors import Cancelled, InvalidParams
@@ -47,6 +48,9 @@ class Settings:
     margins: Margins = Margins()
     signin_timeout: float = SIGNIN_TIMEOUT
     http_timeout: float = HTTP_TIMEOUT
+    #: Token refreshes are made by a process that outlives the sidecar (``credentials/courier.py``),
+    #: so that no kill of the sidecar can lose a rotated refresh token.
+    durable_refresh: bool = True
 
 
 class SidecarService:
@@ -68,6 +72,7 @@ class SidecarService:
             margins=settings.margins,
             clock=clock,
             on_event=on_credentials,
+            courier=Courier(http_timeout=settings.http_timeout) if settings.durable_refresh else None,
         )
         self._signin_task: asyncio.Task[dict[str, Any]] | None = None
         self._signin_flow: SignInFlow | None = None

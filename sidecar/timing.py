@@ -103,3 +103,13 @@ STOP_REQUESTS_GRACE = 2.0
 STOP_SERVICE_TIMEOUT = 5.0
 #: ...and the answers already written this long to reach the editor.
 STOP_FLUSH_TIMEOUT = 5.0
+
+# --------------------------------------------------------------------- the refresh courier
+
+#: How long the sidecar waits for the courier to start and take its lock (beyond the HTTP timeout for
+#: its answer); past it, a refresh that was never handed over is made in-process instead.
+COURIER_START_TIMEOUT = 20.0
+#: How long the courier itself waits for its lock (it is free: the sidecar holds the refresh lock).
+COURIER_LOCK_TIMEOUT = 10.0
+#: After its answer the courier exits within moments; the sidecar lets go of its pipes after this.
+COURIER_EXIT_WAIT = 2.0

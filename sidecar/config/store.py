@@ -282,6 +282,21 @@ class ConfigStore:
             prepare=self._ensure_folder,
         )
 
+    def courier_lock(self, profile: str, *, timeout: float | None = None) -> FileLock:
+        """The lock a refresh courier (``credentials/courier.py``) holds from before it is given a
+        profile's refresh token until its recovery record is durable. Every refresh-lock holder
+        waits for it (takes it, then lets it go) before reading the file, so a courier that outlived
+        its sidecar is waited for and its record merged."""
+        return FileLock(
+            self.courier_lock_path(profile),
+            timeout=self.lock_timeout if timeout is None else timeout,
+            what=f"the refresh courier of profile {profile!r}",
+            prepare=self._ensure_folder,
+        )
+
+    def courier_lock_path(self, profile: str) -> Path:
+        return self.path.with_name(f".{self.path.name}.courier-{_profile_digest(profile)}.lock")
+
     def sidecar_file(self, tag: str, profile: str) -> Path:
         """A path for a small file of ours about ``profile`` next to the config (e.g. the refresher's
         recovery record, ``tag="recovery"``), for ``files.write_private_file``."""

@@ -110,17 +110,22 @@ class RecoveryRecords:
         the tokens in memory and goes on."""
         if not self.enabled:
             return False
-        path = self.path_for(record.profile)
         try:
-            # A temp record of a writer killed before its rename holds tokens: it goes now.
-            remove_leftover_temp_files(path)
-            # Renamed before the fsync: from the rename on, a killed process loses nothing; a record
-            # torn by a power cut inside this call is unreadable and dropped.
-            write_private_file(path, json.dumps(record.to_json()).encode("utf-8"), visible_first=True)
+            self.write_to(self.path_for(record.profile), record)
         except SidecarError as exc:
             log.warning("profile %s: cannot write a recovery record (%s)", record.profile, exc.message)
             return False
         return True
+
+    @staticmethod
+    def write_to(path: Path, record: Recovery) -> None:
+        """Write ``record`` at ``path`` durably (also the refresh courier's way, in its own process).
+        Raises ``SidecarError`` when it cannot."""
+        # A temp record of a writer killed before its rename holds tokens: it goes now.
+        remove_leftover_temp_files(path)
+        # Renamed before the fsync: from the rename on, a killed process loses nothing; a record
+        # torn by a power cut inside this call is unreadable and dropped.
+        write_private_file(path, json.dumps(record.to_json()).encode("utf-8"), visible_first=True)
 
     async def asave(self, record: Recovery) -> bool:
         return await asyncio.to_thread(self.save, record)

@@ -44,11 +44,20 @@ from ..config.profiles import (
     read_sts,
 )
 from ..config.store import ConfigDoc, ConfigStore, FileStamp
-from ..errors import ClientNotAuthorized, InvalidGrant, InvalidParams, SidecarError, SignInRequired, UpstreamError
+from ..errors import (
+    ClientNotAuthorized,
+    InvalidGrant,
+    InvalidParams,
+    NetworkError,
+    SidecarError,
+    SignInRequired,
+    UpstreamError,
+)
 from ..oauth.client import OAuthClient
 from ..sites import Endpoints, Site
 from ..timing import ACCESS_TOKEN_MARGIN, STS_MARGIN
 from ..tokens import OAuthTokens, StsCredentials, fingerprint
+from .courier import Courier, CourierError, Job
 from .recovery import Recovery, RecoveryRecords
 
 log = logging.getLogger(__name__)
@@ -84,6 +93,7 @@ class Refresher:
         clock: Callable[[], float] = time.time,
         on_event: Callable[[CredentialEvent], None] | None = None,
         recovery: RecoveryRecords | None = None,
+        courier: Courier | None = None,
     ) -> None:
         self.store = store
         self.endpoints = endpoints
@@ -103,6 +113,8 @@ class Refresher:
         #: file holds them: the only copy of the new refresh token (besides the recovery record).
         self._unsaved: dict[str, tuple[str, OAuthTokens]] = {}
         self.recovery = recovery if recovery is not None else RecoveryRecords(store)
+        #: Makes refresh calls from a process that outlives this one (None: in-process).
+        self.courier = courier
 
     @property
     def client(self) -> OAuthClient:
@@ -214,6 +226,7 @@ class Refresher:
         # The refresh lock (per profile, across processes) may be held across the network calls;
         # the file lock is taken only by each write, so profile edits elsewhere never wait for us.
         async with self.store.refresh_lock(name):
+            await self._after_courier(name)
             profile = self._oauth_profile(await self.store.aread(), name)
             site = self.endpoints.site_of(profile, name)  # unknownSite: no call to any site
             sts = self._fresh_sts(profile, margins) if force is None else None
@@ -270,7 +283,7 @@ class Refresher:
             raise SignInRequired(name, "its refresh token has expired.")
         self._raise_if_dead(name, tokens.refresh_token)
         try:
-            new = await self._refresh_call(name, site, tokens.refresh_token)
+            new = await self._refresh_call(name, site, tokens)
         except InvalidGrant:
             # Did a writer that takes no lock (an SDK) rotate the token since we read the file?
             current = read_oauth_tokens(get_profile(await self.store.aread(), name))
@@ -282,7 +295,7 @@ class Refresher:
                 return current
             tokens = current
             try:
-                new = await self._refresh_call(name, site, current.refresh_token)
+                new = await self._refresh_call(name, site, current)
             except InvalidGrant:
                 self._mark_dead(name, current.refresh_token, REASON_REFUSED)
                 raise SignInRequired(name, "its refresh token was refused by the sign-in service.") from None
@@ -294,13 +307,49 @@ class Refresher:
         log.info("profile %s: access token renewed, valid until %s", name, new.access_expires_at)
         return new
 
-    async def _refresh_call(self, name: str, site: Site, refresh_token: str) -> OAuthTokens:
+    async def _refresh_call(self, name: str, site: Site, tokens: OAuthTokens) -> OAuthTokens:
         try:
-            return await self.client.refresh(site, refresh_token)
+            return await self._token_refresh(name, site, tokens)
         except ClientNotAuthorized as exc:
             # Permanent until an administrator acts: remember it (no retry loop), like a refused token.
-            self._mark_dead(name, refresh_token, REASON_CLIENT_NOT_AUTHORIZED, exc)
+            self._mark_dead(name, tokens.refresh_token, REASON_CLIENT_NOT_AUTHORIZED, exc)
             raise exc.for_profile(name) from None
+
+    async def _token_refresh(self, name: str, site: Site, tokens: OAuthTokens) -> OAuthTokens:
+        """The ``/v1/token`` refresh, through the courier when there is one (see ``courier.py``)."""
+        if self.courier is None or not self.recovery.enabled:
+            return await self.client.refresh(site, tokens.refresh_token)
+        job = Job(
+            profile=name,
+            site_name=site.name,
+            oauth_base=site.oauth_base,
+            client_id=site.client_id,
+            refresh_token=tokens.refresh_token,
+            refresh_expires_at=tokens.refresh_expires_at,
+            spent=fingerprint(tokens.refresh_token),
+            record_path=str(self.recovery.path_for(name)),
+            http_timeout=self.courier.http_timeout,
+            now=self._clock(),
+        )
+        try:
+            return await self.courier.refresh(job, self.store.courier_lock_path(name))
+        except CourierError as exc:
+            if exc.handed_over:
+                # The service may have spent the token: only the courier's record can tell (read by
+                # the next renewal, after the courier lock). Never spend it again from here.
+                log.warning("profile %s: the refresh courier did not answer (%s)", name, exc.message)
+                raise NetworkError("The token refresh did not complete; it is tried again on the next request.") from None
+            log.warning("profile %s: refreshing in-process: %s", name, exc.message)
+            return await self.client.refresh(site, tokens.refresh_token)
+
+    async def _after_courier(self, name: str) -> None:
+        """Wait for a refresh courier that still works for ``name`` (its sidecar may be gone), so
+        that the record it writes is read. Called under the profile's refresh lock."""
+        if not self.store.courier_lock_path(name).exists():
+            return
+        lock = self.store.courier_lock(name)
+        await lock.aacquire()
+        lock.release()
 
     def _raise_if_dead(self, name: str, refresh_token: str) -> None:
         entry = self._dead.get(name)
@@ -384,6 +433,7 @@ class Refresher:
         for name in sorted(names):
             try:
                 async with self.store.refresh_lock(name):
+                    await self._after_courier(name)
                     doc = await self.store.aread()
                     profile = find_profile(doc, name)
                     if profile is None:

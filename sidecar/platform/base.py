@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 
 @dataclass(frozen=True)
@@ -66,3 +66,9 @@ class OsFs(Protocol):
         """``os.open`` that refuses a symlink (or, on Windows, any reparse point) at ``path`` itself
         with ``OSError(ELOOP)``, for the sidecar's own small files: a link planted there must never
         redirect a read (or a write) of ours to another file."""
+
+
+    def detached_spawn(self) -> list[dict[str, Any]]:
+        """``subprocess.Popen`` options that start a process outside this one's tree, so that killing
+        the tree (by process group or by parent ids) does not reach it; alternatives, tried in order
+        (the first one may be refused)."""

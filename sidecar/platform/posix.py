@@ -8,6 +8,7 @@ import shlex
 import stat
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .base import Insecurity
 
@@ -90,3 +91,8 @@ class PosixFs:
 
     def open_nofollow(self, path: Path, flags: int) -> int:
         return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+
+    def detached_spawn(self) -> list[dict[str, Any]]:
+        # A session of its own (so no process-group kill reaches it); its parent, the hop, exits.
+        return [{"start_new_session": True}]

@@ -7,6 +7,7 @@ import os
 import stat
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .base import Insecurity
 
@@ -14,6 +15,10 @@ from .base import Insecurity
 #: ERROR_ACCESS_DENIED (what MoveFileEx answers for a target open without FILE_SHARE_DELETE),
 #: ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION.
 SHARING_VIOLATIONS = frozenset({5, 32, 33})
+#: Process creation flags (``subprocess`` has them only on Windows).
+DETACHED_PROCESS = 0x00000008
+CREATE_NEW_PROCESS_GROUP = 0x00000200
+CREATE_BREAKAWAY_FROM_JOB = 0x01000000
 #: ``FILE_ATTRIBUTE_REPARSE_POINT``: symlinks and junctions.
 _REPARSE_POINT = 0x400
 
@@ -84,3 +89,10 @@ class WindowsFs:
         if stat.S_ISLNK(st.st_mode) or getattr(st, "st_file_attributes", 0) & _REPARSE_POINT:
             raise OSError(errno.ELOOP, "a link stands at this path", str(path))
         return os.open(path, flags | getattr(os, "O_NOINHERIT", 0) | getattr(os, "O_BINARY", 0))
+
+
+    def detached_spawn(self) -> list[dict[str, Any]]:
+        # Outside the job (a job kill, as an editor's taskkill of its tree, would reach it), with no
+        # console and a group of its own. A job may forbid breakaway: then without it.
+        detached = DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP
+        return [{"creationflags": detached | CREATE_BREAKAWAY_FROM_JOB}, {"creationflags": detached}]
