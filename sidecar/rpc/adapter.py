@@ -13,7 +13,14 @@ answers. What this module does itself, and why:
 * invalid messages (a batch, a number for a method, unparseable JSON) get a JSON-RPC error with a
   fixed message and ``data.kind``, never an exception's text;
 * ``shutdown``/``exit``: requests after ``shutdown`` are refused (InvalidRequest, ``shuttingDown``)
-  instead of left waiting; the exit code is 0 only after a ``shutdown``, as the LSP spec asks.
+  instead of left waiting; the exit code is 0 only after a ``shutdown``, as the LSP spec asks;
+* ``initialize`` is answered before pygls is even imported: importing ``lsprotocol.types`` alone
+  takes about a quarter of a second, most of the sidecar's start-up. The answer is the one pygls
+  would give (:func:`initialize_result`, checked against pygls by ``tests/test_initialize.py``).
+  pygls is imported only when something needs it (``window/showDocument`` for a sign-in, a message
+  for one of its built-in features), in a background thread, and given the same ``initialize`` (its
+  answer dropped); what needs it waits for it. A sidecar that only serves credentials never pays
+  for it (time or memory).
 """
 
 from __future__ import annotations
@@ -27,10 +34,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from lsprotocol import types
-from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
-
+import threading
 from ..errors import Cancelled
 from ..timing import STOP_FLUSH_TIMEOUT, STOP_REQUESTS_GRACE, STOP_SERVICE_TIMEOUT
 from .errors import PARSE_ERROR, RpcError, invalid_request, method_not_found, shutting_down, to_rpc_error
@@ -40,6 +44,43 @@ log = logging.getLogger("sidecar.rpc")
 
 #: (method, params) → the result; raises :class:`RpcError` (or anything: mapped to ``internal``).
 Dispatch = Callable[[str, Any], Awaitable[Any]]
+
+#: The lifecycle methods the edge handles itself (the LSP names; no lsprotocol needed for them).
+INITIALIZE = "initialize"
+INITIALIZED = "initialized"
+SHUTDOWN = "shutdown"
+EXIT = "exit"
+CANCEL_REQUEST = "$/cancelRequest"
+PROGRESS_CANCEL = "window/workDoneProgress/cancel"
+#: The position encodings pygls supports, in the order it prefers when the client offers none.
+_ENCODINGS = ("utf-8", "utf-16", "utf-32")
+
+
+def initialize_result(params: dict[str, Any], experimental: dict[str, Any] | None, name: str, version: str) -> dict[str, Any]:
+    """The ``initialize`` answer pygls 2.1.1 gives for our features (no document sync, no commands):
+    the first position encoding the client offers that pygls supports, else UTF-16."""
+    general = (params.get("capabilities") or {}).get("general") or {}
+    offered = general.get("positionEncodings") if isinstance(general, dict) else None
+    encoding = next((e for e in offered or () if e in _ENCODINGS), "utf-16")
+    capabilities: dict[str, Any] = {
+        "positionEncoding": encoding,
+        "executeCommandProvider": {"commands": []},
+        "workspace": {"workspaceFolders": {"supported": True, "changeNotifications": True}, "fileOperations": {}},
+    }
+    if experimental is not None:
+        capabilities["experimental"] = experimental
+    return {"capabilities": capabilities, "serverInfo": {"name": name, "version": version}}
+
+
+def _initialize_problem(params: Any) -> str | None:
+    """Why ``params`` cannot be ``InitializeParams`` (the shape pygls would refuse), or None."""
+    if not isinstance(params, dict):
+        return "not an object"
+    if not isinstance(params.get("capabilities"), dict):
+        return "no capabilities object"
+    if "processId" in params and not (params["processId"] is None or type(params["processId"]) is int):
+        return "a processId that is not an integer"
+    return None
 
 
 @dataclass
@@ -55,25 +96,21 @@ class Hooks:
     shutdown: Callable[[], Awaitable[None]]
 
 
-class _Protocol(LanguageServerProtocol):
-    """pygls' protocol, advertising no document synchronisation (the sidecar reads no documents) and
-    our own ``capabilities.experimental`` (the site table: docs/contract.md, "initialize")."""
+def _load_pygls(name: str, version: str) -> Any:
+    """pygls' server for what follows ``initialize`` (run in a thread: the imports are the slow part)."""
+    from lsprotocol import types
+    from pygls.lsp.server import LanguageServer
+    from pygls.protocol import LanguageServerProtocol
 
-    experimental: dict[str, Any] | None = None
+    class _Protocol(LanguageServerProtocol):
+        """pygls' protocol, advertising no document synchronisation (the sidecar reads no documents)."""
 
-    @lsp_method(types.INITIALIZE)
-    def lsp_initialize(self, params: types.InitializeParams):  # type: ignore[override]
-        result = yield from super().lsp_initialize(params)
-        result.capabilities.text_document_sync = None
-        result.capabilities.notebook_document_sync = None
-        result.capabilities.experimental = self.experimental
-        return result
+    class _Server(LanguageServer):
+        def report_server_error(self, error: Exception, source: Any) -> None:
+            # pygls would log the error's text, which may quote a message: the kind of problem only.
+            log.warning("pygls could not handle a message (%s)", type(error).__name__)
 
-
-class _Server(LanguageServer):
-    def report_server_error(self, error: Exception, source: Any) -> None:
-        # pygls would log the error's text, which may quote a message: the kind of problem only.
-        log.warning("pygls could not handle a message (%s)", type(error).__name__)
+    return _Server(name, version, protocol_cls=_Protocol, text_document_sync_kind=types.TextDocumentSyncKind.None_)
 
 
 class _Output:
@@ -110,8 +147,13 @@ class Edge:
 
     def __init__(self, name: str, version: str, hooks: Hooks) -> None:
         self.hooks = hooks
-        self._server = _Server(name, version, protocol_cls=_Protocol, text_document_sync_kind=types.TextDocumentSyncKind.None_)
-        self._protocol = self._server.protocol
+        self._name, self._version = name, version
+        #: pygls' server, once imported (``_start_loading``); messages for it wait in ``_waiting``.
+        self._server: Any = None
+        self._loaded: asyncio.Future[None] | None = None
+        self._waiting: list[dict[str, Any]] = []
+        #: The client's ``initialize`` params (its capabilities), as sent.
+        self._init_params: dict[str, Any] | None = None
         self._inflight: dict[str | int, asyncio.Task[None]] = {}
         self._out: _Output | None = None
         self.shut_down = False
@@ -132,14 +174,74 @@ class Edge:
         self.notify("$/progress", {"token": token, "value": value})
 
     def can_show_documents(self) -> bool:
-        caps = getattr(self._protocol, "client_capabilities", None)
-        window = caps.window if caps is not None else None
-        return bool(window is not None and window.show_document and window.show_document.support)
+        caps = (self._init_params or {}).get("capabilities") or {}
+        window = caps.get("window") if isinstance(caps, dict) else None
+        show = window.get("showDocument") if isinstance(window, dict) else None
+        return bool(isinstance(show, dict) and show.get("support"))
 
     async def show_document(self, uri: str) -> bool:
         """``window/showDocument`` with ``external: true``; whether the editor says it opened it."""
-        result = await self._server.window_show_document_async(types.ShowDocumentParams(uri=uri, external=True))
+        from lsprotocol import types  # loaded with pygls by then
+
+        server = await self._pygls()
+        result = await server.window_show_document_async(types.ShowDocumentParams(uri=uri, external=True))
         return bool(result.success)
+
+    # ----------------------------------------------------------------- pygls, in the background
+
+    async def _pygls(self) -> Any:
+        self._start_loading()
+        assert self._loaded is not None
+        await asyncio.shield(self._loaded)
+        return self._server
+
+    def _start_loading(self) -> None:
+        """Import pygls in a thread (the event loop goes on serving) and hand it over on the loop."""
+        if self._loaded is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._loaded = loop.create_future()
+
+        def load() -> None:
+            try:
+                server, error = _load_pygls(self._name, self._version), None
+            except BaseException as exc:  # reported on the loop
+                server, error = None, exc
+            loop.call_soon_threadsafe(self._pygls_loaded, server, error)
+
+        threading.Thread(target=load, name="pygls-import", daemon=True).start()
+
+    def _pygls_loaded(self, server: Any, error: BaseException | None) -> None:
+        assert self._loaded is not None
+        if server is None:
+            log.error("pygls could not be loaded (%s)", type(error).__name__)
+            self._loaded.set_exception(RuntimeError("pygls could not be loaded"))
+            self._loaded.exception()  # retrieved: each waiter gets it
+            return
+        self._server = server
+        if self._out is not None:
+            server.protocol.set_writer(self._out)
+        if self._init_params is not None:
+            self._replay_initialize(server.protocol)
+        self._loaded.set_result(None)
+        waiting, self._waiting = self._waiting, []
+        for message in waiting:
+            self._for_pygls(message)
+
+    def _replay_initialize(self, protocol: Any) -> None:
+        """Give pygls the client's ``initialize`` (its state: the client's capabilities, the
+        workspace); its answer was ours, so the one it computes is dropped."""
+        try:
+            message = protocol.structure_message(
+                {"jsonrpc": "2.0", "id": 0, "method": INITIALIZE, "params": self._init_params}
+            )
+            steps = protocol.lsp_initialize(message.params)
+            while True:
+                next(steps)
+        except StopIteration:
+            pass
+        except Exception as exc:
+            log.warning("pygls did not take the client's initialize params (%s)", type(exc).__name__)
 
     def _answer(self, msg_id: str | int | None, result: Any = None, error: RpcError | None = None) -> None:
         if error is not None:
@@ -172,7 +274,7 @@ class Edge:
             return
         method = message.get("method")
         if method is None:  # an answer to one of our requests (showDocument)
-            self._to_pygls(message)
+            self._for_pygls(message)
         elif "id" in message:
             self._request(message["id"], method, message.get("params"), message)
         else:
@@ -187,39 +289,45 @@ class Edge:
             task = asyncio.ensure_future(self._run(msg_id, method, params))
             self._inflight[msg_id] = task
             return
-        if method == types.INITIALIZE:
-            try:
-                self._protocol.experimental = self.hooks.initialize(params if isinstance(params, dict) else {})
-            except Exception as exc:
-                self._answer(msg_id, error=to_rpc_error(exc, method))
-                return
-            self._to_pygls(message)
-        elif method == types.SHUTDOWN:
+        if method == INITIALIZE:
+            self._initialize(msg_id, params)
+        elif method == SHUTDOWN:
             self.shut_down = True
             asyncio.ensure_future(self._shutdown(msg_id))
-        elif method in self._protocol.fm.builtin_features or method in self._protocol.fm.features:
-            self._to_pygls(message)
         else:
-            log.warning("answered a request for an unknown method %r", method[:100])
-            self._answer(msg_id, error=method_not_found(method))
+            self._for_pygls(message)
+
+    def _initialize(self, msg_id: str | int, params: Any) -> None:
+        problem = _initialize_problem(params)
+        if problem is not None:
+            log.warning("answered an initialize whose params do not fit (%s)", problem)
+            self._answer(msg_id, error=RpcError(-32602, "The params do not fit the method.", {"kind": "invalidParams"}))
+            return
+        try:
+            experimental = self.hooks.initialize(params)
+        except Exception as exc:
+            self._answer(msg_id, error=to_rpc_error(exc, INITIALIZE))
+            return
+        self._init_params = params
+        self._answer(msg_id, initialize_result(params, experimental, self._name, self._version))
 
     def _notification(self, method: str, params: Any, message: dict[str, Any]) -> None:
-        if method == types.CANCEL_REQUEST:
+        if method == CANCEL_REQUEST:
             # Only our own requests can be cancelled (pygls runs no request of the client's that
             # lasts); a cancel for one already answered is normal and ignored.
             task = self._inflight.get(params.get("id")) if isinstance(params, dict) else None
             if task is not None:
                 task.cancel()
-        elif method == types.EXIT:
+        elif method == EXIT:
             self._exit_code = 0 if self.shut_down else 1
             assert self._stopped is not None
             self._stopped.set()
-        elif method == types.INITIALIZED:
+        elif method == INITIALIZED:
             self.hooks.initialized()
-        elif method == types.WINDOW_WORK_DONE_PROGRESS_CANCEL:
+        elif method == PROGRESS_CANCEL:
             log.debug("ignored a progress cancel (the contract's cancel is $/cancelRequest)")
-        elif not self.shut_down and (method in self._protocol.fm.builtin_features or method in self._protocol.fm.features):
-            self._to_pygls(message)
+        elif not self.shut_down:
+            self._for_pygls(message)
         else:
             log.debug("ignored a notification %s", method[:100])
 
@@ -245,11 +353,26 @@ class Edge:
             to_rpc_error(exc, "shutdown")  # logged; the client still gets its answer
         self._answer(msg_id, None)
 
-    def _to_pygls(self, message: dict[str, Any]) -> None:
+    def _for_pygls(self, message: dict[str, Any]) -> None:
+        """A message pygls may handle (an answer to our request, one of its built-in features): once
+        it is loaded; else an unknown method (requests get ``methodNotFound``)."""
+        if self._server is None:
+            self._start_loading()
+            self._waiting.append(message)
+            return
+        method = message.get("method")
+        protocol = self._server.protocol
+        if method is not None and method not in protocol.fm.builtin_features and method not in protocol.fm.features:
+            if "id" in message:
+                log.warning("answered a request for an unknown method %r", method[:100])
+                self._answer(message["id"], error=method_not_found(method))
+            else:
+                log.debug("ignored a notification %s", method[:100])
+            return
         if "method" in message and "params" not in message:
             message = {**message, "params": None}  # JSON-RPC lets a message leave "params" out
         try:
-            self._protocol.handle_message(self._protocol.structure_message(message))
+            protocol.handle_message(protocol.structure_message(message))
         except Exception as exc:
             log.warning("could not handle a %s message (%s)", str(message.get("method", "response"))[:100], type(exc).__name__)
             if "method" in message and answer_id(message) is not None:
@@ -266,7 +389,8 @@ class Edge:
         except (ValueError, OSError):  # a regular file: plain blocking writes
             transport = None
         self._out = _Output(transport, stdout)
-        self._protocol.set_writer(self._out)
+        if self._server is not None:
+            self._server.protocol.set_writer(self._out)
         decoder = FrameDecoder()
         reading = asyncio.ensure_future(self._read(stdin, decoder))
         stopped = asyncio.ensure_future(self._stopped.wait())
