@@ -18,6 +18,8 @@ from . import logs
 from .config.profiles import ProfileSummary
 from .errors import InvalidParams, SidecarError, SignInRequired
 from .oauth.client import format_rfc3339
+from .platform import osfs
+from .platform.stdio import read_chunks
 from .service import Settings, SidecarService
 from .sites import DEFAULT_CALLBACK_PORTS, check_ports
 from .wire import external_json, uri_payload
@@ -39,22 +41,22 @@ async def _credentials(service: SidecarService, profile: str | None, fmt: str) -
 
 
 async def _read_pasted_url(service: SidecarService) -> None:
-    """Accept the redirect URL pasted into the terminal (the browser may be on another machine)."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while True:
-        line = await reader.readline()
-        if not line:
-            return  # no terminal input: wait for the browser only
-        text = line.decode("utf-8", "replace").strip()
-        if not text:
-            continue
-        try:
-            service.complete_sign_in(text)
-            return
-        except SidecarError as exc:
-            _say(f"That did not work: {exc.message}")
+    """Accept the redirect URL pasted into the terminal (the browser may be on another machine).
+    Read as the JSON-RPC edge reads stdin (``platform.stdio``: a thread on Windows)."""
+    pending = b""
+    async for chunk in read_chunks(sys.stdin.buffer, use_threads=osfs.stdio_threads):
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            text = line.decode("utf-8", "replace").strip()
+            if not text:
+                continue
+            try:
+                service.complete_sign_in(text)
+                return
+            except SidecarError as exc:
+                _say(f"That did not work: {exc.message}")
+    # no more terminal input: wait for the browser only
 
 
 async def _sign_in(service: SidecarService, args: argparse.Namespace) -> ProfileSummary:

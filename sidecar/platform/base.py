@@ -24,6 +24,9 @@ class OsFs(Protocol):
     #: there with ``LK_NBLCK``, which fails at once instead of waiting, so a lock of ours would make
     #: the SDK drop its write instead of waiting for ours.
     locks_file_in_place: bool
+    #: Whether stdin/stdout are served by threads (``platform.stdio``) rather than asyncio's pipe
+    #: transports: True on Windows, whose proactor loop cannot take the pipe handles an editor gives.
+    stdio_threads: bool
 
     def try_lock(self, fd: int) -> bool:
         """Take an exclusive lock on the open file without waiting; False if another holder has it.

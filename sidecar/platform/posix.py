@@ -29,6 +29,7 @@ class PosixFs:
 
     name = "posix"
     locks_file_in_place = True
+    stdio_threads = False
 
     def __init__(self, *, darwin: bool = False) -> None:
         self._darwin = darwin

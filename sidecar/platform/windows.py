@@ -37,6 +37,7 @@ class WindowsFs:
 
     name = "windows"
     locks_file_in_place = False
+    stdio_threads = True
 
     def try_lock(self, fd: int) -> bool:
         msvcrt = _msvcrt()

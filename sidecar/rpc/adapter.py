@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from typing import Any, BinaryIO
 
 import threading
 from ..errors import Cancelled
+from ..platform import osfs
+from ..platform.stdio import Output, open_output, read_chunks
 from ..timing import STOP_FLUSH_TIMEOUT, STOP_REQUESTS_GRACE, STOP_SERVICE_TIMEOUT
 from .errors import PARSE_ERROR, RpcError, invalid_request, method_not_found, shutting_down, to_rpc_error
 from .framing import BadFrame, FrameDecoder, answer_id, encode, shape_problem
@@ -113,35 +114,6 @@ def _load_pygls(name: str, version: str) -> Any:
     return _Server(name, version, protocol_cls=_Protocol, text_document_sync_kind=types.TextDocumentSyncKind.None_)
 
 
-class _Output:
-    """Frames out to stdout: an asyncio pipe (never blocks the loop), or plain writes for a file."""
-
-    def __init__(self, transport: asyncio.WriteTransport | None, stream: BinaryIO) -> None:
-        self._transport = transport
-        self._stream = stream
-
-    def write(self, data: bytes) -> None:  # also pygls' writer interface
-        if self._transport is not None:
-            if not self._transport.is_closing():
-                self._transport.write(data)
-        else:
-            self._stream.write(data)
-            self._stream.flush()
-
-    def close(self) -> None:  # pygls' writer interface; the loop below owns the end
-        pass
-
-    async def flush(self, timeout: float = STOP_FLUSH_TIMEOUT) -> None:
-        transport = self._transport
-        if transport is None:
-            return
-        deadline = asyncio.get_running_loop().time() + timeout
-        while transport.get_write_buffer_size() and not transport.is_closing():
-            if asyncio.get_running_loop().time() > deadline:
-                return
-            await asyncio.sleep(0.005)
-
-
 class Edge:
     """The JSON-RPC connection over stdio: read, route, answer."""
 
@@ -155,7 +127,7 @@ class Edge:
         #: The client's ``initialize`` params (its capabilities), as sent.
         self._init_params: dict[str, Any] | None = None
         self._inflight: dict[str | int, asyncio.Task[None]] = {}
-        self._out: _Output | None = None
+        self._out: Output | None = None
         self.shut_down = False
         self._exit_code: int | None = None
         self._stopped: asyncio.Event | None = None  # made in run(), on the loop
@@ -220,7 +192,7 @@ class Edge:
             return
         self._server = server
         if self._out is not None:
-            server.protocol.set_writer(self._out)
+            server.protocol.set_writer(_PyglsWriter(self._out))
         if self._init_params is not None:
             self._replay_initialize(server.protocol)
         self._loaded.set_result(None)
@@ -381,16 +353,10 @@ class Edge:
     # ----------------------------------------------------------------- the loop
 
     async def run(self, stdin: BinaryIO, stdout: BinaryIO) -> int:
-        loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
-        transport: asyncio.WriteTransport | None = None
-        try:
-            transport, _ = await loop.connect_write_pipe(asyncio.Protocol, stdout)
-        except (ValueError, OSError):  # a regular file: plain blocking writes
-            transport = None
-        self._out = _Output(transport, stdout)
+        self._out = await open_output(stdout, use_threads=osfs.stdio_threads)
         if self._server is not None:
-            self._server.protocol.set_writer(self._out)
+            self._server.protocol.set_writer(_PyglsWriter(self._out))
         decoder = FrameDecoder()
         reading = asyncio.ensure_future(self._read(stdin, decoder))
         stopped = asyncio.ensure_future(self._stopped.wait())
@@ -406,11 +372,11 @@ class Edge:
                 await asyncio.wait_for(self.hooks.shutdown(), STOP_SERVICE_TIMEOUT)
             except Exception as exc:
                 to_rpc_error(exc, "stop")
-        await self._out.flush()
+        await self._out.flush(STOP_FLUSH_TIMEOUT)
         return self._exit_code if self._exit_code is not None else (0 if self.shut_down else 1)
 
     async def _read(self, stdin: BinaryIO, decoder: FrameDecoder) -> None:
-        async for chunk in _chunks(stdin):
+        async for chunk in read_chunks(stdin, use_threads=osfs.stdio_threads):
             for item in decoder.feed(chunk):
                 if isinstance(item, BadFrame):
                     log.warning("skipped a malformed frame (%s); reading on from the next header", item.reason)
@@ -423,19 +389,17 @@ class Edge:
                     return
 
 
-async def _chunks(stdin: BinaryIO):  # type: ignore[no-untyped-def]
-    """Whatever arrives on stdin, as it arrives: an asyncio pipe, or a thread for a regular file."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=1 << 16)
-    try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
-    except (ValueError, OSError):
-        fd = stdin.fileno()
-        while chunk := await loop.run_in_executor(None, os.read, fd, 1 << 16):
-            yield chunk
-        return
-    while chunk := await reader.read(1 << 16):
-        yield chunk
+class _PyglsWriter:
+    """pygls' writer interface over our output (it sends answers to our requests through it)."""
+
+    def __init__(self, out: Output) -> None:
+        self._out = out
+
+    def write(self, data: bytes) -> None:
+        self._out.write(data)
+
+    def close(self) -> None:  # the edge owns the end
+        pass
 
 
 def run_stdio(name: str, version: str, hooks: Hooks, bind: Callable[[Edge], None]) -> int:
