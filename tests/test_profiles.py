@@ -67,10 +67,11 @@ def test_list_summaries_of_every_mode(cli_config: Path) -> None:
         ({"sts_expiration": NOW - 1}, False, "refreshable"),
         ({"sts_expiration": NOW - 1, "oauth_access_token_expire": NOW - 1}, False, "refreshable"),
         ({"sts_expiration": NOW - 1, "oauth_access_token_expire": NOW - 1}, True, "signInRequired"),
+        # a passed refresh-token expiry is a hint (the CLI leaves it stale): still refreshable
         (
             {"sts_expiration": NOW - 1, "oauth_access_token_expire": NOW - 1, "oauth_refresh_token_expire": NOW - 1},
             False,
-            "signInRequired",
+            "refreshable",
         ),
         ({"sts_expiration": NOW - 1, "oauth_access_token_expire": NOW - 1, "oauth_refresh_token": ""}, False, "signInRequired"),
         ({"sts_token": ""}, False, "refreshable"),
@@ -203,6 +204,12 @@ def test_ignore_profile_makes_the_profile_variables_ignored(cli_config: Path, ig
         (
             {"sts_expiration": NOW - 1, "oauth_access_token_expire": NOW - 1, "oauth_refresh_token_expire": NOW - 1},
             None,
+            "refreshable",
+            "refreshTokenMayHaveExpired",
+        ),
+        (
+            {"sts_expiration": NOW - 1, "oauth_access_token_expire": NOW - 1, "oauth_refresh_token_expire": NOW - 1},
+            "refreshTokenExpired",
             "signInRequired",
             "refreshTokenExpired",
         ),

@@ -159,13 +159,28 @@ async def test_invalid_grant_of_the_token_on_disk_is_final(emulator: Emulator, c
     await service.aclose()
 
 
-async def test_expired_refresh_token_needs_no_call(emulator: Emulator, config_path: Path) -> None:
+async def test_a_passed_refresh_token_expiry_is_only_a_hint(emulator: Emulator, config_path: Path) -> None:
+    """The real CLI rotates the token but leaves ``oauth_refresh_token_expire``: past it, still refresh."""
     service = await signed_in(emulator, config_path)
+    age(config_path, sts=-1, access=-1, refresh=-1)
+    assert by_name(await service.list_profiles(), "dev").state_reason == P.REASON_MAY_HAVE_EXPIRED
+    calls = emulator.stats["requests"]["token"]
+    sts = await service.credentials("dev")
+    assert sts.expires_at > time.time()
+    assert emulator.stats["requests"]["token"] == calls + 1
+    await service.aclose()
+
+
+async def test_a_refused_token_past_its_expiry_is_expired(emulator: Emulator, config_path: Path) -> None:
+    service = await signed_in(emulator, config_path)
+    emulator.revoke_refresh_tokens()
     age(config_path, sts=-1, access=-1, refresh=-1)
     calls = emulator.stats["requests"]["token"]
     with pytest.raises(SignInRequired, match="expired"):
         await service.credentials("dev")
-    assert emulator.stats["requests"]["token"] == calls
+    assert emulator.stats["requests"]["token"] == calls + 1  # the service was asked, once
+    entry = by_name(await service.list_profiles(), "dev")
+    assert (entry.state, entry.state_reason) == ("signInRequired", P.REASON_EXPIRED)
     await service.aclose()
 
 

@@ -382,6 +382,20 @@ async def test_expired_layers_renew_on_demand(sidecar: Sidecar, config_path: Pat
     assert emu.stats["exchange_failures"] == 0 or variant != "strict"
 
 
+async def test_a_passed_refresh_token_expiry_still_refreshes(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
+    """The real CLI rotates the refresh token and leaves ``oauth_refresh_token_expire`` as it was: a
+    passed time is a hint ("may have expired"), and the refresh is tried (issue 21, item 2)."""
+    await sign_in(sidecar)
+    age(config_path, sts=-10, access=-10, refresh=-3600)
+    listing = await sidecar.request("aliyun/listProfiles")
+    entry = by_name(listing, "dev")
+    assert (entry["state"], entry["stateReason"]) == ("refreshable", "refreshTokenMayHaveExpired")
+    calls = emu.stats["requests"]["token"]
+    creds = await sidecar.request("aliyun/getCredentials", {"profile": "dev"})
+    assert creds["expiresAt"] > time.time()
+    assert emu.stats["requests"]["token"] == calls + 1
+
+
 async def test_revoked_refresh_token_means_sign_in_required(sidecar: Sidecar, config_path: Path, emu: Emulator) -> None:
     await sign_in(sidecar)
     emu.revoke_refresh_tokens()

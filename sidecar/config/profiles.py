@@ -30,10 +30,15 @@ PROFILE_ENV_VARS = ("ALIBABACLOUD_PROFILE", "ALIBABA_CLOUD_PROFILE", "ALICLOUD_P
 IGNORE_PROFILE_ENV_VARS = ("ALIBABA_CLOUD_IGNORE_PROFILE", "ALIBABACLOUD_IGNORE_PROFILE")
 #: ``stateReason`` values of a profile whose state is ``signInRequired``.
 REASON_REFUSED = "refreshTokenRefused"
+#: Refused by the service after the file's ``oauth_refresh_token_expire`` had passed.
 REASON_EXPIRED = "refreshTokenExpired"
 REASON_NO_REFRESH_TOKEN = "noRefreshToken"
 REASON_CLIENT_NOT_AUTHORIZED = "clientNotAuthorized"
 REASON_UNKNOWN_SITE = "unknownSite"
+#: The one ``stateReason`` of a ``refreshable`` profile: the file's ``oauth_refresh_token_expire`` has
+#: passed, but that time is only a hint (the real CLI rotates the token without updating it), so the
+#: refresh is still tried; only the service's refusal makes the profile ``signInRequired``.
+REASON_MAY_HAVE_EXPIRED = "refreshTokenMayHaveExpired"
 
 
 def profiles_of(doc: ConfigDoc) -> list[dict[str, Any]]:
@@ -182,7 +187,8 @@ def site_known(profile: Mapping[str, Any]) -> bool:
 
 def profile_state_and_reason(profile: Mapping[str, Any], now: float, dead: Dead = None) -> tuple[str, str | None]:
     """The state (``valid`` | ``refreshable`` | ``signInRequired`` | ``notOAuth``) and, for
-    ``signInRequired``, why (see the ``REASON_*`` values).
+    ``signInRequired``, why (see the ``REASON_*`` values); a ``refreshable`` profile whose recorded
+    refresh-token expiry has passed says ``REASON_MAY_HAVE_EXPIRED`` (a hint: the refresh is tried).
 
     ``dead`` is what the refresher learned from the service (a refused refresh token, a refused
     client): the file cannot say that a refresh token with a future expiry was revoked elsewhere.
@@ -202,10 +208,10 @@ def profile_state_and_reason(profile: Mapping[str, Any], now: float, dead: Dead 
         return "refreshable", None
     if not t.has_refresh_token:
         return "signInRequired", reason or REASON_NO_REFRESH_TOKEN
-    if t.refresh_expires_at is not None and t.refresh_expires_at <= now:
-        return "signInRequired", REASON_EXPIRED
     if reason:
         return "signInRequired", reason
+    if t.refresh_expires_at is not None and t.refresh_expires_at <= now:
+        return "refreshable", REASON_MAY_HAVE_EXPIRED
     return "refreshable", None
 
 

@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from ..config.profiles import (
     OAUTH_MODE,
@@ -278,9 +278,8 @@ class Refresher:
                 return tokens
             self._mark_dead(name, "", REASON_NO_REFRESH_TOKEN)
             raise SignInRequired(name, "it was signed in without a refresh token, and its access token has expired.")
-        if tokens.refresh_expires_at is not None and tokens.refresh_expires_at <= now:
-            self._mark_dead(name, tokens.refresh_token, REASON_EXPIRED)
-            raise SignInRequired(name, "its refresh token has expired.")
+        # ``oauth_refresh_token_expire`` is a hint (the real CLI rotates the token and leaves the old
+        # time): past it, the refresh is still tried, and only the service's refusal ends the session.
         self._raise_if_dead(name, tokens.refresh_token)
         try:
             new = await self._refresh_call(name, site, tokens)
@@ -288,8 +287,7 @@ class Refresher:
             # Did a writer that takes no lock (an SDK) rotate the token since we read the file?
             current = read_oauth_tokens(get_profile(await self.store.aread(), name))
             if current is None or current.refresh_token == tokens.refresh_token or not current.refresh_token:
-                self._mark_dead(name, tokens.refresh_token, REASON_REFUSED)
-                raise SignInRequired(name, "its refresh token was refused by the sign-in service.") from None
+                self._refused(name, tokens)
             log.info("profile %s: refresh token was rotated by another program; using its result", name)
             if current.access_expires_at - self._clock() > ACCESS_TOKEN_MARGIN:
                 return current
@@ -297,8 +295,7 @@ class Refresher:
             try:
                 new = await self._refresh_call(name, site, current)
             except InvalidGrant:
-                self._mark_dead(name, current.refresh_token, REASON_REFUSED)
-                raise SignInRequired(name, "its refresh token was refused by the sign-in service.") from None
+                self._refused(name, current)
         if not new.refresh_token:
             # No refresh token in the answer: the one we used stays ours (keep it, and its expiry).
             new = replace(new, refresh_token=tokens.refresh_token, refresh_expires_at=tokens.refresh_expires_at)
@@ -350,6 +347,14 @@ class Refresher:
         lock = self.store.courier_lock(name)
         await lock.aacquire()
         lock.release()
+
+    def _refused(self, name: str, tokens: OAuthTokens) -> NoReturn:
+        """The service refused the refresh token in the file: remember it and ask for a sign-in. Past
+        its recorded expiry, that expiry is the likely why (``refreshTokenExpired``)."""
+        expired = tokens.refresh_expires_at is not None and tokens.refresh_expires_at <= self._clock()
+        self._mark_dead(name, tokens.refresh_token, REASON_EXPIRED if expired else REASON_REFUSED)
+        why = "has expired (refused by the sign-in service)" if expired else "was refused by the sign-in service"
+        raise SignInRequired(name, f"its refresh token {why}.") from None
 
     def _raise_if_dead(self, name: str, refresh_token: str) -> None:
         entry = self._dead.get(name)

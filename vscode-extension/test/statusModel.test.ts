@@ -148,3 +148,17 @@ test('sign-in required says why (stateReason); a chained profile names its sourc
   // The access token is the session: 5 minutes left is "expires soon".
   assert.equal(v.state, 'expiresSoon');
 });
+
+test('a passed refresh-token expiry is a hint: "may have expired", still renewable, never a sign-in', () => {
+  const e = oauth('dev', {
+    state: 'refreshable',
+    stateReason: 'refreshTokenMayHaveExpired',
+    stsExpiresAt: NOW - 10,
+    accessTokenExpiresAt: NOW - 10,
+    refreshTokenExpiresAt: NOW - 3600,
+  });
+  const v = statusView(running, list('dev', e), NOW, fmt);
+  assert.notEqual(v.state, 'signInRequired');
+  assert.match(v.tooltip, /State: session may have expired/);
+  assert.doesNotMatch(v.tooltip, /Sign-in required/);
+});

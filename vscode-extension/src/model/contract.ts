@@ -18,8 +18,8 @@ export type LogLevel = 'error' | 'warning' | 'info' | 'debug';
 /** valid: the STS credentials in the file are good now; refreshable: they are not, but the access token or the refresh token can renew them without the browser; signInRequired: only a browser sign-in helps; notOAuth: a profile of another mode, never changed by the sidecar. */
 export type ProfileState = 'valid' | 'refreshable' | 'signInRequired' | 'notOAuth';
 
-/** Why a profile is signInRequired. */
-export type StateReason = 'refreshTokenRefused' | 'refreshTokenExpired' | 'noRefreshToken' | 'clientNotAuthorized' | 'unknownSite';
+/** Why a profile is signInRequired; or, for a refreshable profile, refreshTokenMayHaveExpired: the file's refresh-token expiry has passed, but it is only a hint (the real CLI rotates the token without updating it), so the refresh is still tried and only the service's refusal makes it signInRequired (refreshTokenExpired). */
+export type StateReason = 'refreshTokenRefused' | 'refreshTokenExpired' | 'noRefreshToken' | 'clientNotAuthorized' | 'unknownSite' | 'refreshTokenMayHaveExpired';
 
 /** What a client may know about one profile (never a secret). */
 export interface ProfileEntry {
@@ -47,7 +47,7 @@ export interface ProfileEntry {
   hasRefreshToken?: boolean;
   /** the source_profile of a chained profile (ChainableRamRoleArn...): shown as "via <source>" */
   sourceProfile?: string | null;
-  /** why the state is signInRequired */
+  /** why the state is signInRequired (or refreshTokenMayHaveExpired with refreshable) */
   stateReason?: StateReason | null;
 }
 

@@ -48,6 +48,7 @@ export function stateShort(entry: ProfileEntry, now: number): string {
     case 'refreshable':
       return 'signed in (renewing)';
     case 'expiresSoon': {
+      if (entry.stateReason === 'refreshTokenMayHaveExpired') return STATE_REASONS.refreshTokenMayHaveExpired.short;
       const end = sessionEndsAt(entry) ?? now;
       return end > now ? `session ends in ${formatDuration(end - now)}` : 'session ending';
     }
@@ -74,6 +75,8 @@ const STATE_REASONS: Record<StateReason, { short: string; long: string }> = {
     long: 'the official-cli application is not installed in the account or not assigned to you (a RAM administrator must do both)',
   },
   unknownSite: { short: 'unknown site', long: 'its oauth_site_type is not a known site' },
+  // Sent with `refreshable` only: the recorded expiry has passed, but the sidecar still tries the refresh.
+  refreshTokenMayHaveExpired: { short: 'session may have expired', long: 'the session (refresh token) may have expired; it is renewed if the service still accepts it' },
 };
 
 /** The reason's words, when the sidecar sent a known one. */
