@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,8 @@ from types import TracebackType
 
 from ..errors import ConfigUnavailable
 from ..platform import osfs
+
+log = logging.getLogger(__name__)
 
 _OPEN_FLAGS = os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOINHERIT", 0) | getattr(os, "O_BINARY", 0)
 
@@ -52,6 +55,25 @@ def open_lock_file(path: Path) -> int:
             continue  # another process created it (or a link appeared): look again
         except OSError as exc:
             raise ConfigUnavailable(f"Cannot create the lock file {path}: {exc.strerror}.", path=str(path)) from None
+
+
+def lock_failed_error(path: Path, what: str, exc: OSError) -> ConfigUnavailable:
+    """A lock file that cannot be locked at all (not merely busy): the folder's file system refuses
+    locks (an NFS mount with ``nolock``, some SMB shares). Without this lock our own processes could
+    overwrite each other's tokens, so the write is refused, with the cause and a fix."""
+    return ConfigUnavailable(
+        f"Cannot lock {path} ({exc.strerror or exc}): the file system of {path.parent} does not support "
+        f"file locks (a network folder mounted without locking?). Keep {what} on a local disk (the "
+        "aliyun.configPath setting) or mount the share with locking enabled.",
+        path=str(path),
+    )
+
+
+def _try_lock(fd: int, path: Path, what: str) -> bool:
+    try:
+        return osfs.try_lock(fd)
+    except OSError as exc:
+        raise lock_failed_error(path, what, exc) from None
 
 
 class FileLock:
@@ -99,7 +121,7 @@ class FileLock:
         try:
             deadline = time.monotonic() + self.timeout
             delay = 0.002
-            while not osfs.try_lock(fd):
+            while not _try_lock(fd, self.path, self.what):
                 if time.monotonic() >= deadline:
                     raise self._timeout_error()
                 time.sleep(delay)
@@ -114,7 +136,7 @@ class FileLock:
         try:
             deadline = time.monotonic() + self.timeout
             delay = 0.002
-            while not osfs.try_lock(fd):  # a non-blocking system call: fine on the loop
+            while not _try_lock(fd, self.path, self.what):  # a non-blocking system call: fine on the loop
                 if time.monotonic() >= deadline:
                     raise self._timeout_error()
                 await asyncio.sleep(delay)
@@ -145,8 +167,48 @@ class FileLock:
         self.release()
 
 
+class InPlaceLock:
+    """The lock ``lock_in_place`` holds on the file itself, if any; ``drop`` lets it go early (a
+    file system with mandatory locks, CIFS, then refuses our own read through another handle)."""
+
+    def __init__(self, fd: int | None = None) -> None:
+        self._fd = fd
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def drop(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            osfs.unlock(fd)
+            os.close(fd)
+
+
+#: Paths whose in-place lock was already reported as skipped (one log line each, not one per write).
+_skipped_logged: set[str] = set()
+
+
+def _skip_in_place_lock(path: Path, exc: OSError) -> InPlaceLock:
+    if str(path) not in _skipped_logged:
+        _skipped_logged.add(str(path))
+        log.warning("not locking %s itself: its file system refuses the lock (%s); writing without it", path, exc.strerror or exc)
+    return InPlaceLock()
+
+
+def _open_for_lock(path: Path) -> int:
+    """Open the existing file for the lock: read-write where allowed, as Linux NFS grants an exclusive
+    ``flock`` only to a descriptor open for writing (EBADF otherwise); never created nor truncated.
+    O_NONBLOCK: opening a FIFO must not hang."""
+    flags = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        return os.open(path, os.O_RDWR | flags)
+    except (PermissionError, IsADirectoryError):
+        return os.open(path, os.O_RDONLY | flags)  # a read-only file: the lock may still work locally
+
+
 @contextlib.contextmanager
-def lock_in_place(path: Path, timeout: float) -> Iterator[None]:
+def lock_in_place(path: Path, timeout: float) -> Iterator[InPlaceLock]:
     """Hold an exclusive lock on the file at ``path`` ITSELF (the inode it names right now).
 
     The Go and Python SDKs ``flock`` ``config.json`` around their write: holding the same lock on the
@@ -155,21 +217,29 @@ def lock_in_place(path: Path, timeout: float) -> Iterator[None]:
     another file once our lock is granted (someone renamed over it meanwhile), the lock protects
     nothing, so it is taken again on the new file. No file, nothing to lock (a writer that creates
     it shows up in the version check before our rename). A no-op where the OS cannot hold a lock
-    across a rename (``osfs.locks_file_in_place``). Runs in a worker thread (it polls with sleep).
+    across a rename (``osfs.locks_file_in_place``), and, with one log line, where the file system
+    refuses the lock for any reason but "busy" (NFS ``nolock``: ENOLCK; EBADF, EACCES, EINVAL): this
+    lock only makes other programs' writers wait, our own processes are serialised by the lock
+    file. Runs in a worker thread (it polls with sleep).
     """
     if not osfs.locks_file_in_place:
-        yield
+        yield InPlaceLock()
         return
     deadline = time.monotonic() + timeout
     delay = 0.001
     while True:
         try:
-            # O_NONBLOCK: opening a FIFO must not hang; read-only is enough for flock.
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+            fd = _open_for_lock(path)
         except OSError:
-            yield  # missing or unreadable: the read that follows reports it
+            yield InPlaceLock()  # missing or unreadable: the read that follows reports it
             return
-        if osfs.try_lock(fd):
+        try:
+            locked = osfs.try_lock(fd)
+        except OSError as exc:
+            os.close(fd)
+            yield _skip_in_place_lock(path, exc)
+            return
+        if locked:
             try:
                 same = _same_file(os.fstat(fd), path)
             except OSError:
@@ -185,11 +255,11 @@ def lock_in_place(path: Path, timeout: float) -> Iterator[None]:
             )
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
+    held = InPlaceLock(fd)
     try:
-        yield
+        yield held
     finally:
-        osfs.unlock(fd)
-        os.close(fd)
+        held.drop()
 
 
 def _same_file(st: os.stat_result, path: Path) -> bool:

@@ -384,6 +384,32 @@ def read_sts(profile: Mapping[str, Any]) -> StsCredentials | None:
     )
 
 
+#: The CLI's key order for a profile: the field order of its Go ``Profile`` struct (aliyun-cli
+#: ``config/profile.go``, read in December 2026: its JSON tags, so ``ReadTimeout`` is "retry_timeout"),
+#: which ``json.Marshal`` follows. A profile we create is written in this order,
+#: so a diff against the CLI's next write shows only values; an existing profile keeps its own order.
+CLI_PROFILE_KEY_ORDER: tuple[str, ...] = (
+    "name", "mode", "access_key_id", "access_key_secret", "sts_token", "sts_region",
+    "ram_role_name", "ram_role_arn", "ram_session_name", "external_id", "source_profile", "private_key",
+    "key_pair_name", "expired_seconds", "verified", "region_id", "output_format", "language", "site",
+    "retry_timeout", "connect_timeout", "retry_count", "process_command", "credentials_uri",
+    "oidc_provider_arn", "oidc_token_file", "cloud_sso_sign_in_url", "access_token",
+    "cloud_sso_access_token_expire", "sts_expiration", "cloud_sso_access_config", "cloud_sso_account_id",
+    "oauth_access_token", "oauth_refresh_token", "oauth_access_token_expire", "oauth_refresh_token_expire",
+    "oauth_site_type", "endpoint_type", "endpoint", "external_account_type", "auto_plugin_install",
+    "auto_plugin_install_enable_pre", "bearer_token", "bearer_token_header_key",
+)  # fmt: skip
+_CLI_KEY_RANK = {key: rank for rank, key in enumerate(CLI_PROFILE_KEY_ORDER)}
+
+
+def in_cli_key_order(profile: dict[str, Any]) -> None:
+    """Reorder ``profile``'s keys in place as the CLI writes them (keys it does not know go last, in
+    their own order)."""
+    ordered = sorted(profile.items(), key=lambda item: _CLI_KEY_RANK.get(item[0], len(_CLI_KEY_RANK)))
+    profile.clear()
+    profile.update(ordered)
+
+
 def upsert_oauth_profile(
     doc: ConfigDoc,
     name: str,
@@ -410,7 +436,9 @@ def upsert_oauth_profile(
             "oauth_site_type": site,
         }
         profiles_of(doc).append(profile)
+        created = True
     else:
+        created = False
         profile["mode"] = OAUTH_MODE
         profile["oauth_site_type"] = site
         if region is not None:
@@ -419,6 +447,8 @@ def upsert_oauth_profile(
             profile["language"] = language
     apply_oauth_tokens(profile, tokens)
     apply_sts(profile, sts)
+    if created:
+        in_cli_key_order(profile)
     if make_current:
         doc["current"] = name
     return profile

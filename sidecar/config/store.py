@@ -16,7 +16,8 @@ data safe:
 * Writes go to a temp file in the same folder, are fsynced, then renamed over the target, so a reader
   (or a crash) sees the old file or the new one, never half of one. A file that does not parse is never
   written over: the Node.js SDK writes in place without a lock, so a parse failure is retried for a
-  moment before the file is called corrupt. An empty file is an empty profile list.
+  moment before the file is called corrupt; an empty file is settled the same way (a truncate caught
+  before the write), and one that stays empty is an empty profile list.
 * Nothing is read from a file or folder that another user owns or others can write (as ssh refuses
   its files); only the config folder itself (``~/.aliyun``) or a folder we create is ever chmodded,
   never the folder of a symlink's target; a dangling symlink is refused, never created.
@@ -30,6 +31,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import stat as stat_mod
@@ -51,9 +53,11 @@ from .files import (
     remove_leftover_temp_files,
     resolve_target,
 )
-from .locks import FileLock, dangling_link_error, lock_in_place
+from .locks import FileLock, InPlaceLock, dangling_link_error, lock_in_place
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 ConfigDoc = dict[str, Any]
 
@@ -228,6 +232,11 @@ class ConfigStore:
                 raise ConfigCorrupt(str(self.path), "it is a folder, not a file") from None
             except OSError as exc:
                 raise ConfigUnavailable(f"Cannot read {self.path}: {exc.strerror}.", path=str(self.path)) from None
+            if not raw.strip(_JSON_WHITESPACE.encode()) and time.monotonic() < deadline:
+                # Empty: maybe an in-place writer (the Node.js SDK) between truncate and write. It
+                # reads as "no profiles" only once it has stayed empty for the settle time.
+                time.sleep(CONFIG_SETTLE_POLL)
+                continue
             try:
                 return parse_document(self._decode(raw), str(self.path), blank)
             except ConfigCorrupt:
@@ -235,22 +244,6 @@ class ConfigStore:
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(CONFIG_SETTLE_POLL)
-
-    def _settle_if_empty(self) -> None:
-        """Before writing over an empty file, give it the moment an unparseable file gets: it may be
-        an in-place writer (the Node.js SDK) between truncate and write, not a user's empty file.
-        One ``stat`` for any real file."""
-        self.check_secure()  # nothing is read from an insecure file, not even to see if it is empty
-        deadline = time.monotonic() + self.settle_time
-        while time.monotonic() < deadline:
-            try:
-                if os.stat(self.path).st_size > 64:
-                    return
-                if self.path.read_bytes().strip(_JSON_WHITESPACE.encode()):
-                    return
-            except OSError:
-                return  # missing or unreadable: read() reports it
-            time.sleep(CONFIG_SETTLE_POLL)
 
     async def aread(self) -> ConfigDoc:
         return await asyncio.to_thread(self.read)
@@ -393,6 +386,19 @@ class LockedConfig:
     def read(self) -> ConfigDoc:
         return self._store.read()
 
+    def read_under(self, in_place: InPlaceLock) -> ConfigDoc:
+        """The document for a write, read while ``in_place`` is held. Where the file system's locks
+        are mandatory (CIFS), our own lock makes this read fail (EACCES): then the lock is let go
+        (with one log line) and the file read without it, as where it cannot be taken at all."""
+        try:
+            return self._store.read(new_document)
+        except ConfigUnavailable:
+            if not in_place.held:
+                raise
+            log.warning("reading %s under its own lock failed; reading it without that lock", self._store.path)
+            in_place.drop()
+            return self._store.read(new_document)
+
     async def aread(self) -> ConfigDoc:
         return await asyncio.to_thread(self._store.read)
 
@@ -404,10 +410,9 @@ class LockedConfig:
         for attempt in range(1, self.ATTEMPTS + 1):
             # The SDKs' lock on the file itself, on the inode the path names now (re-taken each
             # attempt: an unlocked writer may have renamed a new file in), held until after our rename.
-            with lock_in_place(store.path, store.lock_timeout):
-                store._settle_if_empty()
+            with lock_in_place(store.path, store.lock_timeout) as in_place:
                 stamp = store.stamp()
-                doc = store.read(new_document)
+                doc = self.read_under(in_place)
                 before = json.dumps(doc)
                 result = mutate(doc)
                 if json.dumps(doc) == before:
