@@ -5,6 +5,7 @@ from __future__ import annotations
 
 
 import json
+import os
 import random
 import shutil
 import socket
@@ -15,6 +16,12 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+#: A test that needs POSIX (file modes and owners, signals, fork, symlinks a user may make) skips
+#: where they are absent; tests/test_portability.py checks every such test says so.
+posix_only = pytest.mark.skipif(os.name != "posix", reason="needs POSIX: file modes and owners, signals, symlinks")
+#: A test that reads /proc (Linux) skips elsewhere.
+linux_only = pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads /proc (Linux)")
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from sidecar.errors import ConfigInsecure, ConfigUnavailable
 from sidecar.platform import osfs
 from sidecar.tokens import OAuthTokens, StsCredentials
 
-from .conftest import FIXTURES, load_json
+from .conftest import FIXTURES, load_json, posix_only
 
 needs_in_place_lock = pytest.mark.skipif(not osfs.locks_file_in_place, reason="no lock on the file itself here")
 needs_posix_modes = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes and owners")
@@ -73,6 +73,7 @@ def test_a_refused_lock_on_the_file_itself_is_skipped(
     assert len(skipped) <= 1  # one line per file, not one per write
 
 
+@posix_only
 @needs_in_place_lock
 def test_the_file_is_opened_for_writing_so_nfs_can_lock_it(cli_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Linux NFS refuses an exclusive flock on a read-only descriptor (EBADF): simulate that rule."""

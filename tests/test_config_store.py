@@ -22,7 +22,7 @@ from sidecar.config.files import read_private_file, remove_private_file, write_p
 from sidecar.config.store import ConfigStore, default_config_path, empty_document, new_document
 from sidecar.errors import ConfigCorrupt, ConfigInsecure, ConfigUnavailable
 
-from .conftest import FIXTURES, load_json
+from .conftest import FIXTURES, load_json, posix_only
 
 
 def test_default_path_follows_home(isolated_home: Path) -> None:
@@ -36,6 +36,7 @@ def test_missing_file_reads_as_no_profiles(config_path: Path) -> None:
     assert not config_path.exists()
 
 
+@posix_only
 def test_first_write_creates_folder_0700_and_file_0600(config_path: Path) -> None:
     store = ConfigStore(config_path)
     store.update(lambda doc: doc.update(current="x"))
@@ -44,6 +45,7 @@ def test_first_write_creates_folder_0700_and_file_0600(config_path: Path) -> Non
     assert load_json(config_path) == {**new_document(), "current": "x"}  # the CLI's new file, changed
 
 
+@posix_only
 def test_existing_loose_permissions_of_aliyun_folder_are_tightened(isolated_home: Path) -> None:
     """``~/.aliyun`` is the CLI's folder for secrets: 0700. (Changed by issue 14 item 4: only that
     folder is tightened, see the next test.)"""
@@ -58,6 +60,7 @@ def test_existing_loose_permissions_of_aliyun_folder_are_tightened(isolated_home
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
+@posix_only
 def test_a_custom_config_folder_is_not_re_moded(cli_config: Path) -> None:
     """A configured path's folder (a project, ``$HOME``) is not ours to re-mode; the file is 0600."""
     cli_config.chmod(0o644)
@@ -143,6 +146,7 @@ def test_a_half_written_file_is_retried_until_it_settles(cli_config: Path) -> No
     assert doc["current"] == "oauth-dev"
 
 
+@posix_only
 def test_writes_through_a_symlinked_config(tmp_path: Path) -> None:
     real = tmp_path / "dotfiles" / "config.json"
     real.parent.mkdir()
@@ -414,6 +418,7 @@ def test_the_in_place_lock_follows_a_file_renamed_in_meanwhile(cli_config: Path)
 # ------------------------------------------------------------------ never touch what is not ours (issue 14.4)
 
 
+@posix_only
 def test_a_symlinked_config_does_not_re_mode_the_targets_folder(isolated_home: Path) -> None:
     dotfiles = isolated_home / "dotfiles"
     dotfiles.mkdir(mode=0o755)
@@ -428,6 +433,7 @@ def test_a_symlinked_config_does_not_re_mode_the_targets_folder(isolated_home: P
     assert stat.S_IMODE(dotfiles.stat().st_mode) == 0o755
 
 
+@posix_only
 def test_a_config_linked_to_a_file_in_home_does_not_re_mode_home(isolated_home: Path) -> None:
     isolated_home.chmod(0o755)
     real = isolated_home / "aliyun.json"
@@ -439,6 +445,7 @@ def test_a_config_linked_to_a_file_in_home_does_not_re_mode_home(isolated_home: 
     assert stat.S_IMODE(isolated_home.stat().st_mode) == 0o755
 
 
+@posix_only
 def test_a_dangling_config_symlink_is_refused_not_created(tmp_path: Path) -> None:
     folder = tmp_path / "aliyun"
     folder.mkdir()
@@ -484,6 +491,7 @@ def test_a_group_writable_home_and_a_config_outside_home_are_accepted(isolated_h
     assert ConfigStore(cli_config).read()["profiles"]  # under the test's tmp folder, not under $HOME
 
 
+@posix_only
 def test_a_dangling_lock_file_symlink_is_refused_not_created(cli_config: Path, tmp_path: Path) -> None:
     target = tmp_path / "elsewhere" / "lock"
     target.parent.mkdir()
@@ -509,6 +517,7 @@ def test_a_dangling_lock_file_symlink_is_refused_not_created(cli_config: Path, t
     ],
     ids=["folder-world-writable", "folder-group-writable", "file-writable", "file-owner", "folder-owner"],
 )
+@posix_only
 def test_a_config_others_can_change_is_refused_and_not_read(cli_config: Path, setup: Any, reason: str, fix: str) -> None:
     """As ssh does, also for root (these tests run as root): another user could swap in a profile
     whose ``process_command`` we would run."""
@@ -526,6 +535,7 @@ def test_a_config_others_can_change_is_refused_and_not_read(cli_config: Path, se
     assert cli_config.read_bytes() == before
 
 
+@posix_only
 def test_a_symlinked_config_is_checked_at_its_target(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -641,6 +651,7 @@ async def test_refresh_lock_waits_on_the_event_loop(cli_config: Path) -> None:
 # ------------------------------------------------------------------ small private files (issue 14.1)
 
 
+@posix_only
 def test_private_files_are_0600_atomic_and_durable(cli_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = ConfigStore(cli_config)
     path = store.sidecar_file("recovery", "oauth-dev")
@@ -660,6 +671,7 @@ def test_private_files_are_0600_atomic_and_durable(cli_config: Path, monkeypatch
     remove_private_file(path)  # gone already: fine
 
 
+@posix_only
 @pytest.mark.parametrize("visible_first", [False, True])
 def test_a_visible_first_private_file_is_renamed_before_its_fsync(
     cli_config: Path, monkeypatch: pytest.MonkeyPatch, visible_first: bool
@@ -691,6 +703,7 @@ def test_a_private_file_others_could_have_written_is_refused(cli_config: Path) -
         read_private_file(path)
 
 
+@posix_only
 def test_a_private_file_is_not_created_at_a_dangling_links_target(cli_config: Path, tmp_path: Path) -> None:
     path = ConfigStore(cli_config).sidecar_file("recovery", "oauth-dev")
     target = tmp_path / "planted"

@@ -42,7 +42,7 @@ from sidecar.oauth.client import OAuthClient
 from sidecar.sites import PRODUCTION_SITES, Endpoints
 from sidecar.service import Settings, SidecarService
 
-from .conftest import by_name, load_json
+from .conftest import by_name, load_json, posix_only
 from .flows import age, profile_of, signed_in
 from .rpc_harness import REPO, Sidecar
 
@@ -447,6 +447,7 @@ WRITER = (
 )
 
 
+@posix_only
 @pytest.mark.slow
 def test_sigkill_in_the_middle_of_writes(config_path: Path) -> None:
     config_path.parent.mkdir(parents=True)
@@ -659,6 +660,7 @@ asyncio.run(main())
 """
 
 
+@posix_only
 @pytest.mark.slow
 async def test_sigkill_after_the_rotation_before_the_main_write_signs_nobody_out(
     svc: SidecarService, emu: Emulator, config_path: Path

@@ -24,7 +24,7 @@ from sidecar.config.store import ConfigStore, default_config_path
 from sidecar.errors import ConfigUnavailable
 from sidecar.platform import PosixFs, WindowsFs, select
 
-from .conftest import FIXTURES, load_json
+from .conftest import FIXTURES, load_json, linux_only, posix_only
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -126,10 +126,12 @@ def sharing_violation(winerror: int = 32) -> PermissionError:
     return exc
 
 
+@linux_only
 def test_windows_home_is_userprofile(windows: FakeMsvcrt, isolated_home: Path) -> None:
     assert default_config_path() == isolated_home / "winprofile" / ".aliyun" / "config.json"
 
 
+@linux_only
 def test_windows_locks_exclude_each_other_and_release(windows: FakeMsvcrt, tmp_path: Path) -> None:
     path = tmp_path / ".config.json.lock"
     with FileLock(path, timeout=5) as first:
@@ -142,6 +144,7 @@ def test_windows_locks_exclude_each_other_and_release(windows: FakeMsvcrt, tmp_p
     assert path.exists()  # a lock file is never deleted
 
 
+@linux_only
 async def test_windows_async_lock(windows: FakeMsvcrt, tmp_path: Path) -> None:
     path = tmp_path / "x.lock"
     async with FileLock(path, timeout=5):
@@ -151,6 +154,7 @@ async def test_windows_async_lock(windows: FakeMsvcrt, tmp_path: Path) -> None:
         pass
 
 
+@linux_only
 def test_windows_store_round_trip_with_sharing_violations(
     windows: FakeMsvcrt, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -178,6 +182,7 @@ def test_windows_store_round_trip_with_sharing_violations(
     assert set(windows.locked_names) == {".config.json.lock"}
 
 
+@linux_only
 def test_windows_replace_gives_up_after_a_while(windows: FakeMsvcrt, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(files_mod, "REPLACE_RETRY_SECONDS", 0.05)
     src = tmp_path / "src"
@@ -191,6 +196,7 @@ def test_windows_replace_gives_up_after_a_while(windows: FakeMsvcrt, tmp_path: P
         replace_retrying(str(src), tmp_path / "dst")
 
 
+@linux_only
 def test_windows_replace_stops_when_the_target_changed_meanwhile(windows: FakeMsvcrt, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While we wait for a reader, an in-place writer (an SDK on Windows) may change the file: then
     our change is redone on its version instead of replacing it."""
@@ -215,6 +221,7 @@ def test_a_permission_error_is_not_retried_on_posix(tmp_path: Path, monkeypatch:
     assert calls["n"] == 1
 
 
+@linux_only
 def test_windows_skips_modes_and_ownership(windows: FakeMsvcrt, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_chmod(*args: object) -> None:
         raise AssertionError("no POSIX modes on Windows")
@@ -242,6 +249,7 @@ def test_macos_fsync_flushes_the_disk_cache(monkeypatch: pytest.MonkeyPatch, tmp
     assert seen == [51]
 
 
+@posix_only
 def test_windows_open_nofollow_refuses_links_and_reparse_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Windows has no O_NOFOLLOW: a symlink, or any reparse point (a junction), at the path of a
     small file of ours is refused before the open; a plain file opens."""

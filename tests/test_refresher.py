@@ -19,7 +19,7 @@ from sidecar.sites import Endpoints
 from sidecar.service import Settings, SidecarService
 from sidecar.wire import to_json
 
-from .conftest import by_name, load_json
+from .conftest import by_name, load_json, posix_only
 from .flows import age, edit_profile, make_service, signed_in
 
 
@@ -437,6 +437,7 @@ async def test_two_refreshes_of_one_profile_still_exclude_each_other(emulator: E
     await second.aclose()
 
 
+@posix_only
 @pytest.mark.parametrize("failure", ["diskFull", "corrupt", "lockTimeout"])
 async def test_a_rotated_token_that_cannot_be_saved_survives_a_restart(
     emulator: Emulator, config_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
@@ -563,6 +564,7 @@ async def test_a_hostile_recovery_record_is_dropped_with_one_line_and_the_keeper
     await restarted.aclose()
 
 
+@posix_only
 async def test_a_symlink_at_a_records_name_is_neither_read_through_nor_its_target_deleted(
     emulator: Emulator, config_path: Path, tmp_path: Path
 ) -> None:

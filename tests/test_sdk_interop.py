@@ -26,7 +26,7 @@ from sidecar.credentials.keeper import CredentialKeeper
 from emulator import Emulator
 from sidecar.tokens import fingerprint
 
-from .conftest import free_port_range, load_json
+from .conftest import free_port_range, load_json, posix_only
 from .rpc_harness import Sidecar, follow_in_browser
 from .test_endpoint import emu  # noqa: F401 - the module's emulator fixture
 from .flows import age, profile_of, signed_in
@@ -148,6 +148,7 @@ def external_profile(config: Path, command_profile: str = "dev") -> str:
     return command
 
 
+@posix_only
 async def test_sdk_external_profile_runs_our_command(emu: Emulator, home_config: Path, isolated_home: Path) -> None:
     service = await signed_in(emu, home_config)
     await service.aclose()
