@@ -22,7 +22,7 @@ from sidecar.config.files import replace_retrying, write_private_file
 from sidecar.config.locks import FileLock
 from sidecar.config.store import ConfigStore, default_config_path
 from sidecar.errors import ConfigUnavailable
-from sidecar.platform import PosixFs, WindowsFs, select
+from sidecar.platform import PosixFs, WindowsFs, select, winacl
 
 from .conftest import FIXTURES, load_json, linux_only, posix_only
 
@@ -273,3 +273,60 @@ def test_windows_open_nofollow_refuses_links_and_reparse_points(tmp_path: Path, 
     with pytest.raises(OSError) as info:
         WindowsFs().open_nofollow(plain, os.O_RDONLY)
     assert info.value.errno == errno.ELOOP
+
+
+# ------------------------------------------------------------------ Windows: owner and write ACL (issue 20.4)
+
+USER_SID = "S-1-5-21-1111-2222-3333-1001"
+OTHER_SID = "S-1-5-21-1111-2222-3333-1002"
+EVERYONE, USERS, AUTHENTICATED = "S-1-1-0", "S-1-5-32-545", "S-1-5-11"
+
+
+def acl(owner: str, *aces: tuple[str, int, int, int]) -> "winacl.Security":
+    return winacl.Security(owner, tuple(winacl.Ace(*a) for a in aces), USER_SID)
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        (acl(USER_SID, (USER_SID, 0, 0, 0x1F01FF), ("S-1-5-18", 0, 0, 0x1F01FF)), None),
+        (acl("S-1-5-32-544", (USER_SID, 0, 0, 0x1F01FF)), None),  # Administrators may own it
+        (acl(USER_SID, (EVERYONE, 0, 0, 0x1200A9)), None),  # read and execute only
+        (acl(USER_SID, (EVERYONE, 1, 0, 0x1F01FF)), None),  # a deny is no risk
+        (acl(USER_SID, (USERS, 0, 0x08, 0x1F01FF)), None),  # inherit-only: not on this file
+        (acl(OTHER_SID, (USER_SID, 0, 0, 0x1F01FF)), ("owner", OTHER_SID)),
+        (acl(USER_SID, (EVERYONE, 0, 0, 0x2)), ("writable", EVERYONE)),
+        (acl(USER_SID, (AUTHENTICATED, 0, 0, 0x40000000)), ("writable", AUTHENTICATED)),
+        (acl(USER_SID, (USERS, 0, 0, 0x40000)), ("writable", USERS)),  # WRITE_DAC: can grant itself more
+        (winacl.Security(USER_SID, None, USER_SID), ("writable", "Everyone (no access control list)")),
+    ],
+)
+def test_windows_acl_verdict(info: "winacl.Security", expected: object) -> None:
+    assert winacl.verdict(info) == expected
+
+
+def test_windows_checks_a_config_outside_the_profile_folder_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside %USERPROFILE% inheritance keeps it private (no call); elsewhere the injected ACL
+    decides, with a fix for cmd.exe; an ACL that cannot be read is let through."""
+    profile = tmp_path / "Users" / "me"
+    share = tmp_path / "share"
+    for folder in (profile, share):
+        folder.mkdir(parents=True)
+    monkeypatch.setenv("USERPROFILE", str(profile))
+    asked: list[str] = []
+
+    def everyone_writes(path: str) -> winacl.Security:
+        asked.append(path)
+        return acl(USER_SID, (EVERYONE, 0, 0, 0x1F01FF))
+
+    fs = WindowsFs(security=everyone_writes)
+    assert fs.insecurity(profile / "config.json", os.stat(profile)) is None and asked == []
+    found = fs.insecurity(share, os.stat(share))
+    assert found is not None and found.reason == "writable" and found.fix.startswith(f'icacls "{share}" /inheritance:r')
+    owned = WindowsFs(security=lambda p: acl(OTHER_SID)).insecurity(share, os.stat(share))
+    assert owned is not None and owned.reason == "owner" and owned.fix == f'takeown /F "{share}"'
+
+    def unreadable(path: str) -> winacl.Security:
+        raise OSError(0, "not supported")
+
+    assert WindowsFs(security=unreadable).insecurity(share, os.stat(share)) is None

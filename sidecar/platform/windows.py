@@ -5,10 +5,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from . import winacl
 from .base import Insecurity
 
 #: ``winerror`` values that mean "another process has the file open or locked right now":
@@ -77,8 +79,31 @@ class WindowsFs:
         # Go's os.UserHomeDir on Windows reads %USERPROFILE%.
         return Path(os.environ.get("USERPROFILE") or os.path.expanduser("~"))
 
+    def __init__(self, security: Callable[[str], winacl.Security] | None = None) -> None:
+        #: The owner and DACL of a path (``winacl.read``; tests inject answers).
+        self._security = security or winacl.read
+
     def insecurity(self, path: Path, st: os.stat_result) -> Insecurity | None:
-        return None  # ACLs, not modes; the profile folder is private by default
+        """Inside ``%USERPROFILE%`` nothing to check: the profile folder is the user's, private, and
+        what is made in it inherits that. Elsewhere (another drive, a share) the owner and the write
+        rights of the DACL, as ssh's StrictModes checks modes (``winacl.verdict``). An ACL that cannot
+        be read (a share that does not say) is let through: it cannot be judged."""
+        try:
+            Path(os.path.abspath(path)).relative_to(os.path.abspath(self.home()))
+            return None
+        except ValueError:
+            pass
+        try:
+            found = winacl.verdict(self._security(str(path)))
+        except OSError:
+            return None
+        if found is None:
+            return None
+        reason, _who = found
+        quoted = f'"{path}"'
+        if reason == "owner":
+            return Insecurity("owner", f"takeown /F {quoted}")
+        return Insecurity("writable", f'icacls {quoted} /inheritance:r /grant:r "%USERNAME%:F"')
 
     def is_ours(self, st: os.stat_result) -> bool:
         return True
