@@ -89,7 +89,7 @@ def _bulk(doc: dict[str, Any], profiles: int) -> None:
     ]
 
 
-async def _still_signed_in(emu: Emulator, config: Path, durable: bool) -> bool:
+async def still_signed_in(emu: Emulator, config: Path, durable: bool) -> bool:
     """What the next sidecar would find: kept tokens saved first, then one renewal."""
     checker = _service(emu, config, durable)
     try:
@@ -169,7 +169,7 @@ async def kills(emu: Emulator, work: Path, *, count: int, durable: bool, profile
             await asyncio.sleep(SERVICE_LATENCY * 2)  # the held answer goes out (to a courier, or nobody)
             renewals_seen += emu.stats["refreshes"] - before
             in_window += window
-            if not await _still_signed_in(emu, config, durable):
+            if not await still_signed_in(emu, config, durable):
                 signouts += 1
                 in_window_signouts += window
                 await _sign_in(emu, config)

@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.sigkill import still_signed_in
 from emulator import Emulator
 from sidecar.config import profiles as P
 from sidecar.credentials.courier import Courier, CourierError, Job, hop
-from sidecar.errors import NetworkError, SignInRequired
+from sidecar.errors import NetworkError
 from sidecar.platform import PosixFs, WindowsFs
 from sidecar.tokens import fingerprint
 
 from .conftest import load_json
-from .flows import make_service, signed_in
+from .flows import signed_in
 
 REPO = Path(__file__).resolve().parent.parent
 posix_only = pytest.mark.skipif(os.name != "posix", reason="kills a POSIX process group")
@@ -72,16 +73,8 @@ async def kill_while_the_service_holds_the_refresh(emulator: Emulator, config_pa
         os.killpg(child.pid, signal.SIGKILL)  # the editor kills the sidecar's tree
     finally:
         child.wait(10)
-    checker = make_service(emulator, config_path)
-    try:
-        await asyncio.sleep(2.0)  # the held answer goes out (to the courier, or to nobody)
-        await checker.refresher.save_pending()
-        await checker.refresher.credentials("dev", force="accessToken")
-        return True
-    except SignInRequired:
-        return False
-    finally:
-        await checker.aclose()
+    await asyncio.sleep(2.0)  # the held answer goes out (to the courier, or to nobody)
+    return await still_signed_in(emulator, config_path, durable)
 
 
 @posix_only
