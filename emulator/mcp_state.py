@@ -232,6 +232,11 @@ class McpState:
         with self._lock:
             return list(self._tokens.values())
 
+    def secrets(self) -> list[str]:
+        """Every bearer token issued, as issued: for tests that check none of them leaked."""
+        with self._lock:
+            return list(self._tokens)
+
     def expire_tokens(self) -> int:
         with self._lock:
             now = self.now()

@@ -33,7 +33,8 @@ import json
 import re
 from dataclasses import dataclass
 
-READ_ONLY_POLICY = "*:describe-*=allow,*:list-*=allow,*:get-*=allow,*:query-*=allow,*:search-*=allow,*=deny"
+from sidecar.mcp.policy import READ_ONLY_POLICY  # the client's choice, declared once there
+
 MAX_POLICY = 4096
 MAX_BOUNDARY = 512
 _PATTERN = re.compile(r"[A-Za-z0-9*_.:-]{1,128}")

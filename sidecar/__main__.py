@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Alibaba Cloud OAuth sign-in sidecar. With no command: JSON-RPC over stdio (for editors).",
     )
     parser.add_argument("--config-path", help="the shared config file (default: ~/.aliyun/config.json)")
+    parser.add_argument("--endpoints", metavar="JSON", help="endpoint overrides, as the editor's endpoints settings (tests, private clouds)")
     sub = parser.add_subparsers(dest="command")
 
     creds = sub.add_parser("credentials", help="print STS credentials as JSON for an External-mode profile")
@@ -35,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     signin.add_argument("--language", choices=("en", "zh"))
     signin.add_argument("--no-browser", action="store_true", help="only print the URL (for SSH sessions)")
     signin.add_argument("--callback-ports", metavar="FIRST-LAST", help="loopback ports for the callback (12345-12349)")
+    from .mcp.flags import add_parser as add_mcp_parser  # argparse only: nothing heavy on the start-up path
+
+    add_mcp_parser(sub)
     return parser
 
 
@@ -52,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         gc.freeze()
         gc.enable()
         return serve(Settings(config_path=args.config_path))
+    if args.command == "mcp":
+        from .mcp.command import run as run_mcp
+
+        return run_mcp(args)
     from .cli import run_command  # the command-line shells; not imported for the JSON-RPC server
 
     return run_command(args)

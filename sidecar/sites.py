@@ -35,6 +35,12 @@ class Site:
     oauth_base: str
     #: The official-cli application's client id on this site.
     client_id: str
+    #: RamOAuth, which turns STS credentials into an MCP bearer token (``GenerateAccessToken``).
+    ramoauth_base: str = ""
+    #: The official "API MCP Server" application, the ``ClientId`` of ``GenerateAccessToken``.
+    mcp_client_id: str = ""
+    #: OpenAPI Explorer: the account's MCP servers (``ListApiMcpServerCores``) and their host.
+    openapi_mcp_base: str = ""
 
 
 #: The table. The first entry is the default site (as in the CLI). Read it through ``site_names()``
@@ -42,13 +48,26 @@ class Site:
 PRODUCTION_SITES: dict[str, Site] = {
     site.name: site
     for site in (
-        Site("CN", "China site (aliyun.com)", "https://signin.aliyun.com", "https://oauth.aliyun.com", "4038181954557748008"),
+        Site(
+            "CN",
+            "China site (aliyun.com)",
+            "https://signin.aliyun.com",
+            "https://oauth.aliyun.com",
+            "4038181954557748008",
+            ramoauth_base="https://ramoauth.aliyuncs.com",
+            mcp_client_id="4071151845732613353",
+            openapi_mcp_base="https://openapi-mcp.cn-hangzhou.aliyuncs.com",
+        ),
         Site(
             "INTL",
             "International site (alibabacloud.com)",
             "https://signin.alibabacloud.com",
             "https://oauth.alibabacloud.com",
             "4103531455503354461",
+            # Spelled "alibabacloudcs" in the official proxy's source (mcp.md §4).
+            ramoauth_base="https://ramoauth.alibabacloudcs.com",
+            mcp_client_id="4195410055503316452",
+            openapi_mcp_base="https://openapi-mcp.ap-southeast-1.aliyuncs.com",
         ),
     )
 }
@@ -62,6 +81,29 @@ def site_names() -> tuple[str, ...]:
 
 
 DEFAULT_STS_ENDPOINT = "https://sts.aliyuncs.com"
+#: Where a safety policy is bound to an MCP bearer token: cn-hangzhou for every site, as the official
+#: proxy does (mcp.md §5.4, §13).
+DEFAULT_SAFE_POLICY_ENDPOINT = "https://openapi-mcp.cn-hangzhou.aliyuncs.com"
+
+#: The per-site bases an override may set: ``endpoints`` key -> ``Site`` field. A key at the top level
+#: applies to every site unless the site's own object sets it.
+SITE_OVERRIDES = {
+    "signinBase": "signin_base",
+    "oauthBase": "oauth_base",
+    "ramoauthEndpoint": "ramoauth_base",
+    "openapiMcpEndpoint": "openapi_mcp_base",
+}
+#: The endpoints that are one for all sites: ``endpoints`` key -> ``Endpoints`` field.
+GLOBAL_OVERRIDES = {"stsEndpoint": "sts_endpoint", "safePolicyEndpoint": "safe_policy_endpoint"}
+#: The environment's names for the overrides (``ALIYUN_SIDECAR_<SITE>_<NAME>`` for one site).
+ENVIRONMENT = {
+    "SIGNIN_BASE": "signinBase",
+    "OAUTH_BASE": "oauthBase",
+    "RAMOAUTH_ENDPOINT": "ramoauthEndpoint",
+    "OPENAPI_MCP_ENDPOINT": "openapiMcpEndpoint",
+    "STS_ENDPOINT": "stsEndpoint",
+    "SAFEPOLICY_ENDPOINT": "safePolicyEndpoint",
+}
 DEFAULT_CALLBACK_PORTS = (12345, 12349)
 
 
@@ -92,6 +134,7 @@ class Endpoints:
 
     sites: dict[str, Site] = field(default_factory=lambda: dict(PRODUCTION_SITES))
     sts_endpoint: str = DEFAULT_STS_ENDPOINT
+    safe_policy_endpoint: str = DEFAULT_SAFE_POLICY_ENDPOINT
 
     def site(self, name: str, *, profile: str = "") -> Site:
         """The site called ``name`` (any case); :class:`UnknownSite` for any other value, never a
@@ -109,7 +152,8 @@ class Endpoints:
         return self.site(value if isinstance(value, str) else repr(value), profile=name)
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Endpoints:
-        """Apply ``{signinBase?, oauthBase?, stsEndpoint?, CN?: {...}, INTL?: {...}}``."""
+        """Apply ``{signinBase?, oauthBase?, ..., stsEndpoint?, safePolicyEndpoint?, CN?: {...}, INTL?: {...}}``
+        (the keys of ``SITE_OVERRIDES`` and ``GLOBAL_OVERRIDES``)."""
         if not overrides:
             return self
         if not isinstance(overrides, Mapping):
@@ -119,35 +163,31 @@ class Endpoints:
             per_site = overrides.get(name) or {}
             if not isinstance(per_site, Mapping):
                 raise InvalidParams(f"endpoints.{name} must be an object.", field=f"endpoints.{name}")
-            signin = per_site.get("signinBase", overrides.get("signinBase"))
-            oauth = per_site.get("oauthBase", overrides.get("oauthBase"))
-            if signin is not None:
-                site = replace(site, signin_base=_check_base(signin, f"endpoints.{name}.signinBase"))
-            if oauth is not None:
-                site = replace(site, oauth_base=_check_base(oauth, f"endpoints.{name}.oauthBase"))
-            sites[name] = site
-        sts = overrides.get("stsEndpoint")
-        return Endpoints(
-            sites=sites,
-            sts_endpoint=_check_base(sts, "endpoints.stsEndpoint") if sts is not None else self.sts_endpoint,
-        )
+            changes = {
+                attr: _check_base(value, f"endpoints.{name}.{key}")
+                for key, attr in SITE_OVERRIDES.items()
+                if (value := per_site.get(key, overrides.get(key))) is not None
+            }
+            sites[name] = replace(site, **changes) if changes else site
+        changes = {
+            attr: _check_base(overrides[key], f"endpoints.{key}")
+            for key, attr in GLOBAL_OVERRIDES.items()
+            if overrides.get(key) is not None
+        }
+        return replace(self, sites=sites, **changes)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Endpoints:
         env = os.environ if environ is None else environ
-        overrides: dict[str, Any] = {}
-        if env.get("ALIYUN_SIDECAR_SIGNIN_BASE"):
-            overrides["signinBase"] = env["ALIYUN_SIDECAR_SIGNIN_BASE"]
-        if env.get("ALIYUN_SIDECAR_OAUTH_BASE"):
-            overrides["oauthBase"] = env["ALIYUN_SIDECAR_OAUTH_BASE"]
-        if env.get("ALIYUN_SIDECAR_STS_ENDPOINT"):
-            overrides["stsEndpoint"] = env["ALIYUN_SIDECAR_STS_ENDPOINT"]
-        for name in PRODUCTION_SITES:
-            per_site = {}
-            if env.get(f"ALIYUN_SIDECAR_{name}_SIGNIN_BASE"):
-                per_site["signinBase"] = env[f"ALIYUN_SIDECAR_{name}_SIGNIN_BASE"]
-            if env.get(f"ALIYUN_SIDECAR_{name}_OAUTH_BASE"):
-                per_site["oauthBase"] = env[f"ALIYUN_SIDECAR_{name}_OAUTH_BASE"]
+        overrides: dict[str, Any] = {
+            key: env[f"ALIYUN_SIDECAR_{name}"] for name, key in ENVIRONMENT.items() if env.get(f"ALIYUN_SIDECAR_{name}")
+        }
+        for site in PRODUCTION_SITES:
+            per_site = {
+                key: env[f"ALIYUN_SIDECAR_{site}_{name}"]
+                for name, key in ENVIRONMENT.items()
+                if key in SITE_OVERRIDES and env.get(f"ALIYUN_SIDECAR_{site}_{name}")
+            }
             if per_site:
-                overrides[name] = per_site
+                overrides[site] = per_site
         return cls().with_overrides(overrides)

@@ -113,3 +113,20 @@ COURIER_START_TIMEOUT = 20.0
 COURIER_LOCK_TIMEOUT = 10.0
 #: After its answer the courier exits within moments; the sidecar lets go of its pipes after this.
 COURIER_EXIT_WAIT = 2.0
+
+# --------------------------------------------------------------------- AI agents (``aliyun-sidecar mcp``)
+
+#: An MCP bearer token is renewed when a tenth of its life, at least 60 s (the official proxy's skew)
+#: and at most 5 minutes, remains: a token is never sent so close to its end that it dies in flight.
+MCP_TOKEN_MIN_MARGIN = 60.0
+MCP_TOKEN_MAX_MARGIN = 300.0
+#: A token the service gave no lifetime is renewed after this long (the official proxy keeps it until a
+#: refusal; a refusal costs the agent a round trip).
+MCP_TOKEN_DEFAULT_LIFETIME = 3600.0
+#: The hosted server's calls: connect as the official proxy does (10 s); a tool may run long (read 120 s).
+MCP_CONNECT_TIMEOUT = 10.0
+MCP_READ_TIMEOUT = 120.0
+#: Before the one retry of a request that failed on the way (a 5xx or a dropped connection on a read).
+MCP_RETRY_DELAY = 0.5
+#: How long closing waits for the session's DELETE.
+MCP_CLOSE_TIMEOUT = 2.0

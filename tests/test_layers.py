@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("credentials endpoint", ("sidecar.credentials.endpoint",)),
     ("service", ("sidecar.service",)),
     ("app", ("sidecar.app",)),
-    ("edges", ("sidecar.rpc", "sidecar.cli")),
+    ("edges", ("sidecar.rpc", "sidecar.cli", "sidecar.mcp")),
     ("entry point", ("sidecar.__main__",)),
 )
 

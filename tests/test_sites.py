@@ -95,3 +95,23 @@ async def test_initialize_sends_the_site_table_with_the_endpoints_in_effect(isol
         },
     ]
     assert await side.stop() == 0
+
+
+def test_the_mcp_services_have_a_base_per_site_and_overrides_like_the_others() -> None:
+    endpoints = sites.Endpoints()
+    assert endpoints.site("CN").ramoauth_base == "https://ramoauth.aliyuncs.com"
+    assert endpoints.site("INTL").openapi_mcp_base == "https://openapi-mcp.ap-southeast-1.aliyuncs.com"
+    assert endpoints.safe_policy_endpoint == "https://openapi-mcp.cn-hangzhou.aliyuncs.com"  # one for every site
+    for site in endpoints.sites.values():
+        assert site.ramoauth_base and site.mcp_client_id and site.openapi_mcp_base
+    changed = endpoints.with_overrides(
+        {"ramoauthEndpoint": "http://127.0.0.1:1", "INTL": {"openapiMcpEndpoint": "http://127.0.0.1:2"}, "safePolicyEndpoint": "http://127.0.0.1:3"}
+    )
+    assert {s.ramoauth_base for s in changed.sites.values()} == {"http://127.0.0.1:1"}
+    assert changed.site("INTL").openapi_mcp_base == "http://127.0.0.1:2"
+    assert changed.site("CN").openapi_mcp_base == endpoints.site("CN").openapi_mcp_base
+    assert changed.safe_policy_endpoint == "http://127.0.0.1:3"
+    env = sites.Endpoints.from_environment({"ALIYUN_SIDECAR_RAMOAUTH_ENDPOINT": "http://127.0.0.1:4", "ALIYUN_SIDECAR_CN_OPENAPI_MCP_ENDPOINT": "http://127.0.0.1:5"})
+    assert env.site("INTL").ramoauth_base == "http://127.0.0.1:4" and env.site("CN").openapi_mcp_base == "http://127.0.0.1:5"
+    with pytest.raises(InvalidParams):
+        endpoints.with_overrides({"safePolicyEndpoint": "ftp://x"})

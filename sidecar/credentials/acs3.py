@@ -28,13 +28,13 @@ from urllib.parse import quote
 ALGORITHM = "ACS3-HMAC-SHA256"
 
 
-def _encode(value: str) -> str:
+def percent_encode(value: str) -> str:
     """RFC 3986 percent-encoding: only unreserved characters stay (``~`` included; space is %20)."""
     return quote(value, safe="~", encoding="utf-8")
 
 
 def canonical_query(query: Mapping[str, str]) -> str:
-    return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in sorted(query.items()))
+    return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(query.items()))
 
 
 def canonical_headers(headers: Mapping[str, str]) -> tuple[str, str]:
@@ -73,13 +73,16 @@ def signed_headers(
     body: bytes = b"",
     method: str = "POST",
     query: Mapping[str, str] | None = None,
+    path: str = "/",
+    extra: Mapping[str, str] | None = None,
     now: float | None = None,
     nonce: str | None = None,
 ) -> dict[str, str]:
-    """The headers of an RPC-style call (``x-acs-action``/``x-acs-version``), ``Authorization`` included.
+    """The headers of a call (``x-acs-action``/``x-acs-version``), ``Authorization`` included.
 
-    ``host`` and every ``x-acs-*`` header are signed, as the service requires; a fresh nonce and the
-    current time make each request single-use.
+    ``host``, every ``x-acs-*`` header and ``extra`` (e.g. ``accept``) are signed, as the service
+    requires; a fresh nonce and the current time make each request single-use. RPC-style calls go to
+    ``/``; ROA-style ones (OpenAPI Explorer's ``GET /apimcpservercores``) name their ``path``.
     """
     payload = hashlib.sha256(body).hexdigest()
     headers = {
@@ -92,9 +95,10 @@ def signed_headers(
     }
     if security_token:
         headers["x-acs-security-token"] = security_token
+    headers.update(extra or {})
     headers["Authorization"] = authorization(
         method=method,
-        path="/",
+        path=path,
         query=query or {},
         headers=headers,
         payload_sha256=payload,
@@ -104,4 +108,4 @@ def signed_headers(
     return headers
 
 
-__all__ = ["ALGORITHM", "authorization", "canonical_headers", "canonical_query", "signed_headers"]
+__all__ = ["ALGORITHM", "authorization", "canonical_headers", "canonical_query", "percent_encode", "signed_headers"]
