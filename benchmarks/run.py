@@ -41,7 +41,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"
 
-from benchmarks import flood, seed, vsix  # noqa: E402
+from benchmarks import flood, mcp, seed, vsix  # noqa: E402
 from benchmarks.lsp import REPO, Client, RpcError, memory_kib  # noqa: E402
 from benchmarks import sigkill  # noqa: E402
 from benchmarks.sigkill import bench_sigkill, per_hundred  # noqa: E402
@@ -76,6 +76,9 @@ class Sizes:
     #: legitimate requests without and during the flood, and the flood's connections.
     flood_requests: int = 50
     flood_connections: int = 256
+    #: tool calls through ``aliyun-sidecar mcp`` (and as many direct), and its timed starts.
+    mcp_calls: int = 400
+    mcp_starts: int = 5
 
 
 FULL = Sizes()
@@ -95,11 +98,13 @@ QUICK = Sizes(
     sigkills=3,
     flood_requests=10,
     flood_connections=64,
+    mcp_calls=16,
+    mcp_starts=1,
 )
 
 #: The parts of the run, in the order they run; ``--only`` picks some. ``imports`` (where start-up time
 #: goes) is not in the table and runs only with ``--imports`` or ``--only imports``.
-PARTS = ("startup", "request", "stampede", "list", "multi", "sigkill", "flood")
+PARTS = ("startup", "request", "stampede", "list", "multi", "sigkill", "flood", "mcp")
 SINGLE_PARTS = {"request", "stampede", "list"}
 
 
@@ -691,6 +696,8 @@ ROW_LABELS = (
     "sidecar memory",
     "sign-outs per 100 kills of the process tree during refresh",
     "legitimate requests served during a connection flood",
+    "MCP tool call round trip through `aliyun-sidecar mcp`",
+    "MCP spawn → first `tools/list`",
 )
 
 #: The start-up goal (spawn → initialize answered).
@@ -867,6 +874,25 @@ def flood_row(result: dict[str, Any] | None) -> Row:
                f"{attacker.get('opened', '?')} connections")
 
 
+def mcp_rows(result: dict[str, Any] | None) -> list[Row]:
+    if result is None:
+        return [not_run(ROW_LABELS[12]), not_run(ROW_LABELS[13])]
+    through, floor, first, first_floor = result["through"], result["floor"], result["first"], result["first_floor"]
+    return [
+        Row(f"{ROW_LABELS[12]} ({len(through)} calls)", f"p50 {ms(pct(through, 50))}, p99 {ms(pct(through, 99))}",
+            f"direct on an open session: p50 {ms(pct(floor, 50))}, p99 {ms(pct(floor, 99))}",
+            times(pct(through, 50), pct(floor, 50)), "measured",
+            "a read tool call (CallCLI GetCallerIdentity) from a stdio client through the proxy process to the emulator's "
+            "MCP server, in blocks alternating with the same call made directly; the difference is the stdio hop, the "
+            "profile lookup and the cached token"),
+        Row(f"{ROW_LABELS[13]} ({len(first)} starts)", f"median {ms(pct(first, 50))}",
+            f"a direct client in process (token, initialize, tools/list): median {ms(pct(first_floor, 50))}",
+            times(pct(first, 50), pct(first_floor, 50)), "measured",
+            "spawn of python -m sidecar mcp, initialize, tools/list: the first STS read, GenerateAccessToken, the "
+            "read-only policy, Core discovery and the upstream initialize included"),
+    ]
+
+
 def render(r: dict[str, Any]) -> str:
     one = r.get("single")
     rows = [
@@ -878,6 +904,7 @@ def render(r: dict[str, Any]) -> str:
         memory_row(r),
         sigkill_row(r.get("sigkill")),
         flood_row(r.get("flood")),
+        *mcp_rows(r.get("mcp")),
     ]
     out = ["| measurement | result | floor, same run | ratio | target | notes |", "| --- | --- | --- | --- | --- | --- |"]
     out += [f"| {x.measurement} | {x.result} | {x.floor} | {x.ratio} | {x.target} | {x.notes} |" for x in rows]
@@ -924,7 +951,7 @@ async def run(
         results["startup"] = await bench_startup(work, sizes, bundled_pythons or [vsix.DEFAULT_PYTHON], vsix_file)
     if "imports" in parts:
         results["imports"] = await bench_imports(work, sizes.import_runs)
-    if parts & (SINGLE_PARTS | {"multi", "sigkill", "flood"}):
+    if parts & (SINGLE_PARTS | {"multi", "sigkill", "flood", "mcp"}):
         with Emulator(host="127.0.0.1", port=0, auto_approve=True) as emu:
             if parts & SINGLE_PARTS:
                 results["single"] = await bench_single(emu, work, sizes, parts)
@@ -937,6 +964,9 @@ async def run(
                 log(f"connection flood: {sizes.flood_requests} requests without, then during, a flood")
                 results["flood"] = await flood.bench_flood(emu, work, requests=sizes.flood_requests,
                                                            connections=sizes.flood_connections)
+            if "mcp" in parts:
+                log(f"MCP: {sizes.mcp_starts} starts to the first tool list, {sizes.mcp_calls} tool calls through the proxy and direct")
+                results["mcp"] = await mcp.bench_mcp(emu, work, calls=sizes.mcp_calls, starts=sizes.mcp_starts)
     results["load_at_end"] = load_average()
     return results
 
