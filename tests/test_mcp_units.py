@@ -189,3 +189,23 @@ async def test_a_token_refused_twice_is_a_permission_problem_not_a_loop(emulator
         await proxy.forward("tools/list", None)
     assert caught.value.kind == "permissionDenied" and proxy.tokens.fetched == 2
     assert (await proxy.forward("tools/list", None))["tools"]  # the faults are spent: works again
+
+
+async def test_a_discovered_server_elsewhere_is_refused(emulator: Emulator, config_path: Path) -> None:
+    """Discovery asked at ``localhost`` answers an address on ``127.0.0.1`` (another origin, as a
+    hostile answer would name another host): the token is never sent there."""
+    service = await signed_in(emulator, config_path, "dev")
+    await service.aclose()
+    asked = emulator.url.replace("127.0.0.1", "localhost")
+    endpoints = Endpoints.from_environment(emulator.mcp_env()).with_overrides(
+        {"oauthBase": emulator.url, "stsEndpoint": emulator.url, "openapiMcpEndpoint": asked}
+    )
+    service = SidecarService(Settings(config_path=str(config_path), endpoints=endpoints))
+    async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as http:
+        forwarder = McpProxy(service, ProxyOptions(profile=None, mode=READ_ONLY, server=CORE), http, lambda _m: None)
+        with pytest.raises(McpProblem) as caught:
+            await forwarder.forward("tools/list", None)
+        await forwarder.aclose()
+    await service.aclose()
+    assert caught.value.kind == "upstreamRefused" and "refused" in caught.value.message
+    assert emulator.mcp_log("mcp") == []  # nothing, token included, reached the address it named
