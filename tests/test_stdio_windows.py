@@ -102,3 +102,28 @@ def test_the_stand_in_refuses_what_iocp_refuses() -> None:
     with pytest.raises(OSError) as info:
         iocp.recv(sys.stdin, 1)
     assert info.value.errno == windows_sim.ERROR_INVALID_PARAMETER
+
+
+def test_the_mcp_server_answers_over_stdio_under_the_proactor_loop(tmp_path: Path) -> None:
+    """``aliyun-sidecar mcp`` reads and writes through the same ``platform.stdio`` (threads on Windows)."""
+    profile = tmp_path / "Users" / "张三 Zhang"
+    config = profile / ".aliyun" / "config.json"
+    config.parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / "cli_config.json", config)
+    env = {"USERPROFILE": str(profile), "LOCALAPPDATA": str(profile / "AppData" / "Local"), "PATH": "/usr/bin:/bin",
+           "PYTHONIOENCODING": "utf-8"}
+    process = subprocess.Popen([sys.executable, str(SIM), "mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "ping"},
+    ]
+    try:
+        out, err = process.communicate(b"".join(json.dumps(m).encode() + b"\n" for m in lines), timeout=ANSWER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("the MCP server hangs under the proactor loop") from None
+    answers = {m["id"]: m for m in map(json.loads, out.splitlines())}
+    assert answers[1]["result"]["serverInfo"]["name"] == "aliyun-sidecar", err.decode(errors="replace")[-2000:]
+    assert answers[2]["result"] == {} and process.returncode == 0

@@ -36,7 +36,11 @@ def configure(level: str = "info") -> Path | None:
     root = logging.getLogger()
     for handler in root.handlers:
         handler.setLevel(logging.WARNING)
-    path = log_path()
+    try:
+        path = log_path()
+    except Exception as exc:  # the OS would not say where (platformdirs asks Windows through ctypes)
+        logging.getLogger(__name__).warning("No log file (the user's log folder is unknown: %s); logging to stderr only", type(exc).__name__)
+        return None
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if os.name == "posix":
