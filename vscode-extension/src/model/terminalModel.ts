@@ -26,3 +26,17 @@ export function terminalVariables(endpoint: CredentialsEndpoint | undefined, inj
   }
   return vars;
 }
+
+/**
+ * A debug configuration with the credentials variables added to its `env`: a key the configuration
+ * sets itself (even to null, which some debuggers read as "unset") wins; without variables (no
+ * endpoint, injection off) or with an `env` that is not an object (a debugger of its own format),
+ * the configuration is returned unchanged.
+ */
+export function withCredentialVariables<T extends Record<string, unknown>>(config: T, vars: Readonly<Record<string, string>>): T {
+  if (!Object.keys(vars).length) return config;
+  const env = config.env;
+  if (env === undefined || env === null) return { ...config, env: { ...vars } };
+  if (typeof env !== 'object' || Array.isArray(env)) return config;
+  return { ...config, env: { ...vars, ...(env as Record<string, unknown>) } };
+}
