@@ -28,10 +28,24 @@ test('settings: defaults are enabled, ["core"], read-only; anything unusable rea
 test('settings: server entries are core, a name or an https URL; the rest is left out with a reason that does not repeat the entry', () => {
   const s = mcpSettings(
     getter({
-      'mcp.servers': [' core ', 'ecs-tools', 'core', 'https://mcp.example.test/accounts/1/custom/x?token=secret', 'http://mcp.example.test/x', 'http://127.0.0.1:9000/mcp', '--mode=full', '', 7, 'a\nb', 'https://'],
+      'mcp.servers': [
+        ' core ',
+        'ecs-tools',
+        'core',
+        'https://mcp.example.test/accounts/1/custom/x',
+        'http://mcp.example.test/x',
+        'http://127.0.0.1:9000/mcp',
+        '--mode=full',
+        '',
+        7,
+        'a\nb',
+        'https://',
+        'https://mcp.example.test/x?token=secret',
+        'https://user:pw@mcp.example.test/x',
+      ],
     }),
   );
-  assert.deepEqual(s.servers, ['core', 'ecs-tools', 'https://mcp.example.test/accounts/1/custom/x?token=secret', 'http://127.0.0.1:9000/mcp']);
+  assert.deepEqual(s.servers, ['core', 'ecs-tools', 'https://mcp.example.test/accounts/1/custom/x', 'http://127.0.0.1:9000/mcp']);
   assert.deepEqual(s.ignored, [
     'aliyun.mcp.servers[4]: a server URL must be https://',
     'aliyun.mcp.servers[6]: it starts with "-"',
@@ -39,15 +53,17 @@ test('settings: server entries are core, a name or an https URL; the rest is lef
     'aliyun.mcp.servers[8]: not a string',
     'aliyun.mcp.servers[9]: it holds a control character',
     'aliyun.mcp.servers[10]: not a valid URL',
+    'aliyun.mcp.servers[11]: a server URL must not carry user information or a query',
+    'aliyun.mcp.servers[12]: a server URL must not carry user information or a query',
   ]);
-  assert.ok(!s.ignored.join(' ').includes('mcp.example.test'));
+  assert.ok(!s.ignored.join(' ').includes('mcp.example.test') && !s.ignored.join(' ').includes('secret'));
 });
 
-test('labels: the profile and the access mode; a custom server by name, a URL by host and path (never its query)', () => {
+test('labels: the profile and the access mode; a custom server by name, a URL by host and path', () => {
   assert.equal(mcpLabel('core', 'dev', 'read-only'), 'Alibaba Cloud (dev, read-only)');
   assert.equal(mcpLabel('core', 'prod', 'full'), 'Alibaba Cloud (prod, full access)');
   assert.equal(mcpLabel('ecs-tools', 'dev', 'full'), 'Alibaba Cloud ecs-tools (dev, full access)');
-  assert.equal(mcpLabel('https://mcp.example.test/a/b/?token=secret', 'dev', 'read-only'), 'Alibaba Cloud mcp.example.test/a/b (dev, read-only)');
+  assert.equal(mcpLabel('https://mcp.example.test/a/b/', 'dev', 'read-only'), 'Alibaba Cloud mcp.example.test/a/b (dev, read-only)');
   assert.equal(mcpLabel('core', undefined, 'read-only'), 'Alibaba Cloud (not signed in, read-only)');
   assert.equal(serverName('core'), undefined);
 });

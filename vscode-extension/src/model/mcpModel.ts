@@ -49,7 +49,10 @@ function entryProblem(entry: string): string | undefined {
   } catch {
     return 'not a valid URL';
   }
-  // Plain http only to this machine (a test server): a server's answers drive what an agent does.
+  // As the sidecar checks `--server`: no user information or query (they would be named in
+  // messages), and plain http only to this machine (a test server): a token never crosses a network
+  // in the clear.
+  if (url.username || url.password || url.search) return 'a server URL must not carry user information or a query';
   if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))) return undefined;
   return 'a server URL must be https://';
 }
@@ -71,7 +74,7 @@ export function mcpSettings(get: SettingsGetter): McpSettings {
   return { enabled: enabled !== false, servers, mode: mode === 'full' ? 'full' : 'read-only', ignored };
 }
 
-/** How a server is named in its label: none for Core, the name, or a URL's host and path (no query). */
+/** How a server is named in its label: none for Core, the name, or a URL's host and path. */
 export function serverName(server: string): string | undefined {
   if (server === CORE_SERVER) return undefined;
   if (!URL_SCHEME.test(server)) return server;
