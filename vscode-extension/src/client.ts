@@ -69,9 +69,10 @@ export class Sidecar implements vscode.Disposable {
   readonly onDidStart = this.running.event;
   /**
    * The `aliyun.` settings, with those a folder may not choose (model/settings.ts) read from User or
-   * Remote settings only; one log line per ignored folder value per session.
+   * Remote settings only; one log line per ignored folder value per session. Public for the MCP
+   * servers (agents.ts), which read the same user-only settings.
    */
-  private readonly setting: SettingsGetter = userOnlyGetter(
+  readonly setting: SettingsGetter = userOnlyGetter(
     (k) => vscode.workspace.getConfiguration('aliyun').get(k),
     (k) => vscode.workspace.getConfiguration('aliyun').inspect(k),
     (k) => this.log.warn(ignoredSettingMessage(k)),

@@ -5,6 +5,7 @@
  */
 
 import * as vscode from 'vscode';
+import { registerAgents } from './agents';
 import { createApi, type AlibabaCloudApi } from './api';
 import { openInBrowser } from './browser';
 import { Sidecar } from './client';
@@ -81,6 +82,7 @@ export function activate(context: vscode.ExtensionContext): AlibabaCloudApi {
     onPython,
     { dispose: () => clearTimeout(restartTimer) },
   );
+  registerAgents(context, sc, signIn, terminals, log);
 
   // activationEvents is onStartupFinished, so this runs after the editor is up; it is not awaited so
   // that activation (and another extension's activate()) returns at once.

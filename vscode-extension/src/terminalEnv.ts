@@ -1,9 +1,11 @@
 /**
- * New terminals get ALIBABA_CLOUD_PROFILE = the current profile, so the CLI and SDKs there use the
- * profile the status bar shows. With `aliyun.terminal.injectCredentials` (default on) and a sidecar
- * that serves `aliyun/credentialsEndpoint`, they also get ALIBABA_CLOUD_CREDENTIALS_URI and
- * ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true: tools then fetch always-fresh STS credentials from the
- * sidecar instead of reading the file.
+ * With `aliyun.terminal.injectCredentials` (default on) and a sidecar that serves
+ * `aliyun/credentialsEndpoint`, new terminals get ALIBABA_CLOUD_CREDENTIALS_URI and
+ * ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true (and the endpoint's other variables): tools then fetch
+ * always-fresh STS credentials from the sidecar instead of reading the file. Tasks run in terminals,
+ * so they get the same variables. No ALIBABA_CLOUD_PROFILE: the endpoint serves the file's `current`
+ * profile, as the CLI and SDKs read it, so after a switch in the status bar every terminal (one opened
+ * before included) uses the new profile at its next command (model/terminalModel.ts).
  */
 
 import * as path from 'node:path';
@@ -37,12 +39,12 @@ export class TerminalEnv implements vscode.Disposable {
   ) {
     // Not persisted: after a reload the endpoint of the old sidecar is gone.
     collection.persistent = false;
-    collection.description = 'Alibaba Cloud: the profile of the status bar item (and its credentials endpoint)';
+    collection.description = 'Alibaba Cloud: fresh credentials of the current profile from the sign-in helper';
     this.subscriptions = [sidecar.onDidStart(() => void this.refreshEndpoint()), sidecar.onDidChange(() => this.apply())];
     this.apply();
   }
 
-  /** Asks a (re)started sidecar for its endpoint; without one, only the profile is set. */
+  /** Asks a (re)started sidecar for its endpoint; without one, no credentials variables are set. */
   async refreshEndpoint(): Promise<void> {
     this.endpoint = undefined;
     if (this.inject()) {
@@ -55,9 +57,14 @@ export class TerminalEnv implements vscode.Disposable {
     this.apply();
   }
 
-  apply(): void {
+  /** The credentials endpoint's variables now (none while the sidecar is down or injection is off). */
+  credentialVariables(): Record<string, string> {
     const running = this.sidecar.status.kind === 'running';
-    const vars = terminalVariables(this.sidecar.profiles?.current || undefined, running ? this.endpoint : undefined, this.inject());
+    return terminalVariables(running ? this.endpoint : undefined, this.inject());
+  }
+
+  apply(): void {
+    const vars = this.credentialVariables();
     const bin = this.pathEntry();
     const key = JSON.stringify([vars, bin]);
     if (key === this.applied) return; // unchanged: do not flag every terminal as stale

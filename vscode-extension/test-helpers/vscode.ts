@@ -65,6 +65,12 @@ export const stub = {
   extensions: {} as Record<string, unknown>,
   /** Every progress notification: its title, messages, whether it is still open, and its Cancel. */
   progresses: [] as FakeProgress[],
+  /** `lm.registerMcpServerDefinitionProvider` calls: id → provider. */
+  mcpProviders: new Map<string, unknown>(),
+  /** `debug.registerDebugConfigurationProvider` calls, in order. */
+  debugProviders: [] as Array<{ type: string; provider: unknown }>,
+  /** Fire to simulate a settings change: `stub.configChanged.fire(['aliyun.mcp.mode'])`. */
+  configChanged: new EventEmitter<string[]>(),
 };
 
 /** A withProgress notification as the user sees it: open until its task settles. */
@@ -81,6 +87,12 @@ export class Uri {
   private constructor(private readonly value: string) {}
   static parse(value: string): Uri {
     return new Uri(value);
+  }
+  static file(path: string): Uri {
+    return new Uri(`file://${path}`);
+  }
+  get fsPath(): string {
+    return this.value.replace(/^file:\/\//, '');
   }
   toString(): string {
     return this.value;
@@ -191,6 +203,36 @@ export const workspace = {
   getConfiguration: (section: string) => ({
     get: <T>(key: string, fallback?: T): T | undefined => (stub.config[`${section}.${key}`] as T | undefined) ?? fallback,
   }),
+  /** Fired by `stub.configChanged`; affectsConfiguration matches a changed key or a section above it. */
+  onDidChangeConfiguration: (listener: Listener<{ affectsConfiguration(section: string): boolean }>): Disposable =>
+    stub.configChanged.event((keys) => listener({ affectsConfiguration: (s) => keys.some((k) => k === s || k.startsWith(`${s}.`)) })),
+};
+
+/** An McpStdioServerDefinition as the API declares it (fields only). */
+export class McpStdioServerDefinition {
+  cwd: Uri | undefined;
+  constructor(
+    readonly label: string,
+    public command: string,
+    public args: string[] = [],
+    public env: Record<string, string | number | null> = {},
+    public version?: string,
+  ) {}
+}
+
+export const lm = {
+  registerMcpServerDefinitionProvider: (id: string, provider: unknown): Disposable => {
+    stub.mcpProviders.set(id, provider);
+    return new Disposable(() => stub.mcpProviders.delete(id));
+  },
+};
+
+export const debug = {
+  registerDebugConfigurationProvider: (type: string, provider: unknown): Disposable => {
+    const entry = { type, provider };
+    stub.debugProviders.push(entry);
+    return new Disposable(() => stub.debugProviders.splice(stub.debugProviders.indexOf(entry), 1));
+  },
 };
 
 export const commands = {

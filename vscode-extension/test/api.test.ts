@@ -65,56 +65,63 @@ test('onDidChangeCredentials: sidecar notifications and a switch of the active p
   api.dispose();
 });
 
-test('terminals: the profile always; the credentials endpoint when enabled and served', async () => {
+test('terminals: the credentials endpoint when enabled and served; never ALIBABA_CLOUD_PROFILE', async () => {
   const endpoint = {
     uri: 'http://127.0.0.1:40123/credentials/abc',
-    environment: { ALIBABA_CLOUD_CREDENTIALS_URI: 'http://127.0.0.1:40123/credentials/abc', ALIBABA_CLOUD_CLI_PROFILE_DISABLED: 'true', PATH: '/evil' },
+    environment: {
+      ALIBABA_CLOUD_CREDENTIALS_URI: 'http://127.0.0.1:40123/credentials/abc',
+      ALIBABA_CLOUD_CLI_PROFILE_DISABLED: 'true',
+      ALIBABA_CLOUD_PROFILE: 'dev',
+      PATH: '/evil',
+    },
   };
   const sc = new FakeSidecar({ 'aliyun/credentialsEndpoint': endpoint });
   const coll = new FakeEnvironmentCollection();
   let inject = true;
   const env = new TerminalEnv(coll as never, sc, () => inject);
   assert.equal(coll.persistent, false);
-  assert.deepEqual(Object.fromEntries(coll.vars), { ALIBABA_CLOUD_PROFILE: 'dev' });
+  assert.deepEqual(Object.fromEntries(coll.vars), {});
 
   sc.started.fire();
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(Object.fromEntries(coll.vars), {
-    ALIBABA_CLOUD_PROFILE: 'dev',
+  const served = {
     ALIBABA_CLOUD_CREDENTIALS_URI: 'http://127.0.0.1:40123/credentials/abc',
     ALIBABA_CLOUD_CLI_PROFILE_DISABLED: 'true',
-  });
+  };
+  assert.deepEqual(Object.fromEntries(coll.vars), served);
+  assert.deepEqual(env.credentialVariables(), served);
 
-  // profilesChanged with a new current → follows; an unchanged list does not touch terminals.
+  // A switch (profilesChanged with a new current) changes nothing in the terminals: the endpoint and
+  // the file's `current` follow it, so terminals opened before the switch follow too.
+  const clears = coll.clears;
   sc.profiles = list('prod', oauth('prod'));
   sc.changed.fire();
-  assert.equal(coll.vars.get('ALIBABA_CLOUD_PROFILE'), 'prod');
-  const clears = coll.clears;
-  sc.changed.fire();
   assert.equal(coll.clears, clears);
+  assert.ok(!coll.vars.has('ALIBABA_CLOUD_PROFILE'));
 
   // Sidecar down: its endpoint is gone.
   sc.status = { kind: 'down', reason: 'x' };
   sc.changed.fire();
-  assert.deepEqual(Object.fromEntries(coll.vars), { ALIBABA_CLOUD_PROFILE: 'prod' });
+  assert.deepEqual(Object.fromEntries(coll.vars), {});
+  assert.deepEqual(env.credentialVariables(), {});
 
-  // Disabled: profile only, and the endpoint is not even asked for.
+  // Disabled: nothing, and the endpoint is not even asked for.
   sc.status = { kind: 'running' };
   inject = false;
   const before = sc.requests.length;
   await env.refreshEndpoint();
   assert.equal(sc.requests.length, before);
-  assert.deepEqual(Object.fromEntries(coll.vars), { ALIBABA_CLOUD_PROFILE: 'prod' });
+  assert.deepEqual(Object.fromEntries(coll.vars), {});
   env.dispose();
 });
 
-test('terminals: a sidecar without the endpoint method still gets the profile', async () => {
+test('terminals: a sidecar without the endpoint method sets no variable (and says why once)', async () => {
   const sc = new FakeSidecar({});
   const coll = new FakeEnvironmentCollection();
   const logs: string[] = [];
   const env = new TerminalEnv(coll as never, sc, () => true, (m) => logs.push(m));
   await env.refreshEndpoint();
-  assert.deepEqual(Object.fromEntries(coll.vars), { ALIBABA_CLOUD_PROFILE: 'dev' });
+  assert.deepEqual(Object.fromEntries(coll.vars), {});
   assert.equal(logs.length, 1);
   env.dispose();
 });

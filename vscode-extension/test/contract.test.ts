@@ -442,7 +442,7 @@ describe('contract: browser sign-in against the emulator', { skip: SKIP }, () =>
     try {
       ep = await sc.request<CredentialsEndpoint>('aliyun/credentialsEndpoint');
     } catch (e) {
-      // The extension works without it (terminals then get ALIBABA_CLOUD_PROFILE only).
+      // The extension works without it (terminals then get no credentials variables and read the file).
       if ((e as { code?: number }).code === -32601) return t.skip('aliyun/credentialsEndpoint is not implemented by the sidecar yet');
       throw e;
     }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { expandHome, initializationOptions, needsRestart, validPortRange } from '../src/model/settings';
+import { configPathOption, endpointsOption, expandHome, initializationOptions, MCP_ENDPOINTS, needsRestart, SIDECAR_ENDPOINTS, validPortRange } from '../src/model/settings';
 
 const getter = (values: Record<string, unknown>) => (k: string) => values[k];
 
@@ -33,6 +33,24 @@ test('every setting maps to its initializationOptions field', () => {
   });
 });
 
+test("the endpoints option: the sidecar's keys by default, the MCP ones on request, undefined when none is set", () => {
+  const values = {
+    'endpoints.signinBase': 'http://127.0.0.1:9000',
+    'endpoints.openapiMcpEndpoint': ' https://mcp.example.test ',
+    'endpoints.safePolicyEndpoint': '',
+  };
+  assert.deepEqual(endpointsOption(getter(values)), { signinBase: 'http://127.0.0.1:9000' });
+  assert.deepEqual(endpointsOption(getter(values), [...SIDECAR_ENDPOINTS, ...MCP_ENDPOINTS]), {
+    signinBase: 'http://127.0.0.1:9000',
+    openapiMcpEndpoint: 'https://mcp.example.test',
+  });
+  assert.equal(endpointsOption(getter({ 'endpoints.openapiMcpEndpoint': 'https://x.test' })), undefined);
+  // initialize never gets the MCP-only keys.
+  assert.equal(initializationOptions(getter({ 'endpoints.ramoauthEndpoint': 'https://x.test' }), '/h').endpoints, undefined);
+  assert.equal(configPathOption(getter({ configPath: '~/c.json' }), '/h'), '/h/c.json');
+  assert.equal(configPathOption(getter({ configPath: ' ' }), '/h'), undefined);
+});
+
 test('bad values are left out instead of failing initialize', () => {
   const opts = initializationOptions(getter({ callbackPorts: [5, 70000], 'sidecar.logLevel': 'loud', 'sidecar.keepFresh': 'yes' }), '/h');
   assert.deepEqual(opts, {});
@@ -50,10 +68,15 @@ test('~ expansion', () => {
 
 test('which changes restart the sidecar', () => {
   const only = (section: string) => (s: string) => s === section;
-  for (const s of ['aliyun.sidecar.pythonPath', 'aliyun.configPath', 'aliyun.endpoints', 'aliyun.callbackPorts', 'aliyun.sidecar.logLevel']) {
+  for (const s of ['aliyun.sidecar.pythonPath', 'aliyun.configPath', 'aliyun.endpoints.signinBase', 'aliyun.endpoints.stsEndpoint', 'aliyun.callbackPorts', 'aliyun.sidecar.logLevel']) {
     assert.ok(needsRestart(only(s)), s);
   }
   assert.ok(!needsRestart(only('aliyun.terminal.injectCredentials')));
+  // The MCP servers' own endpoints restart those servers, not the sidecar (whose restart would give
+  // every terminal a new credentials endpoint).
+  for (const s of ['aliyun.endpoints.ramoauthEndpoint', 'aliyun.endpoints.openapiMcpEndpoint', 'aliyun.endpoints.safePolicyEndpoint', 'aliyun.mcp.mode']) {
+    assert.ok(!needsRestart(only(s)), s);
+  }
   assert.ok(!needsRestart(only('aliyun.trace.server')));
 });
 

@@ -8,13 +8,25 @@ import type { InitializationOptions, LogLevel } from './contract';
 
 export type SettingsGetter = (key: string) => unknown;
 
+/** The endpoint settings (`aliyun.endpoints.<key>`) that the sidecar's `initialize` takes. */
+export const SIDECAR_ENDPOINTS = ['signinBase', 'oauthBase', 'stsEndpoint'] as const;
+
+/**
+ * The endpoint settings that only the `mcp` subcommand takes (its `--endpoints`, with the above):
+ * the RAM OAuth API, the OpenAPI MCP service and the safe-policy service. Changing one restarts the
+ * MCP servers, not the sidecar.
+ */
+export const MCP_ENDPOINTS = ['ramoauthEndpoint', 'openapiMcpEndpoint', 'safePolicyEndpoint'] as const;
+
+export type EndpointKey = (typeof SIDECAR_ENDPOINTS)[number] | (typeof MCP_ENDPOINTS)[number];
+
 /** Settings (below `aliyun.`) whose change restarts the sidecar: they go into `initialize`. */
 const RESTART_SETTINGS = [
   'sidecar.pythonPath',
   'sidecar.logLevel',
   'sidecar.keepFresh',
   'configPath',
-  'endpoints',
+  ...SIDECAR_ENDPOINTS.map((k) => `endpoints.${k}`),
   'callbackPorts',
 ] as const;
 
@@ -95,15 +107,11 @@ export function validPortRange(v: unknown): [number, number] | undefined {
  */
 export function initializationOptions(get: SettingsGetter, home: string): InitializationOptions {
   const opts: InitializationOptions = {};
-  const configPath = nonEmpty(get('configPath'));
-  if (configPath) opts.configPath = expandHome(configPath, home);
+  const configPath = configPathOption(get, home);
+  if (configPath) opts.configPath = configPath;
 
-  const endpoints: NonNullable<InitializationOptions['endpoints']> = {};
-  for (const key of ['signinBase', 'oauthBase', 'stsEndpoint'] as const) {
-    const value = nonEmpty(get(`endpoints.${key}`));
-    if (value) endpoints[key] = value;
-  }
-  if (Object.keys(endpoints).length) opts.endpoints = endpoints;
+  const endpoints = endpointsOption(get);
+  if (endpoints) opts.endpoints = endpoints;
 
   const ports = validPortRange(get('callbackPorts'));
   if (ports) opts.callbackPorts = ports;
@@ -114,6 +122,25 @@ export function initializationOptions(get: SettingsGetter, home: string): Initia
   const level = get('sidecar.logLevel');
   if (typeof level === 'string' && (LOG_LEVELS as readonly string[]).includes(level)) opts.logLevel = level as LogLevel;
   return opts;
+}
+
+/** `aliyun.configPath` with `~` expanded; undefined when unset (the sidecar's default). */
+export function configPathOption(get: SettingsGetter, home: string): string | undefined {
+  const configPath = nonEmpty(get('configPath'));
+  return configPath ? expandHome(configPath, home) : undefined;
+}
+
+/**
+ * The `endpoints` object from the `aliyun.endpoints.<key>` settings that are set, for `keys` (the
+ * sidecar's by default; the MCP subcommand passes all of them); undefined when none is set.
+ */
+export function endpointsOption(get: SettingsGetter, keys: readonly EndpointKey[] = SIDECAR_ENDPOINTS): Partial<Record<EndpointKey, string>> | undefined {
+  const endpoints: Partial<Record<EndpointKey, string>> = {};
+  for (const key of keys) {
+    const value = nonEmpty(get(`endpoints.${key}`));
+    if (value) endpoints[key] = value;
+  }
+  return Object.keys(endpoints).length ? endpoints : undefined;
 }
 
 /** Whether a configuration change event touches the sidecar (`affects` = event.affectsConfiguration). */
