@@ -570,6 +570,10 @@ async function waitQuickInputHidden(page, timeoutMs = 5_000) {
  */
 export async function runCommand(page, title, timeoutMs = 15_000) {
   await page.locator(SEL.workbench).click({ position: { x: 5, y: 5 }, trial: true }).catch(() => {});
+  // The panel's read-only Output editor (VS Code reveals an MCP server's log there, focus and all, when
+  // the server starts or fails) swallows the keys below: the focus goes to the editor area first.
+  const inPanel = await page.evaluate(() => Boolean(document.activeElement?.closest('#workbench\\.parts\\.panel'))).catch(() => false);
+  if (inPanel) await hidePanel(page);
   await page.keyboard.press('Escape');
   await page.keyboard.press('F1');
   await page.waitForSelector(SEL.quickInputBox, { state: 'visible', timeout: timeoutMs });
@@ -702,6 +706,17 @@ export async function resetUi(page) {
   await page.keyboard.press('Escape');
   await page.keyboard.press('Escape');
   await page.mouse.move(640, 300);
+}
+
+/**
+ * Hide the panel (its title bar's close button) and put the focus in the editor area: a panel that
+ * opened with the focus in its read-only Output editor (an MCP server's start shows its log there)
+ * swallows the keys that open the command palette.
+ */
+export async function hidePanel(page) {
+  const close = page.locator('#workbench\\.parts\\.panel .codicon-panel-close, #workbench\\.parts\\.panel .codicon-close').first();
+  if (await close.isVisible().catch(() => false)) await close.click({ timeout: 3_000 }).catch(() => {});
+  await page.locator('#workbench\\.parts\\.editor').click({ position: { x: 200, y: 200 } }).catch(() => {});
 }
 
 /** The first notification toast whose text matches `re` (polls until `timeoutMs`). */
@@ -866,7 +881,10 @@ export async function emulatorControl(baseUrl, method, name, body) {
   return data;
 }
 
-/** Pids of the sidecar processes (`-m sidecar`, not the emulator) in the process group `pgid`. */
+/**
+ * Pids of the sidecar processes (`-m sidecar`, not the emulator, not an MCP server `… sidecar mcp`
+ * that VS Code started for agents) in the process group `pgid`.
+ */
 export function sidecarPids(pgid) {
   return procTable()
     .filter((r) => r.pgrp === pgid)
@@ -876,7 +894,7 @@ export function sidecarPids(pgid) {
         const m = argv.indexOf('-m');
         const c = argv.indexOf('-c'); // the extension's isolated bootstrap: `-I -X utf8 -c <runs sidecar> <libs>`
         const boot = c >= 0 && /run_module\('sidecar'/.test(argv[c + 1] || '');
-        return ((m >= 0 && argv[m + 1] === 'sidecar') || boot) && !argv.includes('emulator');
+        return ((m >= 0 && argv[m + 1] === 'sidecar') || boot) && !argv.includes('emulator') && !argv.includes('mcp');
       } catch {
         return false;
       }

@@ -187,6 +187,26 @@ function nameRe(name) {
 /** Values of the config file that must never be shown: the tokens and STS secrets of every profile. */
 const SECRET_FIELDS = ['access_key_secret', 'sts_token', 'oauth_access_token', 'oauth_refresh_token'];
 
+/** A debuggee: fetches the credentials endpoint named by its environment, writes what it got (no secret). */
+const DEBUG_PROBE = `const http = require('http');
+const fs = require('fs');
+const out = process.argv[2];
+const uri = process.env.ALIBABA_CLOUD_CREDENTIALS_URI;
+if (!uri) {
+  fs.writeFileSync(out, JSON.stringify({ error: 'no ALIBABA_CLOUD_CREDENTIALS_URI in the environment' }));
+} else {
+  http.get(uri, (res) => {
+    let body = '';
+    res.on('data', (c) => (body += c));
+    res.on('end', () => {
+      let j = {};
+      try { j = JSON.parse(body); } catch {}
+      fs.writeFileSync(out, JSON.stringify({ status: res.statusCode, AccessKeyId: j.AccessKeyId, hasSecret: Boolean(j.AccessKeySecret) }));
+    });
+  }).on('error', (e) => fs.writeFileSync(out, JSON.stringify({ error: e.message })));
+}
+`;
+
 async function extensionScenario(dirs0) {
   const vsix = path.resolve(opt.vsix);
   if (!fs.existsSync(vsix)) throw new Error(`vsix not found: ${vsix}`);
@@ -298,6 +318,16 @@ async function extensionScenario(dirs0) {
       'aliyun.endpoints.signinBase': emulator.url,
       'aliyun.endpoints.oauthBase': emulator.url,
       'aliyun.endpoints.stsEndpoint': emulator.url,
+      // AI agents: RamOAuth, OpenAPI Explorer and the safety policy on the emulator too.
+      'aliyun.endpoints.ramoauthEndpoint': emulator.url,
+      'aliyun.endpoints.openapiMcpEndpoint': emulator.url,
+      'aliyun.endpoints.safePolicyEndpoint': emulator.url,
+      // VS Code's MCP commands live with its chat features; code-server ships no chat extension.
+      'chat.disableAIFeatures': false,
+      // VS Code may start a new or changed MCP server by itself ("newAndOutdated"); with the seeded
+      // profile's fake AK values that start fails and VS Code puts its log in the panel, focus and
+      // all. The steps start the server themselves, when they mean to.
+      'chat.mcp.autostart': 'never',
       'aliyun.callbackPorts': callbackPorts,
       // The JSON-RPC trace (every params/result) and the sidecar's debug log go to the "Alibaba
       // Cloud" output, so the Show Output step checks the redaction of a full log. The channel's
@@ -1022,6 +1052,118 @@ async function extensionScenario(dirs0) {
           run: async () => {
             fs.writeFileSync(configPath, st.goodConfig);
             await H.waitForStatus(page(), /\bseeded\b/, 20_000, EXT.statusItem);
+          },
+        },
+        ...(opt['no-trust']
+          ? [
+            {
+              name: 'a terminal opened before a switch ("seeded" to "e2e") runs the CLI-style profile lookup as the new profile',
+              run: async () => {
+                // Last, because it leaves a terminal and an editor open. Terminals need a trusted folder.
+                await H.runCommand(page(), 'Terminal: Create New Terminal');
+                await H.sleep(2_500); // the shell starts and prints its prompt
+                await page().locator('#workbench\\.parts\\.editor').click({ position: { x: 200, y: 200 } }); // the focus back from the shell
+                st.terminalOpenedFor = readConfig().current;
+                await H.runCommand(page(), EXT.switchProfile);
+                await H.answerPrompts(page(), [{ ask: /profile/i, pick: nameRe('e2e') }]);
+                await waitConfig((doc) => doc.current === 'e2e', summary);
+                const out = path.join(dirs0, 'terminal-profile.txt');
+                // What the aliyun CLI does: a profile variable if set (three spellings), else the file's current.
+                const lookup = `import json,os,sys; e=[n for n in ("ALIBABA_CLOUD_PROFILE","ALIBABACLOUD_PROFILE","ALICLOUD_PROFILE") if os.environ.get(n)]; `
+                  + `open(sys.argv[2],"w").write(os.environ[e[0]] if e else json.load(open(sys.argv[1]))["current"])`;
+                // The command goes to that terminal as VS Code sends an editor's line to the active terminal:
+                // a file with the command line, opened, "Run Selected Text In Active Terminal".
+                const script = path.join(ctx.dirs.workspace, 'profile-lookup.sh');
+                fs.writeFileSync(script, `python3 -I -c '${lookup}' ${configPath} ${out}`); // -I: not the folder's json.py
+                // Opened from the Explorer as a person would.
+                await page().locator('.explorer-folders-view .monaco-list-row', { hasText: 'profile-lookup.sh' }).first().click({ timeout: 10_000 });
+                await H.sleep(1_000);
+                // The cursor on the one line: with no selection VS Code sends the cursor's line.
+                await page().locator('#workbench\\.parts\\.editor .monaco-editor .view-line').first().click({ timeout: 10_000 });
+                await H.runCommand(page(), 'Terminal: Run Selected Text In Active Terminal');
+                const deadline = Date.now() + 20_000;
+                // Created empty, then written: wait for the words.
+                while (Date.now() < deadline && !(fs.existsSync(out) && fs.statSync(out).size > 0)) await H.sleep(200);
+                await shot('terminal-after-switch');
+                const seen = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '(nothing written)';
+                H.log(`terminal opened for "${st.terminalOpenedFor}" now looks up: "${seen}"`);
+                if (st.terminalOpenedFor !== 'seeded' || seen !== 'e2e') throw new Error(`the terminal opened for "${st.terminalOpenedFor}" resolves "${seen}" after the switch, not the new profile "e2e"`);
+              },
+            },
+            ]
+          : []),
+        ...(opt['no-trust']
+          ? [
+              {
+                name: 'a Node launch configuration with "console": "internalConsole" gets the current profile\'s STS from the credentials endpoint',
+                run: async () => {
+                  // Debugging needs a trusted folder: the --no-trust run. Last: the session leaves the panel open.
+                  const result = path.join(dirs0, 'debug-result.json');
+                  const program = path.join(ctx.dirs.workspace, 'probe-credentials.js');
+                  fs.writeFileSync(program, DEBUG_PROBE);
+                  const launch = { type: 'node', request: 'launch', name: 'Probe credentials', program, args: [result], console: 'internalConsole', runtimeExecutable: process.execPath };
+                  fs.writeFileSync(path.join(ctx.dirs.workspace, '.vscode', 'launch.json'), JSON.stringify({ version: '0.2.0', configurations: [launch] }, null, 2));
+                  await H.sleep(500);
+                  await H.runCommand(page(), 'Debug: Select and Start Debugging');
+                  await H.answerPrompts(page(), [{ ask: /./, pick: /Probe credentials/ }]);
+                  const deadline = Date.now() + 60_000;
+                  while (Date.now() < deadline && !fs.existsSync(result)) await H.sleep(300);
+                  if (!fs.existsSync(result)) throw new Error('the debugged program wrote nothing (did it start?)');
+                  const got = JSON.parse(fs.readFileSync(result, 'utf8'));
+                  const e2e = profileOf(readConfig(), 'e2e');
+                  H.log(`debuggee: ${JSON.stringify({ ...got, AccessKeyId: got.AccessKeyId ? `${String(got.AccessKeyId).slice(0, 6)}…` : got.AccessKeyId })}`);
+                  if (got.status !== 200 || !got.hasSecret) throw new Error(`the debuggee got no credentials: ${JSON.stringify({ status: got.status, error: got.error })}`);
+                  if (got.AccessKeyId !== e2e.access_key_id) throw new Error('the debuggee\'s credentials are not the current profile\'s ("e2e")');
+                  await shot('debug-session-credentials');
+                },
+              },
+            ]
+          : []),
+        {
+          name: opt['no-trust']
+            ? '"MCP: List Servers" shows "Alibaba Cloud (e2e, read-only)"; started, it lists the emulator\'s tools as the RAM user of "e2e" with the read-only policy bound'
+            : '"MCP: List Servers" shows "Alibaba Cloud (seeded, read-only)"; in Restricted Mode VS Code asks for trust before starting it, and Cancel starts nothing',
+          run: async () => {
+            // Last: starting a server puts its log in the panel with the focus, which earlier steps do not
+            // expect. In the --no-trust run the steps before switched to "e2e".
+            const ours = new RegExp(`Alibaba Cloud \\(${opt['no-trust'] ? 'e2e' : 'seeded'}, read-only\\)`);
+            await H.emulatorControl(emulator.url, 'DELETE', 'mcp/log');
+            await H.runCommand(page(), 'View: Close All Editors'); // what earlier steps opened
+            await H.runCommand(page(), 'MCP: List Servers');
+            await H.sleep(800);
+            const rows = (await H.describeQuickInput(page()))?.rows || [];
+            await shot('mcp-list-servers');
+            H.log(`MCP servers: ${JSON.stringify(rows)}`);
+            await H.answerPrompts(page(), [{ ask: /./, pick: ours }]);
+            await H.answerPrompts(page(), [{ ask: /./, pick: /Start Server/i }]);
+            if (!opt['no-trust']) {
+              const dialog = await waitDialog('workspace trust', 15_000);
+              H.log(`VS Code asks: ${JSON.stringify(dialog.message)}; buttons ${JSON.stringify(dialog.buttons)}`);
+              await H.handleDialog(page(), /^Cancel$/);
+              await H.sleep(2_000);
+              const { log } = await H.emulatorControl(emulator.url, 'GET', 'mcp/log/ramoauth');
+              if (log.length) throw new Error(`the server started without the folder's trust: ${log.length} token calls`);
+              return;
+            }
+            const deadline = Date.now() + 60_000;
+            let listed;
+            while (Date.now() < deadline && !listed) {
+              const { log } = await H.emulatorControl(emulator.url, 'GET', 'mcp/log/mcp');
+              listed = log.find((e) => e.rpc === 'tools/list' && e.outcome === 'ok');
+              if (!listed) await H.sleep(300);
+            }
+            const { log: issued } = await H.emulatorControl(emulator.url, 'GET', 'mcp/log/ramoauth');
+            if (!listed) throw new Error(`the MCP server never listed tools; token calls: ${JSON.stringify(issued.map((e) => [e.outcome, e.status]))}`);
+            if (!issued.some((e) => e.outcome === 'issued' && e.account_id === EXT.user.account_id)) {
+              throw new Error(`no MCP token for the account of "e2e": ${JSON.stringify(issued.map((e) => [e.outcome, e.account_id]))}`);
+            }
+            const { log: bound } = await H.emulatorControl(emulator.url, 'GET', 'mcp/log/safepolicy');
+            if (!bound.some((e) => e.outcome === 'bound')) throw new Error('no read-only safety policy was bound to the token');
+            await H.runCommand(page(), 'MCP: List Servers');
+            await H.sleep(1_500);
+            await shot('mcp-list-servers-running');
+            H.log(`MCP servers now: ${JSON.stringify((await H.describeQuickInput(page()))?.rows || [])}; tools listed in session ${String(listed.session).slice(0, 8)}…`);
+            await page().keyboard.press('Escape');
           },
         },
       ];
