@@ -16,10 +16,9 @@ from pathlib import Path
 
 from sidecar.config.profiles import find_profile, read_oauth_tokens
 from sidecar.errors import SidecarError
-from sidecar.oauth.client import format_rfc3339
 from sidecar.service import Settings, SidecarService
 from sidecar.sites import Endpoints
-from sidecar.tokens import fingerprint
+from sidecar.tokens import fingerprint, format_rfc3339
 
 from .server import Emulator
 

@@ -42,11 +42,10 @@ from ..loopback import (
     Response,
     host_names_this_server,
 )
-from ..oauth.client import format_rfc3339
-from ..timing import ENDPOINT_MIN_STS_LIFETIME, LOOPBACK_HEAD_TIMEOUT
-from ..tokens import StsCredentials
+from ..timing import ENDPOINT_MIN_STS_LIFETIME, LOOPBACK_HEAD_TIMEOUT, Margins
+from ..tokens import StsCredentials, format_rfc3339
 from ..wire import uri_payload
-from .refresher import Margins, Refresher
+from .refresher import Refresher
 
 log = logging.getLogger(__name__)
 
