@@ -27,7 +27,7 @@ SIDECAR = Path(__file__).resolve().parent.parent / "sidecar"
 #: may import its own layer and the layers before it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("values and data", ("sidecar", "sidecar.errors", "sidecar.tokens", "sidecar.timing", "sidecar.sites",
-                         "sidecar.asyncutil", "sidecar.logs", "sidecar.platform")),
+                         "sidecar.asyncutil", "sidecar.logs", "sidecar.platform", "sidecar.schema")),
     ("loopback HTTP", ("sidecar.loopback",)),
     ("config file", ("sidecar.config",)),
     ("OAuth", ("sidecar.oauth",)),
