@@ -123,6 +123,20 @@ class ConfigCorrupt(SidecarError):
         )
 
 
+class ConfigUnavailable(SidecarError):
+    """The config file or its folder cannot be read or written (permissions, disk full, lock held)."""
+
+    kind = "configUnavailable"
+    code = -32012
+    level = ERROR
+    next_step = "check the config file's permissions and the free disk space"
+    data = {"path": S.string("the file or folder, when known")}
+    meaning = (
+        "the file or its folder cannot be read or written (permissions, disk full, lock held too long, a "
+        "symlink to a file that does not exist)"
+    )
+
+
 class ConfigInsecure(SidecarError):
     """The config file or its folder is owned by another user or writable by others (as ssh refuses
     its files): another user could swap in a profile whose ``process_command`` we would run. Nothing
@@ -152,18 +166,30 @@ class ConfigInsecure(SidecarError):
         )
 
 
-class ConfigUnavailable(SidecarError):
-    """The config file or its folder cannot be read or written (permissions, disk full, lock held)."""
+class UnknownSite(SidecarError):
+    """A profile's ``oauth_site_type`` is not a site we know (the CLI and every SDK refuse it too).
 
-    kind = "configUnavailable"
-    code = -32012
-    level = ERROR
-    next_step = "check the config file's permissions and the free disk space"
-    data = {"path": S.string("the file or folder, when known")}
-    meaning = (
-        "the file or its folder cannot be read or written (permissions, disk full, lock held too long, a "
-        "symlink to a file that does not exist)"
-    )
+    Nothing is sent anywhere: guessing a site would send the profile's tokens to the wrong service.
+    """
+
+    kind = "unknownSite"
+    code = -32014
+    data = {
+        "profile": S.string("the profile"),
+        "site": S.string("its oauth_site_type"),
+        "valid": S.array(S.ref("Site"), "the known sites"),
+    }
+    required = ("site", "valid")
+    meaning = "the profile's `oauth_site_type` is no known site (`valid` lists them); no site is called"
+
+    def __init__(self, profile: str, site: str, valid: list[str]) -> None:
+        super().__init__(
+            f"Profile '{profile}' has oauth_site_type {site!r}, which is not a known site "
+            f"(valid: {', '.join(valid)}). Set it to one of those, or sign in again.",
+            profile=profile,
+            site=site,
+            valid=list(valid),
+        )
 
 
 class SignInRequired(SidecarError):
@@ -249,40 +275,6 @@ class PortsBusy(SidecarError):
         )
 
 
-class NetworkError(SidecarError):
-    """Upstream could not be reached or did not answer in time; never means a token expired."""
-
-    kind = "network"
-    code = -32030
-    next_step = "check the network connection (or proxy) to the sign-in service, then retry"
-    data = {"host": S.string("the host that could not be reached")}
-    meaning = "the service could not be reached; tokens are kept, try again"
-
-
-class UpstreamError(SidecarError):
-    """The service answered with an error (or an answer we cannot read)."""
-
-    kind = "upstream"
-    code = -32031
-    level = ERROR
-    next_step = "retry later; if it keeps failing, report the requestId"
-    data = {
-        "error": S.string("the service's error code"),
-        "status": S.integer("the HTTP status"),
-        "requestId": S.string("the service's request id"),
-    }
-    meaning = "the service answered with an error"
-
-    def __init__(self, message: str, *, error: str = "", status: int = 0, request_id: str = "") -> None:
-        super().__init__(message, error=error, status=status, requestId=request_id)
-        self.error = error
-        self.status = status
-
-
-class InvalidGrant(UpstreamError):
-    """The refresh token (or code) was refused: expired, revoked, or already spent."""
-
-
 class ClientNotAuthorized(SidecarError):
     """A token call was answered ``invalid_client``, ``unauthorized_client`` or ``invalid_token``.
 
@@ -322,30 +314,38 @@ class ClientNotAuthorized(SidecarError):
         return ClientNotAuthorized(self.error, self.request_id, profile)
 
 
-class UnknownSite(SidecarError):
-    """A profile's ``oauth_site_type`` is not a site we know (the CLI and every SDK refuse it too).
+class NetworkError(SidecarError):
+    """Upstream could not be reached or did not answer in time; never means a token expired."""
 
-    Nothing is sent anywhere: guessing a site would send the profile's tokens to the wrong service.
-    """
+    kind = "network"
+    code = -32030
+    next_step = "check the network connection (or proxy) to the sign-in service, then retry"
+    data = {"host": S.string("the host that could not be reached")}
+    meaning = "the service could not be reached; tokens are kept, try again"
 
-    kind = "unknownSite"
-    code = -32014
+
+class UpstreamError(SidecarError):
+    """The service answered with an error (or an answer we cannot read)."""
+
+    kind = "upstream"
+    code = -32031
+    level = ERROR
+    next_step = "retry later; if it keeps failing, report the requestId"
     data = {
-        "profile": S.string("the profile"),
-        "site": S.string("its oauth_site_type"),
-        "valid": S.array(S.ref("Site"), "the known sites"),
+        "error": S.string("the service's error code"),
+        "status": S.integer("the HTTP status"),
+        "requestId": S.string("the service's request id"),
     }
-    required = ("site", "valid")
-    meaning = "the profile's `oauth_site_type` is no known site (`valid` lists them); no site is called"
+    meaning = "the service answered with an error"
 
-    def __init__(self, profile: str, site: str, valid: list[str]) -> None:
-        super().__init__(
-            f"Profile '{profile}' has oauth_site_type {site!r}, which is not a known site "
-            f"(valid: {', '.join(valid)}). Set it to one of those, or sign in again.",
-            profile=profile,
-            site=site,
-            valid=list(valid),
-        )
+    def __init__(self, message: str, *, error: str = "", status: int = 0, request_id: str = "") -> None:
+        super().__init__(message, error=error, status=status, requestId=request_id)
+        self.error = error
+        self.status = status
+
+
+class InvalidGrant(UpstreamError):
+    """The refresh token (or code) was refused: expired, revoked, or already spent."""
 
 
 def declarations() -> dict[str, type[SidecarError]]:
