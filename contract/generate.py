@@ -81,11 +81,11 @@ def _methods() -> dict[str, Any]:
 
 
 def _errors() -> dict[str, Any]:
-    from sidecar.errors import declarations
+    from sidecar.errors import contract_kinds
     from sidecar.rpc.errors import EDGE
 
     out: dict[str, Any] = {}
-    for kind, cls in declarations().items():
+    for kind, cls in contract_kinds().items():
         spec: dict[str, Any] = {"code": cls.code, "origin": "domain", "description": cls.meaning, "data": copy.deepcopy(cls.data)}
         if cls.required:
             spec["required"] = list(cls.required)

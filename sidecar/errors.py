@@ -363,6 +363,12 @@ def declarations() -> dict[str, type[SidecarError]]:
     return found
 
 
+def contract_kinds() -> dict[str, type[SidecarError]]:
+    """The declarations of the sidecar's own kinds, the ones the contract lists (a subclass a test
+    defines for itself, which may outlive the test until the next garbage collection, is left out)."""
+    return {kind: cls for kind, cls in declarations().items() if cls.__module__.split(".")[0] == __name__.split(".")[0]}
+
+
 def kinds() -> frozenset[str]:
     """Every ``kind`` the domain raises (``tests/test_contract.py`` checks it against the contract)."""
     return frozenset(declarations())

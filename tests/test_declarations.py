@@ -49,16 +49,25 @@ def test_a_required_param_is_checked_as_required() -> None:
 
 def test_every_kind_is_declared_whole_by_the_class_that_introduces_it() -> None:
     """A kind that inherited its code would answer -32603 (internal's) without anyone noticing."""
-    for kind, cls in errors.declarations().items():
+    for kind, cls in errors.contract_kinds().items():
         own = vars(cls)
         assert "code" in own and "meaning" in own, f"{cls.__name__} ({kind}) must declare its own code and meaning"
         assert set(cls.required) <= set(cls.data), kind
         assert cls.level in (errors.INFO, errors.WARNING, errors.ERROR), kind
-    assert not set(errors.kinds()) & set(EDGE), "a kind is declared by the domain and the edge"
+    assert not set(errors.contract_kinds()) & set(EDGE), "a kind is declared by the domain and the edge"
+
+
+def test_a_kind_a_test_defines_for_itself_stays_out_of_the_contract() -> None:
+    class Throwaway(errors.SidecarError):
+        kind = "throwawayKindOfThisTest"
+
+    assert "throwawayKindOfThisTest" in errors.kinds()
+    assert "throwawayKindOfThisTest" not in errors.contract_kinds()
+    assert generate._errors() == CONTRACT["errors"]
 
 
 def test_the_contract_has_exactly_the_declared_kinds_with_their_codes_and_data() -> None:
-    declared = {kind: (cls.code, cls.data, list(cls.required)) for kind, cls in errors.declarations().items()}
+    declared = {kind: (cls.code, cls.data, list(cls.required)) for kind, cls in errors.contract_kinds().items()}
     declared |= {kind: (edge.code, {}, []) for kind, edge in EDGE.items()}
     found = {kind: (spec["code"], spec["data"], spec.get("required", [])) for kind, spec in CONTRACT["errors"].items()}
     assert found == declared

@@ -1,8 +1,9 @@
 """Domain errors → JSON-RPC errors with a stable ``data.kind``; anything unexpected → ``internal``.
 
-Also the one log line each failed request leaves: at a level that fits its cause (a user's cancel is
-not an error), naming the kind and the error's own message (written for logs, secret-free by the
-rule of ``sidecar/errors.py``), never an exception's text from a bug.
+Also the one log line each failed request leaves: at the level its kind declares (a user's cancel is
+not an error), naming the kind, the error's own message (written for logs, secret-free by the rule of
+``sidecar/errors.py``) and its next step, never an exception's text from a bug. The kinds only this
+edge produces are declared here (``EDGE``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidParams, SidecarError, declarations
+from ..errors import InvalidParams, SidecarError, contract_kinds
 
 log = logging.getLogger("sidecar.rpc")
 
@@ -45,11 +46,9 @@ EDGE: dict[str, EdgeKind] = {
 }
 EDGE_KINDS: tuple[str, ...] = tuple(EDGE)
 
-#: The domain's kinds as the edge uses them, read from their declarations (``sidecar/errors.py``).
-DOMAIN = declarations()
-CODES: dict[str, int] = {kind: cls.code for kind, cls in DOMAIN.items()}
-LEVELS: dict[str, int] = {kind: cls.level for kind, cls in DOMAIN.items()}
-NEXT_STEPS: dict[str, str] = {kind: cls.next_step for kind, cls in DOMAIN.items() if cls.next_step}
+#: The domain's codes by kind, read from their declarations (``sidecar/errors.py``: each error carries
+#: its code, level and next step, which :func:`to_rpc_error` reads from it).
+CODES: dict[str, int] = {kind: cls.code for kind, cls in contract_kinds().items()}
 
 
 def log_line(method: str, exc: SidecarError) -> str:
