@@ -74,37 +74,47 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    if args.identity_role:
-        identity = Identity.role(args.identity_role, account_id=args.account_id)
-    else:
-        identity = Identity.user(args.identity_user or "dev", account_id=args.account_id)
     try:
-        emulator = Emulator(
-            args.host,
-            args.port,
-            auto_approve=args.auto_approve,
-            not_authorized=args.not_authorized,
-            access_token_ttl=args.access_token_ttl,
-            refresh_token_ttl=args.refresh_token_ttl,
-            sts_ttl=args.sts_ttl,
-            code_ttl=args.code_ttl,
-            clock_skew=args.clock_skew,
-            identity=identity,
-            send_refresh_expiry=args.send_refresh_expiry,
-            exchange_spelling=args.exchange_spelling,
-            refresh_token_in_code_grant=not args.no_refresh_token_in_code_grant,
-            refresh_token_in_refresh=not args.no_refresh_token_in_refresh,
-            exchange_min_access_lifetime=args.exchange_min_access_lifetime,
-            refresh_token_absolute=args.refresh_token_absolute,
-            registered_ports_only=args.registered_ports_only,
-            not_authorized_page=args.not_authorized_page,
-            control=not args.no_control,
-        )
+        emulator = _emulator(args)
         emulator.start()
     except (OSError, ValueError) as exc:
         print(f"emulator: cannot start: {exc}", file=sys.stderr, flush=True)
         return 2
+    _serve(emulator, args)
+    return 0
 
+
+def _emulator(args: argparse.Namespace) -> Emulator:
+    """The emulator the options describe (not started)."""
+    if args.identity_role:
+        identity = Identity.role(args.identity_role, account_id=args.account_id)
+    else:
+        identity = Identity.user(args.identity_user or "dev", account_id=args.account_id)
+    return Emulator(
+        args.host,
+        args.port,
+        auto_approve=args.auto_approve,
+        not_authorized=args.not_authorized,
+        access_token_ttl=args.access_token_ttl,
+        refresh_token_ttl=args.refresh_token_ttl,
+        sts_ttl=args.sts_ttl,
+        code_ttl=args.code_ttl,
+        clock_skew=args.clock_skew,
+        identity=identity,
+        send_refresh_expiry=args.send_refresh_expiry,
+        exchange_spelling=args.exchange_spelling,
+        refresh_token_in_code_grant=not args.no_refresh_token_in_code_grant,
+        refresh_token_in_refresh=not args.no_refresh_token_in_refresh,
+        exchange_min_access_lifetime=args.exchange_min_access_lifetime,
+        refresh_token_absolute=args.refresh_token_absolute,
+        registered_ports_only=args.registered_ports_only,
+        not_authorized_page=args.not_authorized_page,
+        control=not args.no_control,
+    )
+
+
+def _serve(emulator: Emulator, args: argparse.Namespace) -> None:
+    """Announce the URL, then serve until SIGTERM, SIGINT (or, with --exit-on-eof, the end of stdin)."""
     done = threading.Event()
     previous: dict[int, object] = {}
 
@@ -131,7 +141,6 @@ def main(argv: list[str] | None = None) -> int:
         emulator.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]
-    return 0
 
 
 def _wait_for_eof(done: threading.Event) -> None:

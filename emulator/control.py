@@ -65,30 +65,11 @@ def _route(emulator: Emulator, method: str, name: str, data: dict[str, Any]) -> 
     if route == ("GET", "config"):
         return 200, emulator.state.config.to_json()
     if route == ("POST", "config"):
-        changes = dict(data)
-        ttls = changes.pop("ttls", None) or {}
-        if not isinstance(ttls, dict):
-            raise ValueError("'ttls' must be an object")
-        for short in ttls:
-            if short not in ("access", "refresh", "sts", "code"):
-                raise ValueError(f"unknown ttl {short!r}")
-            changes[f"{short}_token_ttl" if short in ("access", "refresh") else f"{short}_ttl"] = ttls[short]
-        if "skew" in changes:
-            changes["clock_skew"] = changes.pop("skew")
-        if "identity" in changes:
-            changes["identity"] = Identity.from_json(dict(changes["identity"]))
-        return 200, emulator.configure(**changes).to_json()
+        return 200, emulator.configure(**_config_changes(data)).to_json()
     if route == ("GET", "faults"):
         return 200, {"faults": emulator.faults.pending()}
     if route == ("POST", "faults"):
-        emulator.inject(
-            str(data.get("endpoint", "any")),
-            str(data.get("fault", "")),
-            int(data.get("count", 1)),
-            float(data.get("seconds", 0.0)),
-            after=int(data.get("after", 0)),
-            match=str(data.get("match", "")),
-        )
+        _inject(emulator, data)
         return 200, {"faults": emulator.faults.pending()}
     if route in (("DELETE", "faults"), ("POST", "faults/clear")):
         emulator.clear_faults()
@@ -109,15 +90,47 @@ def _route(emulator: Emulator, method: str, name: str, data: dict[str, Any]) -> 
     if name.startswith(("mcp/", "ram/")):
         return _route_mcp(emulator, method, name, data)
     if method == "GET" and name.startswith("sts/"):
-        record = emulator.sts_credentials(name[len("sts/") :])
-        if record is None:
-            return 404, {"error": "not_found", "error_description": "No such STS credential."}
-        return 200, {
-            "accessKeyId": record.access_key_id,
-            "expiresAt": record.expires_at,
-            "identity": record.identity.to_json(),
-        }
+        return _sts_record(emulator, name[len("sts/") :])
     return 404, {"error": "not_found", "error_description": "No such control endpoint."}
+
+
+def _config_changes(data: dict[str, Any]) -> dict[str, Any]:
+    """``POST config``'s body as ``configure`` keywords (``ttls``: short names; ``skew``; ``identity``)."""
+    changes = dict(data)
+    ttls = changes.pop("ttls", None) or {}
+    if not isinstance(ttls, dict):
+        raise ValueError("'ttls' must be an object")
+    for short in ttls:
+        if short not in ("access", "refresh", "sts", "code"):
+            raise ValueError(f"unknown ttl {short!r}")
+        changes[f"{short}_token_ttl" if short in ("access", "refresh") else f"{short}_ttl"] = ttls[short]
+    if "skew" in changes:
+        changes["clock_skew"] = changes.pop("skew")
+    if "identity" in changes:
+        changes["identity"] = Identity.from_json(dict(changes["identity"]))
+    return changes
+
+
+def _inject(emulator: Emulator, data: dict[str, Any]) -> None:
+    emulator.inject(
+        str(data.get("endpoint", "any")),
+        str(data.get("fault", "")),
+        int(data.get("count", 1)),
+        float(data.get("seconds", 0.0)),
+        after=int(data.get("after", 0)),
+        match=str(data.get("match", "")),
+    )
+
+
+def _sts_record(emulator: Emulator, access_key_id: str) -> Answer:
+    record = emulator.sts_credentials(access_key_id)
+    if record is None:
+        return 404, {"error": "not_found", "error_description": "No such STS credential."}
+    return 200, {
+        "accessKeyId": record.access_key_id,
+        "expiresAt": record.expires_at,
+        "identity": record.identity.to_json(),
+    }
 
 
 def _route_mcp(emulator: Emulator, method: str, name: str, data: dict[str, Any]) -> Answer:

@@ -17,7 +17,7 @@ from .handler import AUTHORIZE_PATH, MAX_FIELDS, EmulatorHTTPServer
 from .identity import Identity
 from .mcp_state import McpConfig, McpState, token_id
 from .ram import Permissions
-from .state import REGISTERED_PORTS, AuthorizeError, Config, ServiceState, StsRecord
+from .state import AuthorizeError, Config, ServiceState, StsRecord
 
 
 class Emulator:
@@ -28,51 +28,21 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        auto_approve: bool = False,
-        access_token_ttl: float = 3600,
-        refresh_token_ttl: float = 30 * 86400,
-        sts_ttl: float = 3600,
-        code_ttl: float = 300,
-        clock_skew: float = 0.0,
         identity: Identity | None = None,
-        not_authorized: bool = False,
-        send_refresh_expiry: bool = False,
-        exchange_spelling: str = "camel",
-        refresh_token_in_code_grant: bool = True,
-        refresh_token_in_refresh: bool = True,
-        exchange_min_access_lifetime: float = 0.0,
-        refresh_token_absolute: bool = False,
-        registered_ports_only: bool = False,
-        registered_ports: tuple[int, int] = REGISTERED_PORTS,
-        not_authorized_page: bool = False,
         control: bool = True,
+        **settings: Any,
     ) -> None:
-        """The switches after ``send_refresh_expiry`` play the readings where the official clients
-        disagree (see ``state``'s docstring); their defaults are the emulator's original reading."""
+        """``settings``: any field of :class:`~emulator.state.Config` (``auto_approve``, the TTLs,
+        ``not_authorized``...), declared there with its default, checked by ``configure`` (an unknown
+        one is a ``ValueError``). The switches after ``send_refresh_expiry`` play the readings where
+        the official clients disagree (see ``state``'s docstring); their defaults are the emulator's
+        original reading."""
         self.host = host
         self._requested_port = port
         #: Whether ``/__emulator/`` answers (always to loopback clients only).
         self.control_enabled = control
         self.state = ServiceState()
-        self.state.configure(
-            auto_approve=auto_approve,
-            not_authorized=not_authorized,
-            access_token_ttl=access_token_ttl,
-            refresh_token_ttl=refresh_token_ttl,
-            sts_ttl=sts_ttl,
-            code_ttl=code_ttl,
-            clock_skew=clock_skew,
-            send_refresh_expiry=send_refresh_expiry,
-            exchange_spelling=exchange_spelling,
-            refresh_token_in_code_grant=refresh_token_in_code_grant,
-            refresh_token_in_refresh=refresh_token_in_refresh,
-            exchange_min_access_lifetime=exchange_min_access_lifetime,
-            refresh_token_absolute=refresh_token_absolute,
-            registered_ports_only=registered_ports_only,
-            registered_ports=registered_ports,
-            not_authorized_page=not_authorized_page,
-            identity=identity or Identity(),
-        )
+        self.state.configure(**settings, identity=identity or Identity())
         self.faults = FaultPlan()
         #: The MCP services' memory (tokens, sessions, request log, switches): see ``mcp_state``.
         self.mcp = McpState(self.state.now)

@@ -177,46 +177,8 @@ class CallerIdentityService:
         return params
 
     def _acs3(self, request: StsRequest, params: Mapping[str, str], authorization: str) -> _Signed:
-        algorithm, _, rest = authorization.partition(" ")
-        if algorithm != ACS3:
-            raise StsError(400, "IncompleteSignature", f"The signature algorithm {algorithm[:32]} is not supported.")
-        fields: dict[str, str] = {}
-        for item in rest.split(","):
-            key, sep, value = item.strip().partition("=")
-            if not sep:
-                raise StsError(400, "IncompleteSignature", "The Authorization header is malformed.")
-            fields[key] = value
-        key_id, signed_names, signature = fields.get("Credential"), fields.get("SignedHeaders"), fields.get("Signature")
-        if not key_id or not signed_names or not signature:
-            raise StsError(400, "IncompleteSignature", "The Authorization header is malformed.")
-        names = signed_names.split(";")
-        present = {k for k, _ in request.headers}
-        required = {"host"} | {k for k in present if k.startswith("x-acs-")}
-        if names != sorted(set(names)) or not required <= set(names) or not set(names) <= present:
-            raise StsError(
-                400, "IncompleteSignature", "SignedHeaders must list host and every x-acs-* header, sorted, and only sent ones."
-            )
-        canonical_headers = "".join(
-            f"{name}:{','.join(sorted(v.strip() for k, v in request.headers if k == name))}\n" for name in names
-        )
-        canonical_query = "&".join(
-            f"{_encode(k)}={_encode(v)}"
-            for k, v in sorted(parse_qsl(request.query, keep_blank_values=True, max_num_fields=MAX_FIELDS))
-        )
-        body_hash = hashlib.sha256(request.body).hexdigest()
-        claimed = request.header("x-acs-content-sha256")
-        if claimed is not None and claimed.strip().lower() != body_hash:
-            raise StsError(400, "SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the body.")
-        canonical_request = "\n".join(
-            (
-                request.method,
-                request.path or "/",
-                canonical_query,
-                canonical_headers,
-                signed_names,
-                body_hash,
-            )
-        )
+        key_id, signed_names, signature = _acs3_fields(authorization)
+        canonical_request = _acs3_canonical_request(request, signed_names)
         string_to_sign = f"{ACS3}\n{hashlib.sha256(canonical_request.encode('utf-8')).hexdigest()}"
 
         def sign(secret: str) -> str:
@@ -311,6 +273,46 @@ class _Signed:
 
     def signature_with(self, secret: str) -> str:
         return str(self.sign(secret))
+
+
+def _acs3_fields(authorization: str) -> tuple[str, str, str]:
+    """``Credential``, ``SignedHeaders`` and ``Signature`` of an ``ACS3-HMAC-SHA256`` header."""
+    algorithm, _, rest = authorization.partition(" ")
+    if algorithm != ACS3:
+        raise StsError(400, "IncompleteSignature", f"The signature algorithm {algorithm[:32]} is not supported.")
+    fields: dict[str, str] = {}
+    for item in rest.split(","):
+        key, sep, value = item.strip().partition("=")
+        if not sep:
+            raise StsError(400, "IncompleteSignature", "The Authorization header is malformed.")
+        fields[key] = value
+    key_id, signed_names, signature = fields.get("Credential"), fields.get("SignedHeaders"), fields.get("Signature")
+    if not key_id or not signed_names or not signature:
+        raise StsError(400, "IncompleteSignature", "The Authorization header is malformed.")
+    return key_id, signed_names, signature
+
+
+def _acs3_canonical_request(request: StsRequest, signed_names: str) -> str:
+    """The canonical request ACS3 signs, after checking the signed headers and the body's hash."""
+    names = signed_names.split(";")
+    present = {k for k, _ in request.headers}
+    required = {"host"} | {k for k in present if k.startswith("x-acs-")}
+    if names != sorted(set(names)) or not required <= set(names) or not set(names) <= present:
+        raise StsError(
+            400, "IncompleteSignature", "SignedHeaders must list host and every x-acs-* header, sorted, and only sent ones."
+        )
+    canonical_headers = "".join(
+        f"{name}:{','.join(sorted(v.strip() for k, v in request.headers if k == name))}\n" for name in names
+    )
+    canonical_query = "&".join(
+        f"{_encode(k)}={_encode(v)}"
+        for k, v in sorted(parse_qsl(request.query, keep_blank_values=True, max_num_fields=MAX_FIELDS))
+    )
+    body_hash = hashlib.sha256(request.body).hexdigest()
+    claimed = request.header("x-acs-content-sha256")
+    if claimed is not None and claimed.strip().lower() != body_hash:
+        raise StsError(400, "SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the body.")
+    return "\n".join((request.method, request.path or "/", canonical_query, canonical_headers, signed_names, body_hash))
 
 
 __all__ = ["ACTION", "STS_PATH", "VERSION", "CallerIdentityService", "StsError", "StsRequest", "gateway_error"]

@@ -17,11 +17,11 @@ from typing import Any
 from . import logs
 from .config.profiles import ProfileSummary
 from .errors import InvalidParams, SidecarError, SignInRequired
-from .oauth.client import format_rfc3339
 from .platform import osfs
 from .platform.stdio import read_chunks
 from .service import Settings, SidecarService
 from .sites import DEFAULT_CALLBACK_PORTS, check_ports
+from .tokens import format_rfc3339
 from .wire import external_json, uri_payload
 
 EXIT_SIGN_IN_REQUIRED = 2

@@ -17,14 +17,14 @@ from typing import Any
 from .config import profiles as P
 from .config.store import ConfigStore, FileStamp
 from .credentials.courier import Courier
-from .credentials.identity import CallerIdentityClient, Identity, IdentityCache
-from .credentials.refresher import CredentialEvent, Force, Margins, Refresher
+from .credentials.identity import CallerIdentityClient, IdentityCache
+from .credentials.refresher import CredentialEvent, Force, Refresher
 from .errors import Cancelled, InvalidParams
 from .oauth.client import OAuthClient
 from .oauth.signin import ProgressCallback, SignInFlow, SignInRequest, StartedCallback
 from .sites import DEFAULT_CALLBACK_PORTS, Endpoints
-from .timing import HTTP_TIMEOUT, SIGNIN_TIMEOUT
-from .tokens import StsCredentials
+from .timing import HTTP_TIMEOUT, SIGNIN_TIMEOUT, Margins
+from .tokens import Identity, StsCredentials
 
 log = logging.getLogger(__name__)
 

@@ -105,6 +105,13 @@ ENVIRONMENT = {
     "SAFEPOLICY_ENDPOINT": "safePolicyEndpoint",
 }
 DEFAULT_CALLBACK_PORTS = (12345, 12349)
+#: The ports a callback range may use: no privileged port (below 1024). The contract carries these
+#: bounds (``InitializationOptions.callbackPorts``), the extension reads them from its generated
+#: contract.ts, and tests/test_contract.py ties the setting's bounds in package.json to them.
+CALLBACK_PORT_MIN = 1024
+CALLBACK_PORT_MAX = 65535
+#: At most this many ports from first to last.
+CALLBACK_PORT_SPAN = 100
 
 
 def _check_base(value: Any, what: str) -> str:
@@ -120,11 +127,14 @@ def check_ports(value: Any) -> tuple[int, int]:
     if (
         not isinstance(value, (list, tuple))
         or len(value) != 2
-        or not all(isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 65535 for p in value)
+        or not all(isinstance(p, int) and not isinstance(p, bool) and CALLBACK_PORT_MIN <= p <= CALLBACK_PORT_MAX for p in value)
         or value[0] > value[1]
-        or value[1] - value[0] > 100
+        or value[1] - value[0] > CALLBACK_PORT_SPAN
     ):
-        raise InvalidParams("callbackPorts must be [first, last] with 1 <= first <= last <= 65535.", field="callbackPorts")
+        raise InvalidParams(
+            f"callbackPorts must be [first, last] with {CALLBACK_PORT_MIN} <= first <= last <= {CALLBACK_PORT_MAX}.",
+            field="callbackPorts",
+        )
     return int(value[0]), int(value[1])
 
 
@@ -145,7 +155,7 @@ class Endpoints:
         return found
 
     def site_of(self, profile: Mapping[str, Any], name: str) -> Site:
-        """The site of a profile: ``oauth_site_type``, ``CN`` when absent or empty (as the SDKs default)."""
+        """The site of a profile: ``oauth_site_type``, ``DEFAULT_SITE`` when absent or empty (as the SDKs default)."""
         value = profile.get("oauth_site_type")
         if value is None or value == "":
             value = DEFAULT_SITE

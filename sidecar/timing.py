@@ -18,6 +18,8 @@ Facts they answer (from aliyun-cli, ``alibabacloud-credentials`` 1.0.12 for Pyth
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # --------------------------------------------------------------------- the service's needs
 
 #: The exchange (``/v1/exchange``) needs at least this much life left on the access token (the SDKs'
@@ -32,6 +34,16 @@ EXCHANGE_MIN_ACCESS_LIFETIME = 15 * 60
 ACCESS_TOKEN_MARGIN = 20 * 60
 #: Reuse stored STS credentials while more than this remains (ours; the CLI uses them to the end).
 STS_MARGIN = 5 * 60
+
+
+@dataclass(frozen=True)
+class Margins:
+    """Renew a layer when less than this many seconds remain on it (the service's ``Settings`` carry
+    one; the keeper and the credentials endpoint use their own, higher ones)."""
+
+    sts: int = STS_MARGIN
+    access_token: int = ACCESS_TOKEN_MARGIN
+
 
 # --------------------------------------------------------------------- the keeper (editor open)
 

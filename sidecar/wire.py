@@ -12,11 +12,9 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from .oauth.client import format_rfc3339
-from .tokens import StsCredentials
+from .tokens import Identity, StsCredentials, format_rfc3339
 
 if TYPE_CHECKING:
-    from .credentials.identity import Identity
     from .sites import Endpoints
 
 

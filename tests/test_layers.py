@@ -4,10 +4,13 @@ stays in its own layer.
 
 The order is the one the code follows: values and data at the bottom, the shared config file, the
 OAuth flow, the credentials it keeps alive, the JSON of the contract and of the SDKs (``wire``: it
-knows the domain's values, not the service), the credentials endpoint (an edge the SDKs call: the
+knows the domain's values, not the service; and only the values: it may not reach up into the OAuth
+client or the credentials package, see ``VALUES_ONLY``), the credentials endpoint (an edge the SDKs call: the
 composition root hands it a source, so it knows nothing of the service), the service that ties the
-domain together, the app (the composition root), then JSON-RPC and the CLI. pygls is used in one
-module only, and the emulator (a test tool, not shipped) is never imported.
+domain together, the app (the composition root), then JSON-RPC and the CLI. The edges reach the
+domain through the service and the app only (never the OAuth client or the credentials package
+directly: e.g. refresh margins come with the service's settings). pygls is used in one module only,
+and the emulator (a test tool, not shipped) is never imported.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ SIDECAR = Path(__file__).resolve().parent.parent / "sidecar"
 #: may import its own layer and the layers before it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("values and data", ("sidecar", "sidecar.errors", "sidecar.tokens", "sidecar.timing", "sidecar.sites",
-                         "sidecar.asyncutil", "sidecar.logs", "sidecar.platform")),
+                         "sidecar.asyncutil", "sidecar.logs", "sidecar.platform", "sidecar.schema")),
     ("loopback HTTP", ("sidecar.loopback",)),
     ("config file", ("sidecar.config",)),
     ("OAuth", ("sidecar.oauth",)),
@@ -45,6 +48,15 @@ ONLY_IN = {
     "tests": set(),
     "benchmarks": set(),
 }
+
+
+#: Modules that may import the bottom layer ("values and data") only, wherever they sit in the table.
+VALUES_ONLY = ("sidecar.wire",)
+
+#: The edges and what they may not import although it lies below them: they reach the domain through
+#: the service and the app.
+EDGES = ("sidecar.rpc", "sidecar.cli")
+AROUND_THE_SERVICE = ("sidecar.oauth", "sidecar.credentials")
 
 
 def module_name(path: Path) -> str:
@@ -88,10 +100,11 @@ def layer_of(module: str) -> int:
 def upward_imports(modules: dict[str, set[str]]) -> list[str]:
     found = []
     for module, imported in sorted(modules.items()):
+        ceiling = 0 if module in VALUES_ONLY else layer_of(module)
         for target in sorted(imported):
             if target.split(".")[0] != "sidecar":
                 continue
-            if layer_of(target) > layer_of(module):
+            if layer_of(target) > ceiling:
                 found.append(f"{module} ({LAYERS[layer_of(module)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})")
     return found
 
@@ -102,6 +115,19 @@ def forbidden_imports(modules: dict[str, set[str]]) -> list[str]:
         for module, imported in sorted(modules.items())
         for target in sorted(imported)
         if target.split(".")[0] in ONLY_IN and module not in ONLY_IN[target.split(".")[0]]
+    ]
+
+
+def around_the_service(modules: dict[str, set[str]]) -> list[str]:
+    def inside(name: str, prefixes: tuple[str, ...]) -> bool:
+        return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+    return [
+        f"{module} imports {target}"
+        for module, imported in sorted(modules.items())
+        if inside(module, EDGES)
+        for target in sorted(imported)
+        if inside(target, AROUND_THE_SERVICE)
     ]
 
 
@@ -124,6 +150,10 @@ def test_every_import_points_down_the_layers(modules: dict[str, set[str]]) -> No
     assert upward_imports(modules) == []
 
 
+def test_the_edges_reach_the_domain_through_the_service(modules: dict[str, set[str]]) -> None:
+    assert around_the_service(modules) == []
+
+
 def test_pygls_stays_in_the_adapter_and_the_emulator_out_of_the_product(modules: dict[str, set[str]]) -> None:
     assert forbidden_imports(modules) == []
     assert "pygls.lsp.server" in modules["sidecar.rpc.adapter"]  # the check sees real imports
@@ -142,6 +172,15 @@ def test_the_checks_catch_an_arrow_running_up() -> None:
     assert upward_imports({"sidecar.credentials.keeper": {"sidecar.credentials.endpoint"}})
     assert upward_imports({"sidecar.credentials.endpoint": {"sidecar.service"}})
     assert upward_imports({"sidecar.wire": {"sidecar.app"}})
+    # wire sits on the values: the OAuth client's time format and the credentials' identity are below it.
+    assert upward_imports({"sidecar.wire": {"sidecar.oauth.client"}})
+    assert upward_imports({"sidecar.wire": {"sidecar.credentials.identity"}})
+    assert upward_imports({"sidecar.wire": {"sidecar.tokens", "sidecar.sites"}}) == []
+    assert around_the_service({"sidecar.rpc.options": {"sidecar.credentials.refresher", "sidecar.service"}}) == [
+        "sidecar.rpc.options imports sidecar.credentials.refresher"
+    ]
+    assert around_the_service({"sidecar.cli": {"sidecar.oauth.client"}}) == ["sidecar.cli imports sidecar.oauth.client"]
+    assert around_the_service({"sidecar.app": {"sidecar.credentials.keeper"}}) == []
     assert upward_imports({"sidecar.oauth.client": {"sidecar.rpc.errors"}})
     assert upward_imports({"sidecar.credentials.endpoint": {"sidecar.wire", "sidecar.credentials.refresher"}}) == []
     assert forbidden_imports({"sidecar.service": {"pygls.protocol"}, "sidecar.app": {"emulator"}}) == [

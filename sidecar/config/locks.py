@@ -225,27 +225,35 @@ def lock_in_place(path: Path, timeout: float) -> Iterator[InPlaceLock]:
     if not osfs.locks_file_in_place:
         yield InPlaceLock()
         return
+    held = _acquire_in_place(path, timeout)
+    try:
+        yield held
+    finally:
+        held.drop()
+
+
+def _acquire_in_place(path: Path, timeout: float) -> InPlaceLock:
+    """The lock on the file ``path`` names once it is granted; an empty one when there is nothing to
+    lock or the file system refuses; ``ConfigUnavailable`` when another program holds it too long."""
     deadline = time.monotonic() + timeout
     delay = 0.001
     while True:
         try:
             fd = _open_for_lock(path)
         except OSError:
-            yield InPlaceLock()  # missing or unreadable: the read that follows reports it
-            return
+            return InPlaceLock()  # missing or unreadable: the read that follows reports it
         try:
             locked = osfs.try_lock(fd)
         except OSError as exc:
             os.close(fd)
-            yield _skip_in_place_lock(path, exc)
-            return
+            return _skip_in_place_lock(path, exc)
         if locked:
             try:
                 same = _same_file(os.fstat(fd), path)
             except OSError:
                 same = False
             if same:
-                break
+                return InPlaceLock(fd)
             os.close(fd)  # replaced meanwhile: lock the new file
             continue
         os.close(fd)
@@ -255,11 +263,6 @@ def lock_in_place(path: Path, timeout: float) -> Iterator[InPlaceLock]:
             )
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
-    held = InPlaceLock(fd)
-    try:
-        yield held
-    finally:
-        held.drop()
 
 
 def _same_file(st: os.stat_result, path: Path) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidParams, ProfileNotFound
-from ..sites import site_names
+from ..sites import DEFAULT_SITE, site_names
 from ..tokens import OAuthTokens, StsCredentials
 from .store import DEFAULT_PROFILE_NAME, ConfigDoc
 
@@ -245,7 +245,7 @@ def summarize(
     now = time.time() if now is None else now
     is_oauth = profile.get("mode") == OAUTH_MODE
     t = layer_times(profile)
-    site = profile.get("oauth_site_type") or "CN" if is_oauth else None
+    site = profile.get("oauth_site_type") or DEFAULT_SITE if is_oauth else None
     state, reason = profile_state_and_reason(profile, now, refresh_token_dead)
     source = profile.get("source_profile")
     return ProfileSummary(

@@ -33,7 +33,16 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
-from ..errors import SidecarError
+from ..errors import (
+    ConfigCorrupt,
+    ConfigUnavailable,
+    InvalidParams,
+    NetworkError,
+    ProfileNotFound,
+    SidecarError,
+    SignInRequired,
+    UpstreamError,
+)
 from ..loopback import (
     LOOPBACK_HOST,
     Headers,
@@ -42,11 +51,10 @@ from ..loopback import (
     Response,
     host_names_this_server,
 )
-from ..oauth.client import format_rfc3339
-from ..timing import ENDPOINT_MIN_STS_LIFETIME, LOOPBACK_HEAD_TIMEOUT
-from ..tokens import StsCredentials
+from ..timing import ENDPOINT_MIN_STS_LIFETIME, LOOPBACK_HEAD_TIMEOUT, Margins
+from ..tokens import StsCredentials, format_rfc3339
 from ..wire import uri_payload
-from .refresher import Margins, Refresher
+from .refresher import Refresher
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +89,13 @@ _BROWSER_HEADERS = ("origin", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-des
 #: authorisation (the secret path) is fine; what is missing is the user's, and a retry succeeds once
 #: they have signed in in the editor.
 _ANSWER_OF_KIND: dict[str, tuple[int, str]] = {
-    "signInRequired": (503, "SignInRequired"),
-    "network": (503, "NetworkError"),
-    "configUnavailable": (503, "ConfigUnavailable"),
-    "upstream": (502, "UpstreamError"),
-    "profileNotFound": (404, "ProfileNotFound"),
-    "invalidParams": (409, "NotAnOAuthProfile"),  # the only invalidParams a credentials lookup raises
-    "configCorrupt": (500, "ConfigCorrupt"),
+    SignInRequired.kind: (503, "SignInRequired"),
+    NetworkError.kind: (503, "NetworkError"),
+    ConfigUnavailable.kind: (503, "ConfigUnavailable"),
+    UpstreamError.kind: (502, "UpstreamError"),
+    ProfileNotFound.kind: (404, "ProfileNotFound"),
+    InvalidParams.kind: (409, "NotAnOAuthProfile"),  # the only invalidParams a credentials lookup raises
+    ConfigCorrupt.kind: (500, "ConfigCorrupt"),
 }
 _SIGN_IN_HINT = " Sign in again from the editor (the Alibaba Cloud status bar item), then retry."
 
@@ -121,7 +129,7 @@ def error_response(exc: BaseException) -> Response:
     """
     if isinstance(exc, SidecarError) and exc.kind in _ANSWER_OF_KIND:
         status, code = _ANSWER_OF_KIND[exc.kind]
-        message = exc.message + (_SIGN_IN_HINT if exc.kind == "signInRequired" else "")
+        message = exc.message + (_SIGN_IN_HINT if isinstance(exc, SignInRequired) else "")
         return _error(status, code, message)
     return _error(500, "InternalError", "The sidecar failed to get credentials; see its log.")
 

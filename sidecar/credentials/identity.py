@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,29 +29,13 @@ from . import acs3
 from ..errors import InvalidParams, NetworkError, UpstreamError
 from ..logs import scrub_echo
 from ..timing import HTTP_CONNECT_TIMEOUT, HTTP_TIMEOUT
-from ..tokens import StsCredentials
+from ..tokens import Identity, StsCredentials
 
 #: The STS API version and action (what ``alibabacloud-sts20150401`` calls).
 API_VERSION = "2015-04-01"
 ACTION = "GetCallerIdentity"
 USER_AGENT = "aliyun-sidecar/0.1 (identity; +editor)"
 MAX_MESSAGE = 200
-
-
-@dataclass(frozen=True)
-class Identity:
-    """The caller identity of one STS credential, as ``GetCallerIdentity`` describes it."""
-
-    account_id: str
-    #: ``RAMUser``, ``AssumedRoleUser`` or ``Account``.
-    identity_type: str
-    arn: str
-    #: The user id for a RAM user; ``<roleId>:<sessionName>`` for an assumed role.
-    principal_id: str
-    #: Only for a RAM user or the account itself (STS sends no ``UserId`` for an assumed role).
-    user_id: str | None
-    #: Only for an assumed role (STS ``RoleId``).
-    role_id: str | None = None
 
 
 # ------------------------------------------------------------------------------- the call

@@ -28,8 +28,9 @@ from ..timing import (
     KEEPER_MIN_SLEEP,
     KEEPER_RETRY_AFTER_FAILURE,
     KEEPER_STS_MARGIN,
+    Margins,
 )
-from .refresher import Margins, Refresher
+from .refresher import Refresher
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ from ..errors import (
 )
 from ..oauth.client import OAuthClient
 from ..sites import Endpoints, Site
-from ..timing import ACCESS_TOKEN_MARGIN, STS_MARGIN
+from ..timing import ACCESS_TOKEN_MARGIN, Margins
 from ..tokens import OAuthTokens, StsCredentials, fingerprint
 from .courier import Courier, CourierError, Job
 from .recovery import Recovery, RecoveryRecords
@@ -65,14 +65,6 @@ log = logging.getLogger(__name__)
 Force = Literal["sts", "accessToken"] | None
 #: STS exchange answers that mean "this access token is no good", whatever its recorded expiry.
 DEAD_ACCESS_TOKEN_ERRORS = ("expired_token", "invalid_token", "invalid_grant")
-
-
-@dataclass(frozen=True)
-class Margins:
-    """Renew a layer when less than this many seconds remain on it."""
-
-    sts: int = STS_MARGIN
-    access_token: int = ACCESS_TOKEN_MARGIN
 
 
 @dataclass(frozen=True)

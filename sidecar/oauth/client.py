@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -28,7 +27,7 @@ from ..errors import ClientNotAuthorized, InvalidGrant, NetworkError, UpstreamEr
 from ..logs import scrub_echo
 from ..sites import Site
 from ..timing import ACCESS_TOKEN_MARGIN, HTTP_CONNECT_TIMEOUT, HTTP_TIMEOUT, SKEW_TOLERANCE
-from ..tokens import OAuthTokens, StsCredentials
+from ..tokens import OAuthTokens, StsCredentials, parse_rfc3339
 
 if TYPE_CHECKING:
     import httpx
@@ -61,21 +60,6 @@ def optional_field(body: dict[str, Any], name: str) -> Any:
         return field(body, name)
     except KeyError:
         return None
-
-
-def parse_rfc3339(value: str) -> int:
-    """Unix seconds of an RFC 3339 time such as ``2026-11-25T09:00:00Z``."""
-    text = value.strip().replace("z", "Z")
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp())
-
-
-def format_rfc3339(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class OAuthClient:

@@ -38,7 +38,7 @@ from ..errors import Cancelled
 from ..platform import osfs
 from ..platform.stdio import Output, open_output, read_chunks
 from ..timing import STOP_FLUSH_TIMEOUT, STOP_REQUESTS_GRACE, STOP_SERVICE_TIMEOUT
-from .errors import PARSE_ERROR, RpcError, invalid_request, method_not_found, shutting_down, to_rpc_error
+from .errors import PARSE_ERROR, RpcError, invalid_request, method_not_found, params_do_not_fit, shutting_down, to_rpc_error
 from .framing import BadFrame, FrameDecoder, answer_id, encode, shape_problem
 
 log = logging.getLogger("sidecar.rpc")
@@ -273,7 +273,7 @@ class Edge:
         problem = _initialize_problem(params)
         if problem is not None:
             log.warning("answered an initialize whose params do not fit (%s)", problem)
-            self._answer(msg_id, error=RpcError(-32602, "The params do not fit the method.", {"kind": "invalidParams"}))
+            self._answer(msg_id, error=params_do_not_fit())
             return
         try:
             experimental = self.hooks.initialize(params)
@@ -348,7 +348,7 @@ class Edge:
         except Exception as exc:
             log.warning("could not handle a %s message (%s)", str(message.get("method", "response"))[:100], type(exc).__name__)
             if "method" in message and answer_id(message) is not None:
-                self._answer(message["id"], error=RpcError(-32602, "The params do not fit the method.", {"kind": "invalidParams"}))
+                self._answer(message["id"], error=params_do_not_fit())
 
     # ----------------------------------------------------------------- the loop
 

@@ -1,16 +1,18 @@
 """Domain errors → JSON-RPC errors with a stable ``data.kind``; anything unexpected → ``internal``.
 
-Also the one log line each failed request leaves: at a level that fits its cause (a user's cancel is
-not an error), naming the kind and the error's own message (written for logs, secret-free by the
-rule of ``sidecar/errors.py``), never an exception's text from a bug.
+Also the one log line each failed request leaves: at the level its kind declares (a user's cancel is
+not an error), naming the kind, the error's own message (written for logs, secret-free by the rule of
+``sidecar/errors.py``) and its next step, never an exception's text from a bug. The kinds only this
+edge produces are declared here (``EDGE``).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from ..errors import SidecarError
+from ..errors import InvalidParams, SidecarError, contract_kinds
 
 log = logging.getLogger("sidecar.rpc")
 
@@ -20,71 +22,38 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 SERVER_NOT_INITIALIZED = -32002
 
-CODES: dict[str, int] = {
-    "invalidParams": -32602,
-    "cancelled": -32800,
-    "internal": -32603,
-    "profileNotFound": -32010,
-    "configCorrupt": -32011,
-    "configUnavailable": -32012,
-    "configInsecure": -32013,
-    "unknownSite": -32014,
-    "signInRequired": -32020,
-    "signInDenied": -32021,
-    "signInTimeout": -32022,
-    "portsBusy": -32023,
-    "clientNotAuthorized": -32024,
-    "network": -32030,
-    "upstream": -32031,
+
+@dataclass(frozen=True)
+class EdgeKind:
+    """A kind only the JSON-RPC edge produces (a protocol-level failure, no domain error behind it):
+    its code and its meaning for docs/contract.md; it carries no data."""
+
+    code: int
+    meaning: str
+    other_codes: tuple[int, ...] = ()
+
+
+#: The edge's kinds, each declared once (the domain's are the classes of ``sidecar/errors.py``).
+EDGE: dict[str, EdgeKind] = {
+    "methodNotFound": EdgeKind(METHOD_NOT_FOUND, "no such method (an older sidecar, or a typo)"),
+    "shuttingDown": EdgeKind(INVALID_REQUEST, "a request after `shutdown`"),
+    "notInitialized": EdgeKind(SERVER_NOT_INITIALIZED, "a request before `initialize`"),
+    "invalidRequest": EdgeKind(
+        INVALID_REQUEST,
+        "the message is not JSON-RPC 2.0: a batch, a method that is not a string, JSON that does not parse (-32700)",
+        other_codes=(PARSE_ERROR,),
+    ),
 }
+EDGE_KINDS: tuple[str, ...] = tuple(EDGE)
 
-
-#: Kinds that only the JSON-RPC edge produces (protocol-level failures, no domain error behind them).
-EDGE_KINDS: tuple[str, ...] = ("methodNotFound", "shuttingDown", "notInitialized", "invalidRequest")
-
-#: The log level of a failed request, by kind: what the user chose or can fix in a moment is not an
-#: error of the sidecar.
-LEVELS: dict[str, int] = {
-    "cancelled": logging.INFO,
-    "invalidParams": logging.WARNING,
-    "profileNotFound": logging.WARNING,
-    "signInRequired": logging.WARNING,
-    "signInDenied": logging.WARNING,
-    "signInTimeout": logging.WARNING,
-    "portsBusy": logging.WARNING,
-    "network": logging.WARNING,
-    "configCorrupt": logging.WARNING,
-    "configInsecure": logging.WARNING,
-    "unknownSite": logging.WARNING,
-    "clientNotAuthorized": logging.WARNING,
-    "configUnavailable": logging.ERROR,
-    "upstream": logging.ERROR,
-}
-
-
-#: The next step for the log line, where the error's own message does not already say it.
-NEXT_STEPS: dict[str, str] = {
-    "signInDenied": "sign in again to retry; if the service said the call is not authorized, a RAM "
-    "administrator must install the official-cli application in the account and assign it to this user",
-    "signInRequired": "sign in again in the browser",
-    "network": "check the network connection (or proxy) to the sign-in service, then retry",
-    "upstream": "retry later; if it keeps failing, report the requestId",
-    "configUnavailable": "check the config file's permissions and the free disk space",
-    "clientNotAuthorized": "a RAM administrator must install the official-cli application in the account "
-    "and assign it to this user, then sign in again",
-}
-_DENIED_STEPS: dict[str, str] = {
-    "userDenied": "the user chose Deny; sign in again when ready",
-    "notAuthorized": "a RAM administrator must install the official-cli application in the account and "
-    "assign it to this user, then sign in again",
-}
+#: The domain's codes by kind, read from their declarations (``sidecar/errors.py``: each error carries
+#: its code, level and next step, which :func:`to_rpc_error` reads from it).
+CODES: dict[str, int] = {kind: cls.code for kind, cls in contract_kinds().items()}
 
 
 def log_line(method: str, exc: SidecarError) -> str:
     """``<method>: <kind>: <message> Next: <step>`` (the message is secret-free by design)."""
-    step = NEXT_STEPS.get(exc.kind)
-    if exc.kind == "signInDenied":
-        step = _DENIED_STEPS.get(str(exc.details.get("reason")), step)
+    step = exc.step()
     return f"{method}: {exc.kind}: {exc.message}" + (f" Next: {step}." if step else "")
 
 
@@ -110,27 +79,36 @@ def to_rpc_error(exc: BaseException, method: str) -> RpcError:
     if isinstance(exc, RpcError):
         return exc
     if isinstance(exc, SidecarError):
-        log.log(LEVELS.get(exc.kind, logging.WARNING), "%s", log_line(method, exc))
-        return RpcError(CODES.get(exc.kind, -32603), exc.message, exc.to_data())
+        log.log(exc.level, "%s", log_line(method, exc))
+        return RpcError(exc.code, exc.message, exc.to_data())
     # A bug. Its text may hold anything, so it stays in the (redacted) log only.
     log.error("%s failed unexpectedly (a bug; please report it with this log)", method, exc_info=exc)
-    return RpcError(CODES["internal"], "The sidecar hit an internal error; its log has the details.", {"kind": "internal"})
+    return RpcError(SidecarError.code, "The sidecar hit an internal error; its log has the details.", {"kind": SidecarError.kind})
+
+
+def _edge(kind: str, message: str, code: int | None = None) -> RpcError:
+    return RpcError(EDGE[kind].code if code is None else code, message, {"kind": kind})
 
 
 def not_initialized() -> RpcError:
-    return RpcError(SERVER_NOT_INITIALIZED, "The sidecar has not been initialized yet.", {"kind": "notInitialized"})
+    return _edge("notInitialized", "The sidecar has not been initialized yet.")
 
 
 def shutting_down() -> RpcError:
-    return RpcError(INVALID_REQUEST, "The sidecar is shutting down and takes no more requests.", {"kind": "shuttingDown"})
+    return _edge("shuttingDown", "The sidecar is shutting down and takes no more requests.")
 
 
 def method_not_found(method: str) -> RpcError:
-    return RpcError(METHOD_NOT_FOUND, f"The sidecar has no method {method[:100]!r}.", {"kind": "methodNotFound"})
+    return _edge("methodNotFound", f"The sidecar has no method {method[:100]!r}.")
+
+
+def params_do_not_fit() -> RpcError:
+    """Params that pygls' types refuse (``initialize``'s, or one of its built-in features')."""
+    return RpcError(InvalidParams.code, "The params do not fit the method.", {"kind": InvalidParams.kind})
 
 
 def invalid_request(code: int = INVALID_REQUEST) -> RpcError:
     """A message that is not JSON-RPC 2.0 (unparseable, a batch, a method that is not a string...):
     a fixed message, never the parser's or Python's text about it."""
     text = "The message is not valid JSON." if code == PARSE_ERROR else "The message is not a valid JSON-RPC 2.0 request."
-    return RpcError(code, text, {"kind": "invalidRequest"})
+    return _edge("invalidRequest", text, code)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..credentials.refresher import Margins
 from ..errors import InvalidParams
 from ..service import Settings
 from ..sites import check_ports
@@ -35,7 +34,7 @@ def options_from(raw: Any, defaults: Settings) -> Options:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3000:
                 raise InvalidParams(f"refreshMarginSeconds.{key} must be 0..3000 seconds.", field="refreshMarginSeconds")
             values[attr] = value
-        margins = Margins(**values)
+        margins = replace(margins, **values)
     timeout = opts.get("signInTimeoutSeconds", defaults.signin_timeout)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 1 <= timeout <= 3600:
         raise InvalidParams("signInTimeoutSeconds must be 1..3600.", field="signInTimeoutSeconds")

@@ -1,18 +1,38 @@
 """Params validation at the edge: plain JSON in, typed values out, ``InvalidParams`` on anything else.
 
-Each method's params are declared as a table of fields (``sidecar/rpc/methods.py``); the checks here
-are those fields' types.
+Each method's params are declared as a table of fields (``sidecar/rpc/methods.py``): a :class:`Param`
+is one field's check (the functions here) and its schema in the contract.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from .. import schema as S
 from ..errors import InvalidParams
 
 #: One field's check: (the params object, the field's name) → its typed value, or ``InvalidParams``.
 Field = Callable[[dict[str, Any], str], Any]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One field of a method's params: how the edge checks it and how the contract describes it."""
+
+    check: Field
+    schema: S.Schema
+    required: bool = False
+
+
+def required_string(description: str) -> Param:
+    return Param(req_str, S.string(description), required=True)
+
+
+def optional_string(description: str, schema: S.Schema | None = None) -> Param:
+    """An optional string; ``schema`` when the contract says more (a ``Site``, a ``Language``)."""
+    return Param(opt_str, {**(schema or S.string()), "description": description})
 
 MAX_STRING = 4096
 

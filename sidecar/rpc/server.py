@@ -67,7 +67,7 @@ class Sidecar:
         if app is None:
             raise not_initialized()
         p = as_object(params)
-        args = {key: check(p, key) for key, check in method.params.items()}
+        args = {key: param.check(p, key) for key, param in method.params.items()}
         result = wire.to_json(await method.call(app, args, self))  # typed values → the contract's JSON
         if method.writes:
             await app.changed()

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { Sidecar } from './client';
 import { Methods, type ProfileList } from './model/contract';
-import { activeRow, pickerRows, type PickerAction } from './model/pickerModel';
+import { deleteTarget, pickerRows, rowToKeep, type PickerAction, type PickerChoice } from './model/pickerModel';
 import { nowSeconds } from './model/time';
 import { showConfigProblem, showError } from './errors';
 import type { IdentityStore } from './identity';
@@ -14,61 +14,8 @@ type Item = vscode.QuickPickItem & { action: PickerAction };
 const DELETE_BUTTON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('trash'), tooltip: 'Delete this profile…' };
 
 export async function showProfilePicker(sidecar: Sidecar, signIn: SignInFlow, identities: IdentityStore): Promise<void> {
-  if (sidecar.status.kind === 'down') {
-    await sidecar.request(Methods.listProfiles).catch((e) => showError(e));
-    return;
-  }
-  const problem = sidecar.configProblem;
-  if (problem) {
-    // The list would be stale and every choice would fail on the file: say why at once.
-    await showConfigProblem(problem, { method: Methods.switchProfile });
-    return;
-  }
-  const chosen = await new Promise<{ action: PickerAction } | { delete: string } | undefined>((resolve) => {
-    const qp = vscode.window.createQuickPick<Item>();
-    qp.title = 'Alibaba Cloud profiles';
-    qp.placeholder = 'Select the profile the CLI, SDKs and terminals use (config: current)';
-    qp.matchOnDescription = true;
-    let rendered = false;
-    const render = (): void => {
-      const list = sidecar.profiles;
-      qp.busy = !list;
-      const rows = pickerRows(list, nowSeconds(), (e) => identities.stateOf(e));
-      const active = qp.activeItems[0];
-      const items: Item[] = rows.map((r) => ({
-        label: r.label,
-        description: r.description,
-        detail: r.detail,
-        buttons: r.deletable ? [DELETE_BUTTON] : [],
-        action: r.action,
-      }));
-      qp.items = items;
-      // Open on the current profile (Enter keeps it); later re-renders keep the row the user is on.
-      const keep = rendered && active ? items.findIndex((i) => i.label === active.label) : activeRow(rows);
-      if (keep >= 0) qp.activeItems = [items[keep]!];
-      rendered = rendered || !!list;
-    };
-    render();
-    // The list follows the file while the picker is open (another process may sign in or delete).
-    const subs = [sidecar.onDidChange(render), identities.onDidChange(render)];
-    let result: { action: PickerAction } | { delete: string } | undefined;
-    qp.onDidAccept(() => {
-      const item = qp.selectedItems[0];
-      if (item) result = { action: item.action };
-      qp.hide();
-    });
-    qp.onDidTriggerItemButton((e) => {
-      const a = e.item.action;
-      result = { delete: a.kind === 'signIn' ? a.entry.name : a.kind === 'switch' ? a.profile : '' };
-      qp.hide();
-    });
-    qp.onDidHide(() => {
-      for (const s of subs) s.dispose();
-      qp.dispose();
-      resolve(result);
-    });
-    qp.show();
-  });
+  if (!(await canPick(sidecar))) return;
+  const chosen = await pickProfile(sidecar, identities);
   if (!chosen) return;
   if ('delete' in chosen) {
     if (chosen.delete) await deleteProfile(sidecar, chosen.delete);
@@ -83,6 +30,74 @@ export async function showProfilePicker(sidecar: Sidecar, signIn: SignInFlow, id
     case 'switch':
       return switchTo(sidecar, action.profile);
   }
+}
+
+/** Whether the list can be shown; else says why (no sidecar, or a config file that cannot be used). */
+async function canPick(sidecar: Sidecar): Promise<boolean> {
+  if (sidecar.status.kind === 'down') {
+    await sidecar.request(Methods.listProfiles).catch((e) => showError(e));
+    return false;
+  }
+  const problem = sidecar.configProblem;
+  if (problem) {
+    // The list would be stale and every choice would fail on the file: say why at once.
+    await showConfigProblem(problem, { method: Methods.switchProfile });
+    return false;
+  }
+  return true;
+}
+
+/** The quick pick itself: its rows follow the file (and the identities) while it is open. */
+function pickProfile(sidecar: Sidecar, identities: IdentityStore): Promise<PickerChoice | undefined> {
+  return new Promise((resolve) => {
+    const qp = vscode.window.createQuickPick<Item>();
+    qp.title = 'Alibaba Cloud profiles';
+    qp.placeholder = 'Select the profile the CLI, SDKs and terminals use (config: current)';
+    qp.matchOnDescription = true;
+    const render = renderer(qp, sidecar, identities);
+    render();
+    // The list follows the file while the picker is open (another process may sign in or delete).
+    const subs = [sidecar.onDidChange(render), identities.onDidChange(render)];
+    let result: PickerChoice | undefined;
+    qp.onDidAccept(() => {
+      const item = qp.selectedItems[0];
+      if (item) result = { action: item.action };
+      qp.hide();
+    });
+    qp.onDidTriggerItemButton((e) => {
+      result = { delete: deleteTarget(e.item.action) };
+      qp.hide();
+    });
+    qp.onDidHide(() => {
+      for (const s of subs) s.dispose();
+      qp.dispose();
+      resolve(result);
+    });
+    qp.show();
+  });
+}
+
+/** (Re)fills the quick pick from the model's rows, keeping the row the user is on. */
+function renderer(qp: vscode.QuickPick<Item>, sidecar: Sidecar, identities: IdentityStore): () => void {
+  let rendered = false;
+  return () => {
+    const list = sidecar.profiles;
+    qp.busy = !list;
+    const rows = pickerRows(list, nowSeconds(), (e) => identities.stateOf(e));
+    const active = qp.activeItems[0];
+    const items: Item[] = rows.map((r) => ({
+      label: r.label,
+      description: r.description,
+      detail: r.detail,
+      buttons: r.deletable ? [DELETE_BUTTON] : [],
+      action: r.action,
+    }));
+    qp.items = items;
+    // Open on the current profile (Enter keeps it); later re-renders keep the row the user is on.
+    const keep = rowToKeep(rows, active?.label, rendered);
+    if (keep >= 0) qp.activeItems = [items[keep]!];
+    rendered = rendered || !!list;
+  };
 }
 
 export async function switchTo(sidecar: Sidecar, name: string): Promise<void> {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { ERROR_CODES, ERROR_KINDS } from '../src/model/contract';
-import { describeError } from '../src/model/errorModel';
+import { describeError, SENTENCES } from '../src/model/errorModel';
 
 const answer = (kind: string): unknown => ({ code: ERROR_CODES[kind as keyof typeof ERROR_CODES] ?? -32603, message: 'server text', data: { kind } });
 
@@ -21,4 +21,9 @@ test('every error kind of the contract has a sentence of its own, not the fallba
   for (const kind of ERROR_KINDS) {
     assert.notDeepEqual(describeError(answer(kind)), fallback, `errorModel has no sentence for "${kind}"`);
   }
+});
+
+test('the sentence table is keyed by exactly the contract\'s kinds (a new kind needs its sentence)', () => {
+  assert.deepEqual(Object.keys(SENTENCES).sort(), [...ERROR_KINDS].sort());
+  for (const kind of ERROR_KINDS) assert.equal(typeof SENTENCES[kind], 'function', kind);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { activeRow, pickerRows } from '../src/model/pickerModel';
+import { activeRow, deleteTarget, pickerRows, rowToKeep } from '../src/model/pickerModel';
 import { ak, list, NOW, oauth } from '../test-helpers/fixtures';
 
 test('one row per profile, current marked, then "Sign in with a new profile…"', () => {
@@ -52,4 +52,18 @@ test('rows say why a sign-in is required and which profile a chain comes from', 
 test('the CLI\'s empty "default" profile (no mode yet) is called empty, not unknown', () => {
   const [row] = pickerRows(list('dev', ak('default', { mode: '', region: '' })), NOW);
   assert.equal(row!.description, 'empty profile (no credentials)');
+});
+
+test('the row kept after a re-render: the current one first, then the one the user is on', () => {
+  const rows = pickerRows(list('dev', oauth('dev'), oauth('prod')), NOW);
+  assert.equal(rowToKeep(rows, undefined, false), 0);
+  assert.equal(rowToKeep(rows, '$(account) prod', false), 0, 'before the list was shown once, the current profile');
+  assert.equal(rowToKeep(rows, '$(account) prod', true), 1);
+  assert.equal(rowToKeep(rows, '$(account) gone', true), -1, 'a row that left: nothing is forced');
+  assert.equal(rowToKeep(rows, undefined, true), 0);
+});
+
+test('a delete button deletes its own profile; the new-profile row has none', () => {
+  const rows = pickerRows(list('dev', oauth('dev'), ak('ak1')), NOW);
+  assert.deepEqual(rows.map((r) => deleteTarget(r.action)), ['dev', 'ak1', '']);
 });

@@ -210,16 +210,16 @@ export type ListProfilesParams = Record<string, never>;
 export interface SignInParams {
   /** the profile to sign in (created if new) */
   profile: string;
-  /** default: the profile's site, else the first site */
+  /** ask the client to open the page (default true) */
+  openBrowser?: boolean;
+  /** report $/progress on it */
+  workDoneToken?: string | number;
+  /** default: the profile's site, else the default site */
   site?: Site;
   /** default: the profile's, else "" */
   region?: string;
   /** default: the profile's, else en */
   language?: Language;
-  /** ask the client to open the page (default true) */
-  openBrowser?: boolean;
-  /** report $/progress on it */
-  workDoneToken?: string | number;
 }
 
 export interface CompleteSignInParams {
@@ -259,10 +259,10 @@ export interface SetProfileParams {
 }
 
 export interface RefreshParams {
-  /** default: the selected profile */
-  profile?: string;
   /** renew even if fresh */
   force?: boolean | 'sts' | 'accessToken';
+  /** default: the selected profile */
+  profile?: string;
 }
 
 export interface GetCredentialsParams {
@@ -323,54 +323,57 @@ export const Notifications = {
 
 /** Every `error.data.kind` the sidecar answers. */
 export const ERROR_KINDS = [
+  'internal',
   'invalidParams',
   'cancelled',
-  'internal',
-  'methodNotFound',
-  'shuttingDown',
-  'notInitialized',
-  'invalidRequest',
   'profileNotFound',
   'configCorrupt',
   'configUnavailable',
   'configInsecure',
+  'unknownSite',
   'signInRequired',
   'signInDenied',
   'signInTimeout',
   'portsBusy',
+  'clientNotAuthorized',
   'network',
   'upstream',
-  'clientNotAuthorized',
-  'unknownSite',
+  'methodNotFound',
+  'shuttingDown',
+  'notInitialized',
+  'invalidRequest',
 ] as const;
 
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 /** The JSON-RPC error code of each kind. */
 export const ERROR_CODES: Record<ErrorKind, number> = {
+  internal: -32603,
   invalidParams: -32602,
   cancelled: -32800,
-  internal: -32603,
-  methodNotFound: -32601,
-  shuttingDown: -32600,
-  notInitialized: -32002,
-  invalidRequest: -32600,
   profileNotFound: -32010,
   configCorrupt: -32011,
   configUnavailable: -32012,
   configInsecure: -32013,
+  unknownSite: -32014,
   signInRequired: -32020,
   signInDenied: -32021,
   signInTimeout: -32022,
   portsBusy: -32023,
+  clientNotAuthorized: -32024,
   network: -32030,
   upstream: -32031,
-  clientNotAuthorized: -32024,
-  unknownSite: -32014,
+  methodNotFound: -32601,
+  shuttingDown: -32600,
+  notInitialized: -32002,
+  invalidRequest: -32600,
 };
 
 /** The `error.data` object of each kind. */
 export interface ErrorData {
+  internal: {
+    kind: 'internal';
+  };
   invalidParams: {
     kind: 'invalidParams';
     /** the offending field */
@@ -378,21 +381,6 @@ export interface ErrorData {
   };
   cancelled: {
     kind: 'cancelled';
-  };
-  internal: {
-    kind: 'internal';
-  };
-  methodNotFound: {
-    kind: 'methodNotFound';
-  };
-  shuttingDown: {
-    kind: 'shuttingDown';
-  };
-  notInitialized: {
-    kind: 'notInitialized';
-  };
-  invalidRequest: {
-    kind: 'invalidRequest';
   };
   profileNotFound: {
     kind: 'profileNotFound';
@@ -426,6 +414,15 @@ export interface ErrorData {
     /** a shell command or sentence that fixes it */
     fix: string;
   };
+  unknownSite: {
+    kind: 'unknownSite';
+    /** the profile */
+    profile?: string;
+    /** its oauth_site_type */
+    site: string;
+    /** the known sites */
+    valid: Site[];
+  };
   signInRequired: {
     kind: 'signInRequired';
     /** the profile */
@@ -454,6 +451,15 @@ export interface ErrorData {
     /** [first, last] */
     ports: [number, number];
   };
+  clientNotAuthorized: {
+    kind: 'clientNotAuthorized';
+    /** the profile */
+    profile?: string;
+    /** invalid_client, unauthorized_client or invalid_token */
+    error?: string;
+    /** the service's request id */
+    requestId?: string;
+  };
   network: {
     kind: 'network';
     /** the host that could not be reached */
@@ -468,25 +474,26 @@ export interface ErrorData {
     /** the service's request id */
     requestId?: string;
   };
-  clientNotAuthorized: {
-    kind: 'clientNotAuthorized';
-    /** the profile */
-    profile?: string;
-    /** invalid_client, unauthorized_client or invalid_token */
-    error?: string;
-    /** the service's request id */
-    requestId?: string;
+  methodNotFound: {
+    kind: 'methodNotFound';
   };
-  unknownSite: {
-    kind: 'unknownSite';
-    /** the profile */
-    profile?: string;
-    /** its oauth_site_type */
-    site: string;
-    /** the known sites */
-    valid: Site[];
+  shuttingDown: {
+    kind: 'shuttingDown';
+  };
+  notInitialized: {
+    kind: 'notInitialized';
+  };
+  invalidRequest: {
+    kind: 'invalidRequest';
   };
 }
 
 /** The JSON-RPC code the sidecar answers for a cancelled request (LSP RequestCancelled). */
 export const REQUEST_CANCELLED = -32800;
+
+/** The default sign-in site (the first of initialize's sites): where a profile without a site signs in. */
+export const DEFAULT_SITE: Site = 'CN';
+
+/** The bounds of a callback port, as the sidecar checks `callbackPorts`. */
+export const CALLBACK_PORT_MIN = 1024;
+export const CALLBACK_PORT_MAX = 65535;

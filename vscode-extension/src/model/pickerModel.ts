@@ -58,3 +58,19 @@ export function activeRow(rows: PickerRow[]): number {
   const i = rows.findIndex((r) => r.current);
   return i >= 0 ? i : 0;
 }
+
+/** What the user did in the picker: chose a row, or pressed a row's delete button (the profile's name). */
+export type PickerChoice = { action: PickerAction } | { delete: string };
+
+/** The profile a row's delete button deletes ('' for a row that has none). */
+export function deleteTarget(action: PickerAction): string {
+  return action.kind === 'signIn' ? action.entry.name : action.kind === 'switch' ? action.profile : '';
+}
+
+/**
+ * The row to make active after a render: on the first render that has the list, the current
+ * profile's (Enter keeps it); later, the row the user is on (`activeLabel`), wherever it moved.
+ */
+export function rowToKeep(rows: PickerRow[], activeLabel: string | undefined, rendered: boolean): number {
+  return rendered && activeLabel !== undefined ? rows.findIndex((r) => r.label === activeLabel) : activeRow(rows);
+}

@@ -4,7 +4,7 @@
  * `workspace.getConfiguration('aliyun').get`).
  */
 
-import type { InitializationOptions, LogLevel } from './contract';
+import { CALLBACK_PORT_MAX, CALLBACK_PORT_MIN, type InitializationOptions, type LogLevel } from './contract';
 
 export type SettingsGetter = (key: string) => unknown;
 
@@ -94,10 +94,11 @@ export function expandHome(path: string, home: string): string {
   return path;
 }
 
+/** `[first, last]` within the sidecar's port bounds (from the contract), else undefined. */
 export function validPortRange(v: unknown): [number, number] | undefined {
   if (!Array.isArray(v) || v.length !== 2) return undefined;
   const [first, last] = v as unknown[];
-  const ok = (p: unknown): p is number => typeof p === 'number' && Number.isInteger(p) && p >= 1024 && p <= 65535;
+  const ok = (p: unknown): p is number => typeof p === 'number' && Number.isInteger(p) && p >= CALLBACK_PORT_MIN && p <= CALLBACK_PORT_MAX;
   return ok(first) && ok(last) && first <= last ? [first, last] : undefined;
 }
 

@@ -4,7 +4,7 @@
  * and the browser-URL safety check.
  */
 
-import type { Language, ProfileEntry, ProfileList, Site, SiteInfo } from './contract';
+import { DEFAULT_SITE, type Language, type ProfileEntry, type ProfileList, type Site, type SiteInfo } from './contract';
 import { siteHost } from './sites';
 
 export interface SignInInput {
@@ -132,7 +132,7 @@ export function regionChoices(typed: string, previous: string | undefined): Choi
 export function inputFromEntry(entry: ProfileEntry): SignInInput {
   return {
     profile: entry.name,
-    site: entry.site ?? 'CN',
+    site: entry.site ?? DEFAULT_SITE,
     region: entry.region,
     language: entry.language === 'zh' ? 'zh' : 'en',
   };
