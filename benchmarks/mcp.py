@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks import seed
 from emulator import Emulator
 from sidecar.mcp.upstream import Session
 from sidecar.service import Settings, SidecarService
@@ -32,19 +33,6 @@ from sidecar.sites import Endpoints
 REPO = Path(__file__).resolve().parent.parent
 TOOL = "AlibabaCloud___CallCLI"
 READ = {"command": "aliyun sts GetCallerIdentity"}
-
-
-async def _signed_in(emu: Emulator, config: Path) -> None:
-    endpoints = Endpoints().with_overrides({"signinBase": emu.url, "oauthBase": emu.url, "stsEndpoint": emu.url})
-    service = SidecarService(Settings(config_path=str(config), endpoints=endpoints, callback_ports=(0, 0)))
-
-    async def browser(url: str, _redirect: str) -> None:
-        service.complete_sign_in(await asyncio.to_thread(emu.approve, url))
-
-    try:
-        await service.sign_in("dev", "CN", "cn-hangzhou", "en", browser)
-    finally:
-        await service.aclose()
 
 
 class StdioAgent:
@@ -110,7 +98,7 @@ async def bench_mcp(emu: Emulator, work: Path, *, calls: int, starts: int) -> di
     home = work / "mcp-home"
     config = home / ".aliyun" / "config.json"
     config.parent.mkdir(parents=True, exist_ok=True)
-    await _signed_in(emu, config)
+    await seed.sign_in(emu, config)
     first, first_floor = [], []
     async with httpx.AsyncClient(timeout=30.0) as http:
         for _ in range(starts):

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import seed
 from emulator import Emulator
 from sidecar.config.store import ConfigStore
 from sidecar.errors import SignInRequired
@@ -66,18 +67,6 @@ def _service(emu: Emulator, config: Path, durable: bool) -> SidecarService:
     endpoints = Endpoints().with_overrides({"signinBase": emu.url, "oauthBase": emu.url})
     settings = Settings(config_path=str(config), endpoints=endpoints, callback_ports=(0, 0), durable_refresh=durable)
     return SidecarService(settings)
-
-
-async def _sign_in(emu: Emulator, config: Path) -> None:
-    service = _service(emu, config, False)
-
-    async def browser(url: str, _redirect: str) -> None:
-        service.complete_sign_in(await asyncio.to_thread(emu.approve, url))
-
-    try:
-        await service.sign_in("dev", "CN", "cn-hangzhou", "en", browser)
-    finally:
-        await service.aclose()
 
 
 def _bulk(doc: dict[str, Any], profiles: int) -> None:
@@ -146,7 +135,7 @@ async def kills(emu: Emulator, work: Path, *, count: int, durable: bool, profile
     folder = work / f"sigkill-{'courier' if durable else 'in-process'}"
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "config.json"
-    await _sign_in(emu, config)
+    await seed.sign_in(emu, config)
     ConfigStore(config).update(lambda doc: _bulk(doc, profiles))
     rng = random.Random(seed)
     signouts = renewals_seen = in_window = in_window_signouts = 0
@@ -172,7 +161,7 @@ async def kills(emu: Emulator, work: Path, *, count: int, durable: bool, profile
             if not await still_signed_in(emu, config, durable):
                 signouts += 1
                 in_window_signouts += window
-                await _sign_in(emu, config)
+                await seed.sign_in(emu, config)
     finally:
         emu.clear_faults()
     return {"kills": count, "signouts": signouts, "in_window": in_window, "in_window_signouts": in_window_signouts,
@@ -185,7 +174,7 @@ async def refresh_cost(emu: Emulator, work: Path, *, count: int) -> dict[str, An
     for durable in (False, True):
         config = work / f"cost-{durable}" / "config.json"
         config.parent.mkdir(parents=True, exist_ok=True)
-        await _sign_in(emu, config)
+        await seed.sign_in(emu, config)
         service = _service(emu, config, durable)
         await service.refresher.credentials("dev", force="accessToken")  # warm: imports, connections
         spawns = service.refresher.courier.spawns if service.refresher.courier else 0
