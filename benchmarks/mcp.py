@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks import seed
+from benchmarks.seed import sign_in
 from emulator import Emulator
 from sidecar.mcp.upstream import Session
 from sidecar.service import Settings, SidecarService
@@ -98,7 +98,7 @@ async def bench_mcp(emu: Emulator, work: Path, *, calls: int, starts: int) -> di
     home = work / "mcp-home"
     config = home / ".aliyun" / "config.json"
     config.parent.mkdir(parents=True, exist_ok=True)
-    await seed.sign_in(emu, config)
+    await sign_in(emu, config)
     first, first_floor = [], []
     async with httpx.AsyncClient(timeout=30.0) as http:
         for _ in range(starts):

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import seed
+from benchmarks.seed import sign_in
 from emulator import Emulator
 from sidecar.config.store import ConfigStore
 from sidecar.errors import SignInRequired
@@ -135,7 +135,7 @@ async def kills(emu: Emulator, work: Path, *, count: int, durable: bool, profile
     folder = work / f"sigkill-{'courier' if durable else 'in-process'}"
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "config.json"
-    await seed.sign_in(emu, config)
+    await sign_in(emu, config)
     ConfigStore(config).update(lambda doc: _bulk(doc, profiles))
     rng = random.Random(seed)
     signouts = renewals_seen = in_window = in_window_signouts = 0
@@ -161,7 +161,7 @@ async def kills(emu: Emulator, work: Path, *, count: int, durable: bool, profile
             if not await still_signed_in(emu, config, durable):
                 signouts += 1
                 in_window_signouts += window
-                await seed.sign_in(emu, config)
+                await sign_in(emu, config)
     finally:
         emu.clear_faults()
     return {"kills": count, "signouts": signouts, "in_window": in_window, "in_window_signouts": in_window_signouts,
@@ -174,7 +174,7 @@ async def refresh_cost(emu: Emulator, work: Path, *, count: int) -> dict[str, An
     for durable in (False, True):
         config = work / f"cost-{durable}" / "config.json"
         config.parent.mkdir(parents=True, exist_ok=True)
-        await seed.sign_in(emu, config)
+        await sign_in(emu, config)
         service = _service(emu, config, durable)
         await service.refresher.credentials("dev", force="accessToken")  # warm: imports, connections
         spawns = service.refresher.courier.spawns if service.refresher.courier else 0
