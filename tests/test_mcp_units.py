@@ -209,3 +209,10 @@ async def test_a_discovered_server_elsewhere_is_refused(emulator: Emulator, conf
     await service.aclose()
     assert caught.value.kind == "upstreamRefused" and "refused" in caught.value.message
     assert emulator.mcp_log("mcp") == []  # nothing, token included, reached the address it named
+
+
+async def test_a_token_refused_at_initialize_is_renewed_once(emulator: Emulator, proxy: McpProxy) -> None:
+    emulator.inject("mcp", "401", match="initialize")
+    assert (await proxy.forward("tools/list", None))["tools"]
+    assert proxy.tokens.fetched == 2 and proxy.sessions_opened == 1
+    assert [e["outcome"] for e in emulator.mcp_log("mcp") if e.get("rpc") == "initialize"] == ["fault 401", "ok"]

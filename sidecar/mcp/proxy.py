@@ -61,7 +61,8 @@ class _Context:
     site: Site
     sts: StsCredentials
     bearer: Bearer
-    session: Session
+    #: Set once the session is open (a refusal of ``initialize`` itself still knows its bearer).
+    session: Session | None = None
 
 
 @dataclass
@@ -94,6 +95,7 @@ class McpProxy:
             context: _Context | None = None
             try:
                 context = await self._context(attempt.refused)
+                context.session = await self._open(context.site, context.sts, context.bearer)
                 return await context.session.request(method, params)
             except SessionLost as exc:
                 await self._discard(context)
@@ -150,8 +152,7 @@ class McpProxy:
         except SidecarError as exc:
             raise McpProblem(DOMAIN_KINDS.get(exc.kind, "upstreamRefused"), exc.message) from None
         bearer = await self.tokens.get(profile, site, sts, refused=refused)
-        session = await self._open(site, sts, bearer)
-        return _Context(profile, site, sts, bearer, session)
+        return _Context(profile, site, sts, bearer)
 
     async def _site(self, profile: str) -> Site:
         entry = await self._service.profile_entry(profile)
@@ -189,8 +190,10 @@ class McpProxy:
         return await openapi.named_server_url(self._http, site, sts, server)
 
     async def _discard(self, context: _Context | None) -> None:
-        if context is not None and context.session is self._session:
+        if context is not None and context.session is not None and context.session is self._session:
             await self._discard_session()
+        elif context is not None and context.session is None:
+            await self._discard_session()  # it failed while opening: nothing of it is worth keeping
 
     async def _discard_session(self) -> None:
         session, self._session = self._session, None
