@@ -216,3 +216,10 @@ async def test_a_token_refused_at_initialize_is_renewed_once(emulator: Emulator,
     assert (await proxy.forward("tools/list", None))["tools"]
     assert proxy.tokens.fetched == 2 and proxy.sessions_opened == 1
     assert [e["outcome"] for e in emulator.mcp_log("mcp") if e.get("rpc") == "initialize"] == ["fault 401", "ok"]
+
+
+async def test_a_tool_call_whose_session_failed_to_open_is_sent_once_it_opens(emulator: Emulator, proxy: McpProxy) -> None:
+    """The 503 answered the session's initialize: the call itself never went out, so it may go now."""
+    emulator.inject("mcp", "503", match="initialize")
+    result = await proxy.forward("tools/call", {"name": "AlibabaCloud___ListProducts", "arguments": {}})
+    assert result["isError"] is False and tool_calls(emulator) == ["ok"]

@@ -11,8 +11,9 @@ What is retried, and why only that:
 * the token refused (401/403): renewed once, on a new session, and the request sent again: a refused
   request never ran. A second refusal is a permission problem that names the permission and the fix;
 * the session lost (404): a new session with the same token, once: it never ran either;
-* a 5xx, 429 or a dropped connection: once after a short pause, but never for ``tools/call``: a tool
-  that changes something may have run, and running it twice is worse than an error the agent can see;
+* a 5xx, 429 or a dropped connection: once after a short pause, but never for a ``tools/call`` that
+  went out: a tool that changes something may have run, and running it twice is worse than an error
+  the agent can see (one that failed while its session was opening never went out);
 * a JSON-RPC error from the server: never; it goes to the agent as it came, with its reason (the
   official proxy retries three times and the agent sees only "failed after 3 attempts").
 """
@@ -107,7 +108,7 @@ class McpProxy:
                 await self._after_refusal(exc, method, attempt, context)
             except httpx.TransportError as exc:
                 await self._discard(context)
-                self._after_transport_error(exc, method, attempt)
+                self._after_transport_error(exc, method, attempt, _sent(context))
                 await asyncio.sleep(MCP_RETRY_DELAY)
 
     async def _after_refusal(self, exc: HttpRefused, method: str, attempt: _Attempt, context: _Context | None) -> None:
@@ -119,7 +120,7 @@ class McpProxy:
             log.info("MCP server refused token %s (HTTP %d): renewing it once", context.bearer.id, exc.status)
             attempt.refused = context.bearer
             return
-        if (exc.status >= 500 or exc.status == 429) and method in REPEATABLE and not attempt.repeated:
+        if (exc.status >= 500 or exc.status == 429) and (method in REPEATABLE or not _sent(context)) and not attempt.repeated:
             attempt.repeated = True
             await asyncio.sleep(MCP_RETRY_DELAY)
             return
@@ -127,8 +128,8 @@ class McpProxy:
         raise McpProblem(kind, f"The Alibaba Cloud MCP server answered {method} with HTTP {exc.status}. {exc.words}".strip()) from None
 
     @staticmethod
-    def _after_transport_error(exc: httpx.TransportError, method: str, attempt: _Attempt) -> None:
-        never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+    def _after_transport_error(exc: httpx.TransportError, method: str, attempt: _Attempt, sent: bool) -> None:
+        never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) or not sent
         if attempt.repeated or not (never_sent or method in REPEATABLE):
             raise McpProblem(
                 "upstreamUnavailable",
@@ -202,6 +203,11 @@ class McpProxy:
 
     async def aclose(self) -> None:
         await self._discard_session()
+
+
+def _sent(context: _Context | None) -> bool:
+    """Whether the request itself went out (a failure while opening the session means it did not)."""
+    return context is not None and context.session is not None
 
 
 def _lost_message(method: str) -> str:
