@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from . import acs3
 from ..errors import InvalidParams, NetworkError, UpstreamError
 from ..logs import scrub_echo
+from ..oauth.client import json_object
 from ..timing import HTTP_CONNECT_TIMEOUT, HTTP_TIMEOUT
 from ..tokens import Identity, StsCredentials
 
@@ -89,7 +90,7 @@ class CallerIdentityClient:
             raise NetworkError(f"{host} did not answer GetCallerIdentity in time.", host=host) from None
         except httpx.HTTPError as exc:
             raise NetworkError(f"Could not reach {host} for GetCallerIdentity ({type(exc).__name__}).", host=host) from None
-        body = _json(response)
+        body = json_object(response)
         if response.status_code != 200:
             raise _upstream_error(response.status_code, body or {}, sts)
         return _identity(body, host)
@@ -108,14 +109,6 @@ async def _httpx() -> ModuleType:
     if _httpx_module is None:
         _httpx_module = await asyncio.to_thread(importlib.import_module, "httpx")
     return _httpx_module
-
-
-def _json(response: Any) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _scrub(text: str, sts: StsCredentials) -> str:

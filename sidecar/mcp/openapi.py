@@ -26,6 +26,7 @@ import httpx
 
 from ..credentials import acs3, rpcv1
 from ..logs import scrub_echo
+from ..oauth.client import json_object
 from ..sites import Site
 from ..tokens import StsCredentials
 from .problems import McpProblem, app_not_installed, permission_denied
@@ -68,14 +69,6 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def body_of(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _field(data: dict[str, Any], *names: str) -> str:
     for name in names:
         value = data.get(name)
@@ -109,11 +102,6 @@ def service_words(data: dict[str, Any], secrets: tuple[str, ...]) -> Words:
     return Words(code, scrub_echo(message, secrets, MAX_WORDS), scrub_echo(action, secrets, 80))
 
 
-def _words(data: dict[str, Any], secrets: tuple[str, ...]) -> tuple[str, str]:
-    words = service_words(data, secrets)
-    return words.code, words.said
-
-
 async def _send(http: httpx.AsyncClient, call: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
     host = urlsplit(url).netloc
     try:
@@ -126,7 +114,7 @@ async def _send(http: httpx.AsyncClient, call: str, method: str, url: str, **kwa
 
 def _refusal(response: httpx.Response, call: str, ram_action: str, secrets: tuple[str, ...]) -> McpProblem:
     """The problem an error answer means: a permission, the missing application, or the service's words."""
-    words = service_words(body_of(response), secrets)
+    words = service_words(json_object(response) or {}, secrets)
     code, said, status = words.code, words.said, response.status_code
     if code in APP_CODES or "AppNotFound" in code:
         return app_not_installed(said)
@@ -160,15 +148,18 @@ async def generate_access_token(http: httpx.AsyncClient, site: Site, sts: StsCre
     secrets = (sts.access_key_secret, sts.security_token)
     if response.status_code != 200:
         raise _refusal(response, "GenerateAccessToken", "ram:GenerateAccessToken", secrets)
-    return _issued(body_of(response), secrets)
+    return _issued(json_object(response) or {}, secrets)
 
 
 def _issued(body: dict[str, Any], secrets: tuple[str, ...]) -> IssuedToken:
     data = body.get("Data") if isinstance(body.get("Data"), dict) else body
     token = _field(data, "AccessToken", "access_token")
     if not token:
-        code, said = _words(body, secrets)
-        raise McpProblem("upstreamRefused", f"GenerateAccessToken gave no token ({code or 'no code'}): {said or 'an answer that could not be read'}")
+        words = service_words(body, secrets)
+        raise McpProblem(
+            "upstreamRefused",
+            f"GenerateAccessToken gave no token ({words.code or 'no code'}): {words.said or 'an answer that could not be read'}",
+        )
     lifetime = _field(data, "ExpiresIn", "expires_in")
     try:
         expires_in = float(lifetime) if lifetime else None
@@ -200,7 +191,7 @@ async def _explorer_get(
     response = await _send(http, action, "GET", f"{base}{path}", params=query, headers=headers)
     if response.status_code != 200:
         raise _refusal(response, action, ram_action, (sts.access_key_secret, sts.security_token))
-    return body_of(response)
+    return json_object(response) or {}
 
 
 def _mcp_url(entry: Any, site: Site, what: str) -> str:
@@ -263,8 +254,8 @@ async def bind_safety_policy(http: httpx.AsyncClient, endpoint: str, token: str,
     except McpProblem as exc:
         raise McpProblem("policyNotBound", _unbound(exc.message)) from None
     if response.status_code not in (200, 204):
-        code, said = _words(body_of(response), (token,))
-        raise McpProblem("policyNotBound", _unbound(f"HTTP {response.status_code} {code}: {said or 'no reason given'}"))
+        words = service_words(json_object(response) or {}, (token,))
+        raise McpProblem("policyNotBound", _unbound(f"HTTP {response.status_code} {words.code}: {words.said or 'no reason given'}"))
 
 
 def _unbound(why: str) -> str:
@@ -278,7 +269,6 @@ def _unbound(why: str) -> str:
 __all__ = [
     "IssuedToken",
     "Words",
-    "body_of",
     "service_words",
     "SCOPE",
     "base_url",

@@ -34,7 +34,8 @@ from httpx_sse import EventSource
 
 from ..logs import scrub_echo
 from ..timing import MCP_CLOSE_TIMEOUT
-from .openapi import body_of, service_words
+from ..oauth.client import json_object
+from .openapi import service_words
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ class Session:
             raise SessionLost("the server no longer knows the session")
         if not 200 <= response.status_code < 300:
             await response.aread()
-            words = service_words(body_of(response), (self.token,))
+            words = service_words(json_object(response) or {}, (self.token,))
             raise HttpRefused(response.status_code, words.said, words.action)
 
     async def _answer_from_stream(self, response: httpx.Response, message_id: Any) -> dict[str, Any] | None:

@@ -62,6 +62,17 @@ def optional_field(body: dict[str, Any], name: str) -> Any:
         return None
 
 
+def json_object(response: Any) -> dict[str, Any] | None:
+    """A service answer's body when it is a JSON object, else None (not JSON, or another JSON value).
+    Shared by every client of a service answer: OAuth here, STS (``credentials/identity.py``), and the
+    MCP calls (``mcp/openapi.py``, ``mcp/upstream.py``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 class OAuthClient:
     """One ``httpx.AsyncClient`` for all sites (connection reuse across refreshes)."""
 
@@ -162,20 +173,12 @@ class OAuthClient:
             raise NetworkError(f"{host} did not answer {what} in time.", host=host) from None
         except httpx.HTTPError as exc:
             raise NetworkError(f"Could not reach {host} for {what} ({type(exc).__name__}).", host=host) from None
-        body = self._json(response)
+        body = json_object(response)
         if response.status_code != 200:
             raise self._error(what, response, body, sent, token_call)
         if body is None:
             raise self._unreadable(what, response)
         return response, body
-
-    @staticmethod
-    def _json(response: httpx.Response) -> dict[str, Any] | None:
-        try:
-            body = response.json()
-        except ValueError:
-            return None
-        return body if isinstance(body, dict) else None
 
     @staticmethod
     def _request_id(body: dict[str, Any] | None, sent: tuple[str, ...]) -> str:
