@@ -85,6 +85,8 @@ class McpProxy:
         self._profile: str | None = None
         self._url: str | None = None
         self._session: Session | None = None
+        #: (profile, STS AccessKeyId, its site): see ``_site``.
+        self._site_known: tuple[str, str, Site] | None = None
         self._opening = asyncio.Lock()
         #: Sessions opened (the tests and the benchmark read it).
         self.sessions_opened = 0
@@ -146,8 +148,8 @@ class McpProxy:
             profile = await self._service.select(self.options.profile)
             if profile != self._profile:
                 await self._switch(profile)
-            site = await self._site(profile)
             sts = await self._service.credentials(profile)
+            site = await self._site(profile, sts)
         except SignInRequired as exc:
             raise sign_in_required(exc.details.get("profile", "?"), exc.message.split(": ", 1)[-1]) from None
         except SidecarError as exc:
@@ -155,9 +157,16 @@ class McpProxy:
         bearer = await self.tokens.get(profile, site, sts, refused=refused)
         return _Context(profile, site, sts, bearer)
 
-    async def _site(self, profile: str) -> Site:
+    async def _site(self, profile: str, sts: StsCredentials) -> Site:
+        """The profile's site, read from the file once per STS credential (a new sign-in, which may
+        change the site, always brings new STS): not a parse of the whole file on every tool call."""
+        known = self._site_known
+        if known is not None and known[:2] == (profile, sts.access_key_id):
+            return known[2]
         entry = await self._service.profile_entry(profile)
-        return self._service.settings.endpoints.site(entry.site or DEFAULT_SITE, profile=profile)
+        site = self._service.settings.endpoints.site(entry.site or DEFAULT_SITE, profile=profile)
+        self._site_known = (profile, sts.access_key_id, site)
+        return site
 
     async def _switch(self, profile: str) -> None:
         if self._profile is not None:
