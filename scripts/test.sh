@@ -9,11 +9,15 @@ root=$(pwd)
 source scripts/lib.sh
 
 ensure_venv test
+# The extension's packages first: pytest reads its TypeScript with the compiler (no function over 60
+# lines) and compiles the recipes' copies; without them those tests skip.
+step "extension: npm packages"
+(cd vscode-extension && npm ci --no-audit --no-fund --loglevel=error)
 step "pytest (sidecar: unit, end-to-end over stdio, emulator, SDK interop)"
-"$PY" -m pytest -q -p no:cacheprovider
+"$PY" -m pytest -q -p no:cacheprovider -rs
 
 step "extension: build, unit tests, contract test against a real sidecar"
-(cd vscode-extension && npm ci --no-audit --no-fund --loglevel=error && npm test)
+(cd vscode-extension && npm test)
 
 # The release checks and the real editor use Debian packages and Linux builds (code-server): Linux only.
 if [ "$(uname -s)" != "Linux" ]; then
